@@ -1,0 +1,46 @@
+//! Block formats: one file per ggml type, each holding its layout, dequantize, dot kernels and tests.
+//!
+//! The contract every format file implements is [`Kernels`]: a table of plain functions, so that a
+//! SIMD variant can replace the scalar one at run time without changing any caller. The scalar
+//! functions stay as the tested reference.
+//!
+//! Numerics follow llama.cpp's CPU backend: a weight type's dot product consumes activations that were
+//! first quantized to its `dot_type` (ggml's `vec_dot_type`): Q8_0 for Q4_0/Q5_0/Q8_0/IQ4_NL/MXFP4,
+//! Q8_1 for Q4_1/Q5_1, Q8_K for the K-quants and the other I-quants, F16 for F16, BF16 for BF16,
+//! F32 for F32. Matching this is what keeps our logits within the reference tolerances.
+
+use crate::gguf::GgmlType;
+
+/// The functions one block format provides.
+#[derive(Clone, Copy)]
+pub struct Kernels {
+    pub ggml_type: GgmlType,
+    /// The activation format `vec_dot` expects for its second operand.
+    pub dot_type: GgmlType,
+    /// Dequantizes whole blocks: `src.len() == dst.len() / block_size * type_size`.
+    pub dequantize: fn(src: &[u8], dst: &mut [f32]),
+    /// Quantizes whole blocks of f32 into this format (reference quantizer), if the format has one.
+    pub quantize: Option<fn(src: &[f32], dst: &mut [u8])>,
+    /// Dot product of `n` elements: one weight row in this format with activations in `dot_type`.
+    pub vec_dot: fn(n: usize, weights: &[u8], activations: &[u8]) -> f32,
+}
+
+/// The kernels for `ty`, or None if the engine does not support that format.
+pub fn kernels(ty: GgmlType) -> Option<&'static Kernels> {
+    // Each format file exports `pub const KERNELS: Kernels`; formats register here.
+    #[allow(clippy::match_single_binding)]
+    match ty {
+        _ => None,
+    }
+}
+
+/// Dequantizes whole blocks of `ty` (a convenience over [`kernels`]).
+pub fn dequantize(ty: GgmlType, src: &[u8], dst: &mut [f32]) -> Result<(), UnsupportedType> {
+    let k = kernels(ty).ok_or(UnsupportedType(ty))?;
+    (k.dequantize)(src, dst);
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("tensor type {0} is not supported by the engine")]
+pub struct UnsupportedType(pub GgmlType);

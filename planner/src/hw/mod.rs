@@ -1,0 +1,5 @@
+//! Hardware descriptions: the profile schema shared by `probe` and `hw-profiles/`.
+
+mod profile;
+
+pub use profile::*;

@@ -1,0 +1,4 @@
+//! fitbench: plan which model and quant fit a machine, benchmark them, compare runs.
+
+pub mod cli;
+pub mod hw;
