@@ -1,5 +1,6 @@
 //! fitbench: plan which model and quant fit a machine, benchmark them, compare runs.
 
+pub mod catalog;
 pub mod cli;
 pub mod hw;
 pub mod model;
