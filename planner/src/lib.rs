@@ -2,5 +2,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod estimate;
 pub mod hw;
 pub mod model;
+pub mod place;
