@@ -8,6 +8,7 @@ use fitbench_engine::gguf::GgmlType;
 use crate::model::TensorRole;
 
 /// llama.cpp `llama_ftype` names (what `llama-quantize` takes).
+#[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ftype {
     F16,

@@ -2,6 +2,11 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod inspect;
+pub mod machine;
+pub mod output;
+pub mod plan;
+
 #[derive(Parser)]
 #[command(
     name = "fitbench",
@@ -14,8 +19,16 @@ pub struct Cli {
 }
 
 #[derive(Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Which model and quant fit this machine (or --profile), with placement and predicted speed.
+    Plan(plan::Args),
+    /// A GGUF file's architecture, layers, tensor types and sizes (header only).
+    Inspect(inspect::Args),
+}
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {}
+    match cli.command {
+        Command::Plan(a) => plan::run(a),
+        Command::Inspect(a) => inspect::run(a),
+    }
 }
