@@ -11,6 +11,16 @@
 
 use crate::gguf::GgmlType;
 
+mod common;
+mod kquant_search;
+pub mod q4_k;
+pub mod q6_k;
+pub mod q8_0;
+pub mod q8_1;
+pub mod q8_k;
+#[cfg(test)]
+mod test_util;
+
 /// The functions one block format provides.
 #[derive(Clone, Copy)]
 pub struct Kernels {
@@ -28,8 +38,12 @@ pub struct Kernels {
 /// The kernels for `ty`, or None if the engine does not support that format.
 pub fn kernels(ty: GgmlType) -> Option<&'static Kernels> {
     // Each format file exports `pub const KERNELS: Kernels`; formats register here.
-    #[allow(clippy::match_single_binding)]
     match ty {
+        GgmlType::Q4_K => Some(&q4_k::KERNELS),
+        GgmlType::Q6_K => Some(&q6_k::KERNELS),
+        GgmlType::Q8_0 => Some(&q8_0::KERNELS),
+        GgmlType::Q8_1 => Some(&q8_1::KERNELS),
+        GgmlType::Q8_K => Some(&q8_k::KERNELS),
         _ => None,
     }
 }
