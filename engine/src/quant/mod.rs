@@ -13,11 +13,14 @@ use crate::gguf::GgmlType;
 
 mod common;
 mod kquant_search;
+pub mod q2_k;
+pub mod q3_k;
 pub mod q4_0;
 pub mod q4_1;
 pub mod q4_k;
 pub mod q5_0;
 pub mod q5_1;
+pub mod q5_k;
 pub mod q6_k;
 pub mod q8_0;
 pub mod q8_1;
@@ -43,11 +46,14 @@ pub struct Kernels {
 pub fn kernels(ty: GgmlType) -> Option<&'static Kernels> {
     // Each format file exports `pub const KERNELS: Kernels`; formats register here.
     match ty {
+        GgmlType::Q2_K => Some(&q2_k::KERNELS),
+        GgmlType::Q3_K => Some(&q3_k::KERNELS),
         GgmlType::Q4_0 => Some(&q4_0::KERNELS),
         GgmlType::Q4_1 => Some(&q4_1::KERNELS),
         GgmlType::Q4_K => Some(&q4_k::KERNELS),
         GgmlType::Q5_0 => Some(&q5_0::KERNELS),
         GgmlType::Q5_1 => Some(&q5_1::KERNELS),
+        GgmlType::Q5_K => Some(&q5_k::KERNELS),
         GgmlType::Q6_K => Some(&q6_k::KERNELS),
         GgmlType::Q8_0 => Some(&q8_0::KERNELS),
         GgmlType::Q8_1 => Some(&q8_1::KERNELS),
