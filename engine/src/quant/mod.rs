@@ -11,6 +11,11 @@
 
 use crate::gguf::GgmlType;
 
+// I-quants with grids (dot type Q8_K).
+pub mod iq2_xxs;
+mod iq_common;
+pub mod iq_grids;
+
 /// The functions one block format provides.
 #[derive(Clone, Copy)]
 pub struct Kernels {
@@ -30,6 +35,7 @@ pub fn kernels(ty: GgmlType) -> Option<&'static Kernels> {
     // Each format file exports `pub const KERNELS: Kernels`; formats register here.
     #[allow(clippy::match_single_binding)]
     match ty {
+        GgmlType::IQ2_XXS => Some(&iq2_xxs::KERNELS),
         _ => None,
     }
 }
