@@ -92,6 +92,22 @@ pub fn signed_grid_dequant8(grid: u64, signs: u8, scale: f32, out: &mut [f32]) {
     }
 }
 
+/// Sum over 8 elements of `grid value * q8`, the grid holding signed bytes (`iq1s_grid`).
+#[inline(always)]
+pub fn signed_bytes_dot8(grid: u64, q8: &[i8]) -> i32 {
+    let g = grid.to_le_bytes();
+    (0..8).map(|j| g[j] as i8 as i32 * q8[j] as i32).sum()
+}
+
+/// Writes 8 values `scale * (grid value + delta)`, the grid holding signed bytes (`iq1s_grid`).
+#[inline(always)]
+pub fn shifted_grid_dequant8(grid: u64, delta: f32, scale: f32, out: &mut [f32]) {
+    let g = grid.to_le_bytes();
+    for j in 0..8 {
+        out[j] = scale * (g[j] as i8 as f32 + delta);
+    }
+}
+
 /// Two 4-value grid points (3-bit grids) joined into one 8-value point.
 #[inline(always)]
 pub fn join_grid4(lo: u32, hi: u32) -> u64 {

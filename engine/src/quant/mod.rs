@@ -12,7 +12,13 @@
 use crate::gguf::GgmlType;
 
 // I-quants with grids (dot type Q8_K).
+pub mod iq1_m;
+pub mod iq1_s;
+pub mod iq2_s;
+pub mod iq2_xs;
 pub mod iq2_xxs;
+pub mod iq3_s;
+pub mod iq3_xxs;
 mod iq_common;
 pub mod iq_grids;
 
@@ -36,6 +42,12 @@ pub fn kernels(ty: GgmlType) -> Option<&'static Kernels> {
     #[allow(clippy::match_single_binding)]
     match ty {
         GgmlType::IQ2_XXS => Some(&iq2_xxs::KERNELS),
+        GgmlType::IQ2_XS => Some(&iq2_xs::KERNELS),
+        GgmlType::IQ2_S => Some(&iq2_s::KERNELS),
+        GgmlType::IQ3_XXS => Some(&iq3_xxs::KERNELS),
+        GgmlType::IQ3_S => Some(&iq3_s::KERNELS),
+        GgmlType::IQ1_S => Some(&iq1_s::KERNELS),
+        GgmlType::IQ1_M => Some(&iq1_m::KERNELS),
         _ => None,
     }
 }
