@@ -273,4 +273,39 @@ pub mod testing {
             );
         }
     }
+
+    /// A SIMD `vec_dot` must equal the scalar one exactly (both sum exact integers per block and
+    /// finish with the same f32 operations): reference blocks plus random ones, rows of 1..=12 blocks.
+    pub fn check_simd_matches_scalar(
+        k: &Kernels,
+        file: &str,
+        simd: &dyn Fn(usize, &[u8], &[u8]) -> f32,
+    ) {
+        let r = load_reference(file, k.ggml_type);
+        let type_size = k.ggml_type.type_size() as usize;
+        let mut rng = Rng::new(0x5eed ^ k.ggml_type.id() as u64);
+        for trial in 0..200 {
+            let nb = 1 + trial % 12;
+            let mut weights = Vec::with_capacity(nb * type_size);
+            for _ in 0..nb {
+                if rng.next_u64() % 2 == 0 {
+                    let b = (rng.next_u64() % r.n_blocks as u64) as usize;
+                    weights.extend_from_slice(&r.blocks[b * type_size..(b + 1) * type_size]);
+                } else {
+                    // random bytes with a finite f16 scale in front
+                    let d = half::f16::from_f32(1e-3 + (rng.next_u64() % 100) as f32 * 1e-4);
+                    weights.extend_from_slice(&d.to_le_bytes());
+                    weights.extend((2..type_size).map(|_| rng.next_u64() as u8));
+                }
+            }
+            let (acts, _) = random_q8k(&mut rng, nb);
+            let scalar = (k.vec_dot)(nb * QK_K, &weights, &acts);
+            let fast = simd(nb * QK_K, &weights, &acts);
+            assert_eq!(
+                scalar.to_bits(),
+                fast.to_bits(),
+                "{file} trial {trial}: scalar {scalar} simd {fast}"
+            );
+        }
+    }
 }

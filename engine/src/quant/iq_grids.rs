@@ -20,6 +20,29 @@ pub static KSIGNS_IQ2XS: [u8; 128] = [
     240, 113, 114, 243, 116, 245, 246, 119, 120, 249, 250, 123, 252, 125, 126, 255, //
 ];
 
+/// `keven_signs_q2xs`: [`KSIGNS_IQ2XS`] expanded to one byte per element, 0x01 (keep) or 0xff
+/// (negate), for SIMD kernels that apply signs with a byte-wise sign/multiply.
+pub static KEVEN_SIGNS_Q2XS: [u64; 128] = expand_signs();
+
+const fn expand_signs() -> [u64; 128] {
+    let mut out = [0u64; 128];
+    let mut i = 0;
+    while i < 128 {
+        let mut j = 0;
+        while j < 8 {
+            let byte: u64 = if KSIGNS_IQ2XS[i] & (1 << j) != 0 {
+                0xff
+            } else {
+                0x01
+            };
+            out[i] |= byte << (8 * j);
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
 /// `IQ1S_DELTA` / `IQ1M_DELTA`: the shift added to every IQ1 grid value (sign chosen per group).
 pub const IQ1_DELTA: f32 = 0.125;
 
@@ -3993,6 +4016,14 @@ mod tests {
             assert_eq!(s & 127, i as u8);
             assert_eq!(s.count_ones() % 2, 0, "entry {i}");
         }
+    }
+
+    #[test]
+    fn expanded_signs_match_ggml() {
+        // first and last entries of ggml-common.h's keven_signs_q2xs
+        assert_eq!(KEVEN_SIGNS_Q2XS[0], 0x0101010101010101);
+        assert_eq!(KEVEN_SIGNS_Q2XS[1], 0xff010101010101ff);
+        assert_eq!(KEVEN_SIGNS_Q2XS[127], 0xffffffffffffffff);
     }
 
     #[test]

@@ -17,8 +17,12 @@ pub mod iq1_s;
 pub mod iq2_s;
 pub mod iq2_xs;
 pub mod iq2_xxs;
+pub mod iq2_xxs_avx2;
 pub mod iq3_s;
 pub mod iq3_xxs;
+pub mod iq3_xxs_avx2;
+#[cfg(target_arch = "x86_64")]
+mod iq_avx2;
 mod iq_common;
 pub mod iq_grids;
 
@@ -41,10 +45,10 @@ pub fn kernels(ty: GgmlType) -> Option<&'static Kernels> {
     // Each format file exports `pub const KERNELS: Kernels`; formats register here.
     #[allow(clippy::match_single_binding)]
     match ty {
-        GgmlType::IQ2_XXS => Some(&iq2_xxs::KERNELS),
+        GgmlType::IQ2_XXS => Some(iq2_xxs_avx2::detected().unwrap_or(&iq2_xxs::KERNELS)),
         GgmlType::IQ2_XS => Some(&iq2_xs::KERNELS),
         GgmlType::IQ2_S => Some(&iq2_s::KERNELS),
-        GgmlType::IQ3_XXS => Some(&iq3_xxs::KERNELS),
+        GgmlType::IQ3_XXS => Some(iq3_xxs_avx2::detected().unwrap_or(&iq3_xxs::KERNELS)),
         GgmlType::IQ3_S => Some(&iq3_s::KERNELS),
         GgmlType::IQ1_S => Some(&iq1_s::KERNELS),
         GgmlType::IQ1_M => Some(&iq1_m::KERNELS),
