@@ -101,3 +101,59 @@ fn iq_kernels_on_fixture_tensors() {
         "tensors checked per type: {checked:?}"
     );
 }
+
+/// Speed of each I-quant `vec_dot` (scalar, and the kernel `kernels()` picks) on 4096-element rows.
+/// `cargo test --release --test iq_quants_fixtures -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn iq_vec_dot_speed() {
+    use fitbench_engine::quant::*;
+    let scalar = [
+        &iq2_xxs::KERNELS,
+        &iq2_xs::KERNELS,
+        &iq2_s::KERNELS,
+        &iq3_xxs::KERNELS,
+        &iq3_s::KERNELS,
+        &iq1_s::KERNELS,
+        &iq1_m::KERNELS,
+    ];
+    let n = 4096;
+    let mut seed = 42u64;
+    let (acts, _) = random_q8k(&mut seed, n);
+    for k in scalar {
+        let ty = k.ggml_type;
+        let row_bytes = ty.bytes_for(n as u64).unwrap() as usize;
+        // random blocks with a small finite f16 scale in front (IQ1_M keeps its scale elsewhere)
+        let mut w: Vec<u8> = (0..row_bytes)
+            .map(|i| (i as u64 * 2654435761 >> 7) as u8)
+            .collect();
+        if ty != GgmlType::IQ1_M {
+            for b in w.chunks_exact_mut(ty.type_size() as usize) {
+                b[..2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
+            }
+        }
+        // best of 7 runs: the machine is shared, the minimum is the least disturbed
+        let time = |f: fn(usize, &[u8], &[u8]) -> f32| {
+            let reps = 2000;
+            (0..7)
+                .map(|_| {
+                    let start = std::time::Instant::now();
+                    let mut s = 0f32;
+                    for _ in 0..reps {
+                        s += f(n, std::hint::black_box(&w), &acts);
+                    }
+                    std::hint::black_box(s);
+                    start.elapsed().as_secs_f64() / reps as f64 * 1e6
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let t_scalar = time(k.vec_dot);
+        let t_best = time(kernels(ty).unwrap().vec_dot);
+        println!(
+            "{:8} scalar {:7.2} us/row   dispatched {:7.2} us/row  (4096 elements)",
+            ty.name(),
+            t_scalar,
+            t_best
+        );
+    }
+}
