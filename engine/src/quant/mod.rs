@@ -27,6 +27,20 @@ pub mod q8_1;
 pub mod q8_k;
 #[cfg(test)]
 mod test_util;
+// I-quants with grids (dot type Q8_K).
+pub mod iq1_m;
+pub mod iq1_s;
+pub mod iq2_s;
+pub mod iq2_xs;
+pub mod iq2_xxs;
+pub mod iq2_xxs_avx2;
+pub mod iq3_s;
+pub mod iq3_xxs;
+pub mod iq3_xxs_avx2;
+#[cfg(target_arch = "x86_64")]
+mod iq_avx2;
+mod iq_common;
+pub mod iq_grids;
 
 /// The functions one block format provides.
 #[derive(Clone, Copy)]
@@ -58,6 +72,13 @@ pub fn kernels(ty: GgmlType) -> Option<&'static Kernels> {
         GgmlType::Q8_0 => Some(&q8_0::KERNELS),
         GgmlType::Q8_1 => Some(&q8_1::KERNELS),
         GgmlType::Q8_K => Some(&q8_k::KERNELS),
+        GgmlType::IQ2_XXS => Some(iq2_xxs_avx2::detected().unwrap_or(&iq2_xxs::KERNELS)),
+        GgmlType::IQ2_XS => Some(&iq2_xs::KERNELS),
+        GgmlType::IQ2_S => Some(&iq2_s::KERNELS),
+        GgmlType::IQ3_XXS => Some(iq3_xxs_avx2::detected().unwrap_or(&iq3_xxs::KERNELS)),
+        GgmlType::IQ3_S => Some(&iq3_s::KERNELS),
+        GgmlType::IQ1_S => Some(&iq1_s::KERNELS),
+        GgmlType::IQ1_M => Some(&iq1_m::KERNELS),
         _ => None,
     }
 }
