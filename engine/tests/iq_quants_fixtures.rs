@@ -125,7 +125,7 @@ fn iq_vec_dot_speed() {
         let row_bytes = ty.bytes_for(n as u64).unwrap() as usize;
         // random blocks with a small finite f16 scale in front (IQ1_M keeps its scale elsewhere)
         let mut w: Vec<u8> = (0..row_bytes)
-            .map(|i| (i as u64 * 2654435761 >> 7) as u8)
+            .map(|i| ((i as u64 * 2654435761) >> 7) as u8)
             .collect();
         if ty != GgmlType::IQ1_M {
             for b in w.chunks_exact_mut(ty.type_size() as usize) {

@@ -43,7 +43,7 @@ fn group_scales(sc: &[u16; 4], ib: usize) -> [i32; 2] {
 #[inline(always)]
 fn group(block: &[u8], ib: usize, l: usize) -> (u64, i32) {
     let qh = block[QH + 2 * ib + l / 2] as usize;
-    let qh = if l % 2 == 0 { qh } else { qh >> 4 };
+    let qh = if l.is_multiple_of(2) { qh } else { qh >> 4 };
     let index = block[4 * ib + l] as usize | (qh & 7) << 8;
     (IQ1S_GRID[index], if qh & 8 != 0 { -1 } else { 1 })
 }

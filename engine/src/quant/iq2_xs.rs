@@ -62,13 +62,13 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         for ib32 in 0..QK_K / 32 {
             let sc = block[SCALES + ib32];
             let ls = [2 * (sc & 0xf) as i32 + 1, 2 * (sc >> 4) as i32 + 1];
-            for half in 0..2 {
+            for (half, &ls_half) in ls.iter().enumerate() {
                 let mut sumi = 0i32;
                 for l in 2 * half..2 * half + 2 {
                     let (grid, signs) = group(block, 4 * ib32 + l);
                     sumi += signed_grid_dot8(grid, signs, &y.qs[32 * ib32 + 8 * l..][..8]);
                 }
-                bsum += sumi * ls[half];
+                bsum += sumi * ls_half;
             }
         }
         sumf += d * bsum as f32;

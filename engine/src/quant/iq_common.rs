@@ -274,13 +274,11 @@ pub mod testing {
         }
     }
 
+    pub type DotFn = dyn Fn(usize, &[u8], &[u8]) -> f32;
+
     /// A SIMD `vec_dot` must equal the scalar one exactly (both sum exact integers per block and
     /// finish with the same f32 operations): reference blocks plus random ones, rows of 1..=12 blocks.
-    pub fn check_simd_matches_scalar(
-        k: &Kernels,
-        file: &str,
-        simd: &dyn Fn(usize, &[u8], &[u8]) -> f32,
-    ) {
+    pub fn check_simd_matches_scalar(k: &Kernels, file: &str, simd: &DotFn) {
         let r = load_reference(file, k.ggml_type);
         let type_size = k.ggml_type.type_size() as usize;
         let mut rng = Rng::new(0x5eed ^ k.ggml_type.id() as u64);
@@ -288,7 +286,7 @@ pub mod testing {
             let nb = 1 + trial % 12;
             let mut weights = Vec::with_capacity(nb * type_size);
             for _ in 0..nb {
-                if rng.next_u64() % 2 == 0 {
+                if rng.next_u64().is_multiple_of(2) {
                     let b = (rng.next_u64() % r.n_blocks as u64) as usize;
                     weights.extend_from_slice(&r.blocks[b * type_size..(b + 1) * type_size]);
                 } else {
