@@ -12,7 +12,11 @@
 use crate::gguf::GgmlType;
 
 mod common;
+pub mod iq4_nl;
+mod iq4_search;
+pub mod iq4_xs;
 mod kquant_search;
+pub mod mxfp4;
 pub mod q2_k;
 pub mod q3_k;
 pub mod q4_0;
@@ -46,6 +50,9 @@ pub struct Kernels {
 pub fn kernels(ty: GgmlType) -> Option<&'static Kernels> {
     // Each format file exports `pub const KERNELS: Kernels`; formats register here.
     match ty {
+        GgmlType::IQ4_NL => Some(&iq4_nl::KERNELS),
+        GgmlType::IQ4_XS => Some(&iq4_xs::KERNELS),
+        GgmlType::MXFP4 => Some(&mxfp4::KERNELS),
         GgmlType::Q2_K => Some(&q2_k::KERNELS),
         GgmlType::Q3_K => Some(&q3_k::KERNELS),
         GgmlType::Q4_0 => Some(&q4_0::KERNELS),
@@ -72,3 +79,100 @@ pub fn dequantize(ty: GgmlType, src: &[u8], dst: &mut [f32]) -> Result<(), Unsup
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("tensor type {0} is not supported by the engine")]
 pub struct UnsupportedType(pub GgmlType);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The formats this engine has kernels for; everything else must say "unsupported".
+    const SUPPORTED: [GgmlType; 15] = [
+        GgmlType::Q4_0,
+        GgmlType::Q4_1,
+        GgmlType::Q5_0,
+        GgmlType::Q5_1,
+        GgmlType::Q8_0,
+        GgmlType::Q8_1,
+        GgmlType::Q2_K,
+        GgmlType::Q3_K,
+        GgmlType::Q4_K,
+        GgmlType::Q5_K,
+        GgmlType::Q6_K,
+        GgmlType::Q8_K,
+        GgmlType::IQ4_NL,
+        GgmlType::IQ4_XS,
+        GgmlType::MXFP4,
+    ];
+
+    #[test]
+    fn every_supported_type_has_consistent_kernels() {
+        for ty in GgmlType::ALL {
+            let Some(k) = kernels(ty) else {
+                assert!(!SUPPORTED.contains(&ty), "{ty} should have kernels");
+                continue;
+            };
+            assert!(
+                SUPPORTED.contains(&ty),
+                "{ty} has kernels but is not in the supported list"
+            );
+            assert_eq!(k.ggml_type, ty);
+            let dot = kernels(k.dot_type)
+                .unwrap_or_else(|| panic!("{ty}: dot type {} has no kernels", k.dot_type));
+            assert!(
+                dot.quantize.is_some(),
+                "{ty}: activations must be quantizable to {}",
+                k.dot_type
+            );
+            assert_eq!(
+                ty.block_size() % dot.ggml_type.block_size(),
+                0,
+                "{ty}: a weight block must cover whole activation blocks"
+            );
+            // ggml's vec_dot_type pairing.
+            let expected = match ty {
+                GgmlType::Q4_1 | GgmlType::Q5_1 | GgmlType::Q8_1 => GgmlType::Q8_1,
+                GgmlType::Q4_0
+                | GgmlType::Q5_0
+                | GgmlType::Q8_0
+                | GgmlType::IQ4_NL
+                | GgmlType::MXFP4 => GgmlType::Q8_0,
+                _ => GgmlType::Q8_K,
+            };
+            assert_eq!(k.dot_type, expected, "{ty}");
+            // Sizes agree with the type table: one block in, one block out.
+            let bs = ty.block_size() as usize;
+            let ts = ty.type_size() as usize;
+            let x: Vec<f32> = (0..bs).map(|i| (i as f32 * 0.37).sin()).collect();
+            let mut q = vec![0u8; ts];
+            (k.quantize.expect("all supported types quantize"))(&x, &mut q);
+            let mut y = vec![0f32; bs];
+            (k.dequantize)(&q, &mut y);
+            assert!(y.iter().all(|v| v.is_finite()), "{ty}");
+        }
+    }
+
+    #[test]
+    fn short_slices_do_not_panic_in_release() {
+        // Kernels only debug_assert their lengths; in release a short slice truncates the work.
+        if cfg!(debug_assertions) {
+            return;
+        }
+        for ty in SUPPORTED {
+            let k = kernels(ty).unwrap();
+            let bs = ty.block_size() as usize;
+            let ts = ty.type_size() as usize;
+            let mut y = vec![0f32; 2 * bs];
+            (k.dequantize)(&vec![0u8; ts + 3], &mut y);
+            let mut q = vec![0u8; ts - 1];
+            (k.quantize.unwrap())(&vec![1.0; bs], &mut q);
+            let a_size = k.dot_type.type_size() as usize;
+            let _ = (k.vec_dot)(2 * bs, &vec![0u8; ts], &vec![0u8; a_size]);
+        }
+    }
+
+    #[test]
+    fn dequantize_reports_unsupported_types() {
+        let mut y = [0f32; 256];
+        assert!(dequantize(GgmlType::IQ2_XXS, &[0u8; 66], &mut y).is_err());
+        assert!(dequantize(GgmlType::Q8_0, &[0u8; 34], &mut y[..32]).is_ok());
+    }
+}
