@@ -12,6 +12,8 @@
 use crate::gguf::GgmlType;
 
 mod common;
+#[cfg(test)]
+mod fixture_agreement;
 pub mod iq4_nl;
 mod iq4_search;
 pub mod iq4_xs;
