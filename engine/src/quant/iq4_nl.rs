@@ -87,4 +87,9 @@ mod tests {
     fn round_trip_error_is_bounded() {
         tu::check_round_trip(GgmlType::IQ4_NL, 0.12);
     }
+
+    #[test]
+    fn bit_exact_with_llama_cpp_and_dot_agrees() {
+        tu::check_against_ggml(GgmlType::IQ4_NL);
+    }
 }

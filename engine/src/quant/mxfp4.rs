@@ -143,4 +143,9 @@ mod tests {
         // amax by up to 0.5·2^f, and the steps near the top (2^(f−1)) err by half that: ≤ amax/4.
         tu::check_round_trip(GgmlType::MXFP4, 0.25 + 1e-6);
     }
+
+    #[test]
+    fn bit_exact_with_llama_cpp_and_dot_agrees() {
+        tu::check_against_ggml(GgmlType::MXFP4);
+    }
 }

@@ -171,4 +171,9 @@ mod tests {
         // 4 bits over each sub-block's range: a step is at most (max−min)/15 ≤ 2·amax/15.
         tu::check_round_trip(GgmlType::Q4_K, 0.11);
     }
+
+    #[test]
+    fn bit_exact_with_llama_cpp_and_dot_agrees() {
+        tu::check_against_ggml(GgmlType::Q4_K);
+    }
 }

@@ -92,4 +92,9 @@ mod tests {
         // Half a quantization step (amax/254) plus the f16 rounding of d.
         tu::check_round_trip(GgmlType::Q8_0, 1.0 / 254.0 + 2e-3);
     }
+
+    #[test]
+    fn bit_exact_with_llama_cpp_and_dot_agrees() {
+        tu::check_against_ggml(GgmlType::Q8_0);
+    }
 }
