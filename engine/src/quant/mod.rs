@@ -11,6 +11,7 @@
 
 use crate::gguf::GgmlType;
 
+mod avx2_util;
 mod common;
 #[cfg(test)]
 mod fixture_agreement;
@@ -24,11 +25,14 @@ pub mod q3_k;
 pub mod q4_0;
 pub mod q4_1;
 pub mod q4_k;
+mod q4_k_avx2;
 pub mod q5_0;
 pub mod q5_1;
 pub mod q5_k;
 pub mod q6_k;
+mod q6_k_avx2;
 pub mod q8_0;
+mod q8_0_avx2;
 pub mod q8_1;
 pub mod q8_k;
 #[cfg(test)]

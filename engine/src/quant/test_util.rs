@@ -390,3 +390,54 @@ pub fn check_against_ggml(ty: GgmlType) {
         }
     }
 }
+
+/// A SIMD dot kernel against the scalar reference on the test vectors and the committed llama.cpp
+/// blocks: bit-identical where the SIMD kernel keeps the scalar per-block float formula (Q4_K,
+/// Q6_K), else within f32 accumulation-order error (Q8_0 accumulates with fused multiply-add).
+pub fn check_simd_against_scalar(
+    ty: GgmlType,
+    scalar: fn(usize, &[u8], &[u8]) -> f32,
+    simd: fn(usize, &[u8], &[u8]) -> f32,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if !super::avx2_util::available() {
+        eprintln!("skipped: no AVX2/FMA on this CPU");
+        return;
+    }
+    let exact = ty != GgmlType::Q8_0;
+    let dot = kernels(ty).unwrap().dot_type;
+    let mut cases: Vec<(usize, Vec<u8>, Vec<u8>)> = Vec::new();
+    let block = ty.block_size() as usize;
+    for nb in [1usize, 2, 5, 9] {
+        let n = nb * block.max(256);
+        for (_, w) in test_vectors(n, block, 11 + nb as u64) {
+            for (_, a) in test_vectors(n, 32, 17 + nb as u64) {
+                cases.push((n, quantize_to(ty, &w), quantize_to(dot, &a)));
+            }
+        }
+    }
+    let r = GgmlRef::load(ty);
+    cases.push((r.x.len(), r.q.clone(), r.qa.clone()));
+    for (i, (n, w, a)) in cases.iter().enumerate() {
+        let (s, v) = (scalar(*n, w, a), simd(*n, w, a));
+        if exact {
+            assert_eq!(
+                s.to_bits(),
+                v.to_bits(),
+                "{ty} case {i}: scalar {s} vs SIMD {v}"
+            );
+        } else {
+            let wd = dequantize_from(ty, w, *n);
+            let ad = dequantize_from(dot, a, *n);
+            let magnitude: f64 = wd
+                .iter()
+                .zip(&ad)
+                .map(|(&p, &q)| (p as f64 * q as f64).abs())
+                .sum();
+            assert!(
+                ((s - v) as f64).abs() <= 1e-6 * magnitude + 1e-30,
+                "{ty} case {i}: scalar {s} vs SIMD {v}"
+            );
+        }
+    }
+}
