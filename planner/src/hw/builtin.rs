@@ -12,8 +12,39 @@ macro_rules! embedded_profiles {
 }
 
 /// (id, YAML text) of every built-in profile. A test checks this list against the directory.
-pub const EMBEDDED_PROFILES: &[(&str, &str)] =
-    embedded_profiles!["rtx-3090", "rtx-5080", "rtx-5090",];
+pub const EMBEDDED_PROFILES: &[(&str, &str)] = embedded_profiles![
+    "2x-rtx-3090",
+    "a100-80gb",
+    "desktop-ddr5-2ch",
+    "dgx-spark",
+    "h100-pcie",
+    "h100-sxm",
+    "h200",
+    "l40s",
+    "m1-max-64gb",
+    "m3-air-24gb",
+    "m4-max-128gb",
+    "m4-max-64gb",
+    "m4-pro-48gb",
+    "m5-max-128gb",
+    "p40",
+    "radeon-ai-pro-r9700",
+    "raspberry-pi-5-16gb",
+    "rtx-3060-12gb",
+    "rtx-3090",
+    "rtx-4060-ti-16gb",
+    "rtx-4070-12gb",
+    "rtx-4090",
+    "rtx-5060-ti-16gb",
+    "rtx-5070-ti",
+    "rtx-5070-ti-plus-5060-ti",
+    "rtx-5080",
+    "rtx-5090",
+    "rx-7900-xtx",
+    "server-ddr5-8ch",
+    "strix-halo-128gb",
+    "v100-32gb",
+];
 
 /// Every built-in profile, parsed and checked.
 pub fn builtin_profiles() -> Result<Vec<HardwareProfile>, ProfileError> {

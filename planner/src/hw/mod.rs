@@ -11,3 +11,6 @@ pub use error::ProfileError;
 pub use load::{load_profile_file, parse_profile};
 pub use profile::*;
 pub use validate::{validate_profile, KNOWN_BACKENDS};
+
+#[cfg(test)]
+mod tests;
