@@ -9,7 +9,8 @@ pub fn parse_profile(yaml: &str, origin: &str) -> Result<HardwareProfile, Profil
     let profile: HardwareProfile =
         serde_saphyr::from_str(yaml).map_err(|e| ProfileError::Parse {
             path: origin.to_string(),
-            message: e.to_string(),
+            // The parser's snippet header says `<input>`: name the file there too.
+            message: e.to_string().replace("<input>", origin),
         })?;
     validate_profile(&profile, origin)?;
     Ok(profile)

@@ -127,6 +127,7 @@ fn load_err(text: &str) -> (String, String) {
     let f = write_temp(text);
     let path = f.path().display().to_string();
     let err = load_profile_file(f.path()).expect_err("must fail");
+    eprintln!("error shown to the user: {err}");
     (err.to_string(), path)
 }
 

@@ -196,6 +196,19 @@ mod tests {
     }
 
     #[test]
+    fn nvml_names_find_builtin_figures() {
+        assert_eq!(
+            known_fp16_tflops("NVIDIA GeForce RTX 4090").map(|t| t.0),
+            Some(330.3)
+        );
+        assert_eq!(
+            known_fp16_tflops("NVIDIA H100 80GB HBM3").map(|t| t.0),
+            Some(989.4)
+        );
+        assert_eq!(known_fp16_tflops("NVIDIA Made Up 1234"), None);
+    }
+
+    #[test]
     fn probing_without_a_driver_is_not_an_error() {
         // On machines without NVIDIA this returns no GPUs and a note; with GPUs each entry is checked.
         let p = probe_nvidia_gpus();
