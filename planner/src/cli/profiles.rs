@@ -26,6 +26,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "FP16 TFLOPS",
         "RAM GiB",
         "RAM GB/s",
+        "CPU GFLOPS",
         "GPU-usable (unified)",
     ]);
     for p in &profiles {
@@ -55,6 +56,7 @@ fn row(p: &HardwareProfile) -> Vec<String> {
         join(&|g| format!("{:.0}", g.fp16_tflops)),
         format!("{:.0}", p.ram.total_gib),
         format!("{:.0}", p.ram.bandwidth_gbs),
+        p.cpu.gflops.map_or("-".into(), |g| format!("{g:.0}")),
         p.unified_memory
             .as_ref()
             .map_or("-".into(), |u| format!("{:.0}", u.gpu_usable_gib)),

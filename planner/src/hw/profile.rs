@@ -99,6 +99,8 @@ pub struct PcieLink {
 #[serde(deny_unknown_fields)]
 pub struct UnifiedMemory {
     /// How much of the shared pool the GPU may use (e.g. macOS's default wired limit).
+    /// On these machines `gpus[0].vram_gib` equals this figure and is part of `ram.total_gib`,
+    /// not memory in addition to it: the weights, the KV cache and the OS all come out of one pool.
     pub gpu_usable_gib: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
