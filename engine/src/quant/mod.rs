@@ -11,6 +11,10 @@
 
 use crate::gguf::GgmlType;
 
+pub mod bf16;
+pub mod f16;
+pub mod f32;
+
 /// The functions one block format provides.
 #[derive(Clone, Copy)]
 pub struct Kernels {
@@ -28,8 +32,10 @@ pub struct Kernels {
 /// The kernels for `ty`, or None if the engine does not support that format.
 pub fn kernels(ty: GgmlType) -> Option<&'static Kernels> {
     // Each format file exports `pub const KERNELS: Kernels`; formats register here.
-    #[allow(clippy::match_single_binding)]
     match ty {
+        GgmlType::F32 => Some(&f32::KERNELS),
+        GgmlType::F16 => Some(&f16::KERNELS),
+        GgmlType::BF16 => Some(&bf16::KERNELS),
         _ => None,
     }
 }
