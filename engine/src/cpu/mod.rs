@@ -1,5 +1,6 @@
 //! CPU compute: matrix products over any weight format through `quant::kernels`, and the thread pool.
 
+pub mod act_quant;
 pub mod matmul;
 pub mod pool;
 

@@ -6,7 +6,7 @@
 
 use super::config::Config;
 use super::error::ModelError;
-use super::norm::{rms_norm_weighted, sigmoid, softmax_in_place};
+use super::norm::{rms_norm_weighted, sigmoid, softmax_masked_row};
 use super::rope::{Rope, RopeAngles};
 use super::weights::AttentionWeights;
 use crate::cache::KvCache;
@@ -115,7 +115,8 @@ pub fn attention(
         let mut p: Vec<f32> = (0..n_kv)
             .map(|j| (kv_ref.k_kernels.vec_dot)(hd, kv_ref.k_row(il, j, kvh), qrow) * scale)
             .collect();
-        softmax_in_place(&mut p);
+        // llama.cpp's softmax row spans every cell used after this micro-batch (later ones masked).
+        softmax_masked_row(&mut p, ctx.pos0 + t_n);
         let mut vrow = vec![0f32; hv];
         for (j, &pj) in p.iter().enumerate() {
             let pj = if round_p {

@@ -4,7 +4,8 @@
 
 use super::config::{Arch, Config};
 use super::error::ModelError;
-use super::norm::{l2_norm_in_place, rms_norm_weighted, sigmoid, silu, softplus};
+use super::ggml_math::silu_in_place;
+use super::norm::{l2_norm_in_place, rms_norm_weighted, sigmoid, softplus};
 use super::weights::DeltaNetWeights;
 use crate::cache::recurrent::LayerState;
 use crate::cpu::matmul;
@@ -60,8 +61,9 @@ pub fn delta_net(
                 acc += state.conv[k * conv_dim + ch] * wrow[k];
             }
             acc += xin[ch] * wrow[kc - 1];
-            *o = silu(acc);
+            *o = acc;
         }
+        silu_in_place(&mut conv_out);
         if kc > 1 {
             state.conv.copy_within(conv_dim.., 0);
             let last = (kc - 2) * conv_dim;
@@ -114,8 +116,10 @@ pub fn delta_net(
                     *oj *= q_scale;
                 }
                 rms_norm_weighted(o, &w.norm, c.rms_eps);
-                for (oj, &zj) in o.iter_mut().zip(&zt[h * dv..(h + 1) * dv]) {
-                    *oj *= silu(zj);
+                let mut zs = zt[h * dv..(h + 1) * dv].to_vec();
+                silu_in_place(&mut zs);
+                for (oj, &zj) in o.iter_mut().zip(&zs) {
+                    *oj *= zj;
                 }
             });
     }

@@ -2,7 +2,8 @@
 //! sigmoid-gated shared expert (llama.cpp `build_moe_ffn` with `norm_w`).
 
 use super::error::ModelError;
-use super::norm::{sigmoid, silu, softmax_in_place};
+use super::ggml_math::swiglu_in_place;
+use super::norm::{sigmoid, softmax_in_place};
 use super::weights::{Ffn, SharedExpert};
 use crate::cpu::matmul;
 use crate::tensor::Tensor;
@@ -42,8 +43,8 @@ fn swiglu(
     let mut u = vec![0f32; t_n * n_ff];
     matmul(gate, x, &mut g)?;
     matmul(up, x, &mut u)?;
-    for (a, &b) in g.iter_mut().zip(&u) {
-        *a = silu(*a) * b;
+    for (gr, ur) in g.chunks_exact_mut(n_ff).zip(u.chunks_exact(n_ff)) {
+        swiglu_in_place(gr, ur);
     }
     matmul(down, &g, out)?;
     Ok(())

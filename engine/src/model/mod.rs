@@ -7,6 +7,7 @@ pub mod delta_net;
 pub mod error;
 pub mod ffn;
 pub mod forward;
+pub mod ggml_math;
 pub mod norm;
 pub mod rope;
 pub mod weights;

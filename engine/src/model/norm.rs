@@ -2,7 +2,7 @@
 
 /// `x / sqrt(mean(x^2) + eps)` in place (ggml_rms_norm: the sum of squares in f64).
 pub fn rms_norm_in_place(x: &mut [f32], eps: f32) {
-    let sum: f64 = x.iter().map(|&v| (v as f64) * (v as f64)).sum();
+    let sum: f64 = x.iter().map(|&v| (v * v) as f64).sum();
     let mean = (sum / x.len() as f64) as f32;
     let scale = 1.0 / (mean + eps).sqrt();
     for v in x.iter_mut() {
@@ -58,12 +58,14 @@ pub fn softplus(x: f32) -> f32 {
 
 /// Softmax in place (ggml_soft_max: f64 sum of exponentials).
 pub fn softmax_in_place(x: &mut [f32]) {
+    let n = x.len();
+    softmax_masked_row(x, n);
+}
+
+/// Softmax of the first `x.len()` entries of a row of `row_len` whose rest is masked out.
+pub fn softmax_masked_row(x: &mut [f32], row_len: usize) {
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0f64;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v as f64;
-    }
+    let sum = super::ggml_math::exp_sum(x, max, row_len);
     let inv = (1.0 / sum) as f32;
     for v in x.iter_mut() {
         *v *= inv;

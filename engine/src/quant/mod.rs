@@ -12,8 +12,17 @@
 use crate::gguf::GgmlType;
 
 pub mod bf16;
+mod common;
 pub mod f16;
 pub mod f32;
+mod kquant_search;
+pub mod q4_k;
+pub mod q6_k;
+pub mod q8_0;
+pub mod q8_1;
+pub mod q8_k;
+#[cfg(test)]
+mod test_util;
 
 /// The functions one block format provides.
 #[derive(Clone, Copy)]
@@ -36,6 +45,11 @@ pub fn kernels(ty: GgmlType) -> Option<&'static Kernels> {
         GgmlType::F32 => Some(&f32::KERNELS),
         GgmlType::F16 => Some(&f16::KERNELS),
         GgmlType::BF16 => Some(&bf16::KERNELS),
+        GgmlType::Q4_K => Some(&q4_k::KERNELS),
+        GgmlType::Q6_K => Some(&q6_k::KERNELS),
+        GgmlType::Q8_0 => Some(&q8_0::KERNELS),
+        GgmlType::Q8_1 => Some(&q8_1::KERNELS),
+        GgmlType::Q8_K => Some(&q8_k::KERNELS),
         _ => None,
     }
 }
