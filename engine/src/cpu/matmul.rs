@@ -61,7 +61,7 @@ pub fn matmul(w: &Tensor, x: &[f32], out: &mut [f32]) -> Result<(), MatmulError>
         .ok_or_else(|| MatmulError::Unsupported(w.ty.name(), w.name.clone()))?;
     let mut qa = Vec::new();
     let arb = quantize_rows(kern.dot_type, x, k, &mut qa)?;
-    let vec_dot = kern.vec_dot;
+    let vec_dot = super::x86_dot::vec_dot_for(w.ty).unwrap_or(kern.vec_dot);
     let wrb = w.row_bytes();
     let wdata = w.data();
     if n == 1 {

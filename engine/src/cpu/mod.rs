@@ -3,6 +3,7 @@
 pub mod act_quant;
 pub mod matmul;
 pub mod pool;
+pub mod x86_dot;
 
 pub use matmul::{matmul, quantize_rows, MatmulError};
 pub use pool::ThreadPool;

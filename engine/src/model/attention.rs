@@ -115,7 +115,8 @@ pub fn attention(
         let mut p: Vec<f32> = (0..n_kv)
             .map(|j| (kv_ref.k_kernels.vec_dot)(hd, kv_ref.k_row(il, j, kvh), qrow) * scale)
             .collect();
-        // llama.cpp's softmax row spans every cell used after this micro-batch (later ones masked).
+        // llama.cpp's softmax row spans every KV cell used after this micro-batch (later ones
+        // masked), which decides the SIMD/tail split of its exp.
         softmax_masked_row(&mut p, ctx.pos0 + t_n);
         let mut vrow = vec![0f32; hv];
         for (j, &pj) in p.iter().enumerate() {
