@@ -4,6 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use fitbench_engine::reference::ReferenceLogits;
 use fitbench_engine::{LoadOptions, Model, Session, SessionOptions, WantLogits};
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser)]
