@@ -98,7 +98,6 @@ pub fn make_qx_quants(
 
 /// Q3_K's search: symmetric quants in `[-nmax, nmax-1]` (stored offset by `nmax`), refined one
 /// element at a time when `do_rmse`. Returns the scale.
-#[allow(dead_code)] // used by Q3_K
 pub fn make_q3_quants(nmax: i32, x: &[f32], l: &mut [i8], do_rmse: bool) -> f32 {
     let n = x.len();
     let (mut max, mut amax) = (0f32, 0f32);
