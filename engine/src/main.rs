@@ -106,14 +106,17 @@ fn main() -> Result<()> {
         }
         Command::Info { model } => {
             let m = Model::load(&model, &LoadOptions::default())?;
-            println!("{:#?}", m.config());
+            // Write errors (a closed pipe) end the command quietly instead of panicking.
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{:#?}", m.config())?;
             for t in &m.gguf().tensors {
-                println!(
+                writeln!(
+                    out,
                     "{:40} {:8} {:?}",
                     t.info.name,
                     t.info.ggml_type.name(),
                     t.info.dims
-                );
+                )?;
             }
         }
     }

@@ -19,6 +19,9 @@ pub struct SessionOptions {
     pub n_threads: usize,
     pub kv_type_k: GgmlType,
     pub kv_type_v: GgmlType,
+    /// Attention computed as llama.cpp's flash-attention kernel (`-fa on`); the fixture
+    /// references use the default softmax formulation.
+    pub flash_attn: bool,
 }
 
 impl Default for SessionOptions {
@@ -30,6 +33,7 @@ impl Default for SessionOptions {
             n_threads: 0,
             kv_type_k: GgmlType::F16,
             kv_type_v: GgmlType::F16,
+            flash_attn: false,
         }
     }
 }
@@ -110,12 +114,13 @@ impl<'m> Session<'m> {
         };
         let recurrent: Vec<bool> = attn.iter().map(|a| !a).collect();
         let rs = RecurrentState::new(&recurrent, conv_len, ssm_len);
+        let flash_attn = opts.flash_attn;
         let pool =
             ThreadPool::new(opts.n_threads).map_err(|e| ModelError::Threads(e.to_string()))?;
         Ok(Session {
             model,
             opts,
-            mem: Memory { kv, rs },
+            mem: Memory { kv, rs, flash_attn },
             n_past: 0,
             pool,
         })

@@ -4,15 +4,14 @@
 //! Numerics as llama.cpp without flash attention: K·q with q converted to the cache's dot type
 //! (F16), softmax in f32, probabilities rounded to F16 before the product with an F16 V.
 
+use super::attn_head::{flash_head, softmax_head, HeadQuery};
 use super::config::Config;
 use super::error::ModelError;
-use super::norm::{rms_norm_weighted, sigmoid, softmax_masked_row};
+use super::norm::{rms_norm_weighted, sigmoid};
 use super::rope::{Rope, RopeAngles};
 use super::weights::AttentionWeights;
 use crate::cache::KvCache;
 use crate::cpu::{matmul, quantize_rows};
-use crate::gguf::GgmlType;
-use half::f16;
 use rayon::prelude::*;
 
 pub struct AttnCtx<'a> {
@@ -22,6 +21,8 @@ pub struct AttnCtx<'a> {
     pub rope: &'a Rope,
     /// Rope angles of each token of the batch.
     pub angles: &'a [RopeAngles],
+    /// ggml's flash-attention formulation instead of softmax-then-V.
+    pub flash_attn: bool,
 }
 
 /// `x`: T rows of n_embd (normed input); `out`: T rows of n_embd.
@@ -99,36 +100,42 @@ pub fn attention(
         );
     }
 
+    if let Some(s) = c.q_scale {
+        for v in q.iter_mut() {
+            *v *= s;
+        }
+    }
     // q rows in the K cache's dot type, once.
     let mut qq = Vec::new();
     let qrb = quantize_rows(kv.k_kernels.dot_type, &q, hd, &mut qq)?;
-    let scale = 1.0 / (hd as f32).sqrt();
+    let scale = if c.q_scale.is_some() {
+        1.0
+    } else {
+        1.0 / (hd as f32).sqrt()
+    };
+    // Sliding-window layers see only the last n_swa positions (llama.cpp: masked if p - j >= n_swa).
+    let window = if c.swa[il] { c.n_swa } else { usize::MAX };
     let group = nh / nkv;
     let kv_ref = &*kv;
-    let round_p = kv.v_kernels.ggml_type == GgmlType::F16;
     let mut att = vec![0f32; t_n * nh * hv];
     att.par_chunks_mut(hv).enumerate().for_each(|(idx, o)| {
         let (t, h) = (idx / nh, idx % nh);
-        let kvh = h / group;
         let n_kv = ctx.pos0 + t + 1;
-        let qrow = &qq[idx * qrb..(idx + 1) * qrb];
-        let mut p: Vec<f32> = (0..n_kv)
-            .map(|j| (kv_ref.k_kernels.vec_dot)(hd, kv_ref.k_row(il, j, kvh), qrow) * scale)
-            .collect();
-        // llama.cpp's softmax row spans every KV cell used after this micro-batch (later ones
-        // masked), which decides the SIMD/tail split of its exp.
-        softmax_masked_row(&mut p, ctx.pos0 + t_n);
-        let mut vrow = vec![0f32; hv];
-        for (j, &pj) in p.iter().enumerate() {
-            let pj = if round_p {
-                f16::from_f32(pj).to_f32()
-            } else {
-                pj
-            };
-            (kv_ref.v_kernels.dequantize)(kv_ref.v_row(il, j, kvh), &mut vrow);
-            for (a, &b) in o.iter_mut().zip(&vrow) {
-                *a += pj * b;
-            }
+        let hq = HeadQuery {
+            layer: il,
+            kv_head: h / group,
+            q: &qq[idx * qrb..(idx + 1) * qrb],
+            head_dim_k: hd,
+            scale,
+            first: (n_kv - 1).saturating_sub(window.saturating_sub(1)),
+            n_kv,
+            // llama.cpp's score row spans every KV cell used after this micro-batch.
+            row_len: ctx.pos0 + t_n,
+        };
+        if ctx.flash_attn {
+            flash_head(kv_ref, &hq, o);
+        } else {
+            softmax_head(kv_ref, &hq, o);
         }
     });
     if w.gated {

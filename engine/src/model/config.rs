@@ -12,6 +12,7 @@ pub enum Arch {
     Qwen35,
     Qwen35Moe,
     Qwen3Next,
+    Gemma3,
 }
 
 impl Arch {
@@ -24,6 +25,7 @@ impl Arch {
             "qwen35" => Arch::Qwen35,
             "qwen35moe" => Arch::Qwen35Moe,
             "qwen3next" => Arch::Qwen3Next,
+            "gemma3" => Arch::Gemma3,
             _ => return None,
         })
     }
@@ -43,6 +45,14 @@ pub enum RopeKind {
     Neox,
     /// Interleaved multi-section (Qwen3.5); for text all sections carry the token position.
     IMrope([usize; 4]),
+}
+
+/// The FFN's gate activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    Silu,
+    /// tanh-approximated GELU, through ggml's f16 table.
+    Gelu,
 }
 
 /// Gated DeltaNet sizes.
@@ -88,6 +98,18 @@ pub struct Config {
     pub ssm: Option<SsmConfig>,
     pub n_expert: usize,
     pub n_expert_used: usize,
+    pub activation: Activation,
+    /// Gemma: embeddings multiplied by sqrt(n_embd).
+    pub embd_scale: Option<f32>,
+    /// Gemma: q multiplied by this before attention (then no softmax scale).
+    pub q_scale: Option<f32>,
+    /// True where layer i attends within a sliding window of `n_swa` positions.
+    pub swa: Vec<bool>,
+    pub n_swa: usize,
+    pub rope_base_swa: f32,
+    /// Gemma: attention output and FFN output are RMS-normed before the residual add.
+    pub post_norms: bool,
+    pub final_softcap: Option<f32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -220,7 +242,39 @@ impl Config {
                 )));
             }
         }
+        let gemma = arch == Arch::Gemma3;
+        let n_swa = if gemma {
+            md.arch_usize("attention.sliding_window").unwrap_or(0)
+        } else {
+            0
+        };
+        let swa: Vec<bool> = if n_swa > 0 {
+            let period = md
+                .arch_usize("attention.sliding_window_pattern")
+                .unwrap_or(6)
+                .max(1);
+            (0..n_layer).map(|il| il % period < period - 1).collect()
+        } else {
+            vec![false; n_layer]
+        };
+        let softcap = md
+            .arch_f64("final_logit_softcapping")
+            .map(|v| v as f32)
+            .filter(|&v| v > 0.0);
         Ok(Config {
+            activation: if gemma {
+                Activation::Gelu
+            } else {
+                Activation::Silu
+            },
+            embd_scale: gemma.then(|| (n_embd as f32).sqrt()),
+            q_scale: gemma.then(|| 1.0 / (head_dim_k as f32).sqrt()),
+            n_swa,
+            rope_base_swa: 10000.0,
+            post_norms: gemma,
+            // llama.cpp applies the soft cap only to Gemma 3 without sliding-window layers.
+            final_softcap: if gemma && n_swa == 0 { softcap } else { None },
+            swa,
             arch,
             arch_name: name.clone(),
             n_embd,

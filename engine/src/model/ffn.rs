@@ -1,17 +1,24 @@
 //! Feed-forward blocks: dense SwiGLU and softmax top-k mixture of experts with an optional
 //! sigmoid-gated shared expert (llama.cpp `build_moe_ffn` with `norm_w`).
 
+use super::config::Activation;
 use super::error::ModelError;
-use super::ggml_math::swiglu_in_place;
+use super::ggml_math::{geglu_in_place, swiglu_in_place};
 use super::norm::{sigmoid, softmax_in_place};
 use super::weights::{Ffn, SharedExpert};
 use crate::cpu::matmul;
 use crate::tensor::Tensor;
 
 /// `x`: T rows of n_embd; `out`: T rows of n_embd.
-pub fn ffn(f: &Ffn, n_expert_used: usize, x: &[f32], out: &mut [f32]) -> Result<(), ModelError> {
+pub fn ffn(
+    f: &Ffn,
+    act: Activation,
+    n_expert_used: usize,
+    x: &[f32],
+    out: &mut [f32],
+) -> Result<(), ModelError> {
     match f {
-        Ffn::Dense { gate, up, down } => swiglu(gate, up, down, x, out),
+        Ffn::Dense { gate, up, down } => gated_ffn(act, gate, up, down, x, out),
         Ffn::Moe {
             router,
             gate,
@@ -29,8 +36,9 @@ pub fn ffn(f: &Ffn, n_expert_used: usize, x: &[f32], out: &mut [f32]) -> Result<
     }
 }
 
-/// `down(silu(gate x) * (up x))`.
-fn swiglu(
+/// `down(act(gate x) * (up x))`.
+fn gated_ffn(
+    act: Activation,
     gate: &Tensor,
     up: &Tensor,
     down: &Tensor,
@@ -44,7 +52,10 @@ fn swiglu(
     matmul(gate, x, &mut g)?;
     matmul(up, x, &mut u)?;
     for (gr, ur) in g.chunks_exact_mut(n_ff).zip(u.chunks_exact(n_ff)) {
-        swiglu_in_place(gr, ur);
+        match act {
+            Activation::Silu => swiglu_in_place(gr, ur),
+            Activation::Gelu => geglu_in_place(gr, ur),
+        }
     }
     matmul(down, &g, out)?;
     Ok(())
@@ -96,7 +107,8 @@ fn moe(
             xe.extend_from_slice(&x[t * n_embd..(t + 1) * n_embd]);
         }
         let mut ye = vec![0f32; slots.len() * n_embd];
-        swiglu(
+        gated_ffn(
+            Activation::Silu,
             &gate.rows(e * n_ff, n_ff),
             &up.rows(e * n_ff, n_ff),
             &down.rows(e * n_embd, n_embd),
@@ -132,7 +144,7 @@ fn shared_expert(sh: &SharedExpert, x: &[f32], out: &mut [f32]) -> Result<(), Mo
     let n_embd = sh.gate.row_len();
     let t_n = x.len() / n_embd;
     let mut y = vec![0f32; t_n * n_embd];
-    swiglu(&sh.gate, &sh.up, &sh.down, x, &mut y)?;
+    gated_ffn(Activation::Silu, &sh.gate, &sh.up, &sh.down, x, &mut y)?;
     let mut g = vec![1f32; t_n];
     if let Some(gi) = &sh.gate_inp {
         matmul(gi, x, &mut g)?;

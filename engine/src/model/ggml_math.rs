@@ -65,6 +65,29 @@ pub fn swiglu_in_place(g: &mut [f32], u: &[f32]) {
     }
 }
 
+/// ggml_gelu_f32: the tanh approximation.
+fn gelu_f32(x: f32) -> f32 {
+    const GELU_COEF_A: f32 = 0.044715;
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + GELU_COEF_A * x * x)).tanh())
+}
+
+/// `g[i] = gelu(g[i]) * u[i]` as ggml_vec_geglu_f32 with GGML_GELU_FP16: the input rounded to
+/// f16, GELU looked up in an f16 table (computed here on the fly), identity/zero outside ±10.
+pub fn geglu_in_place(g: &mut [f32], u: &[f32]) {
+    use half::f16;
+    for (a, &b) in g.iter_mut().zip(u) {
+        let x = *a;
+        *a = if x <= -10.0 {
+            0.0
+        } else if x >= 10.0 {
+            x * b
+        } else {
+            f16::from_f32(gelu_f32(f16::from_f32(x).to_f32())).to_f32() * b
+        };
+    }
+}
+
 /// `y = exp(x - max)` and the f64 sum, as ggml_vec_soft_max_f32 over a row of `row_len >= x.len()`
 /// elements whose remainder is masked (-inf, contributing 0): the row length decides which
 /// elements fall in SIMD chunks.
@@ -108,5 +131,15 @@ mod tests {
             let (a, b) = (v_expf(x), x.exp());
             assert!((a - b).abs() <= b * 4e-7, "{x}: {a} vs {b}");
         }
+    }
+}
+
+/// Softmax of the first `x.len()` entries of a score row of `row_len` whose rest is masked.
+pub fn softmax_masked_row_len(x: &mut [f32], row_len: usize) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum = exp_sum(x, max, row_len);
+    let inv = (1.0 / sum) as f32;
+    for v in x.iter_mut() {
+        *v *= inv;
     }
 }

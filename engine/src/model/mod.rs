@@ -1,7 +1,8 @@
 //! Models: hyperparameters, bound weights, and the decoder forward pass shared by all families
-//! (llama, qwen2, qwen3, qwen3moe, qwen35, qwen35moe, qwen3next) over per-layer building blocks.
+//! (llama, qwen2, qwen3, qwen3moe, qwen35, qwen35moe, qwen3next, gemma3) over per-layer building blocks.
 
 pub mod attention;
+pub mod attn_head;
 pub mod config;
 pub mod delta_net;
 pub mod error;
@@ -14,7 +15,7 @@ pub mod weights;
 
 use crate::gguf::{GgufModel, Metadata};
 use crate::tensor::Tensor;
-pub use config::{Arch, Config, RopeKind, SsmConfig};
+pub use config::{Activation, Arch, Config, RopeKind, SsmConfig};
 pub use error::ModelError;
 use rope::Rope;
 use std::path::Path;
@@ -29,6 +30,8 @@ pub struct Model {
     config: Config,
     weights: Weights,
     rope: Rope,
+    /// Rope of sliding-window layers (Gemma 3: base 10000).
+    rope_swa: Rope,
     // Declared last: the tensors above point into its mmap.
     gguf: GgufModel,
 }
@@ -59,10 +62,12 @@ impl Model {
             source: e,
         })?;
         let rope = Rope::new(config.rope_kind, config.n_rot, config.rope_base);
+        let rope_swa = Rope::new(config.rope_kind, config.n_rot, config.rope_base_swa);
         Ok(Model {
             config,
             weights,
             rope,
+            rope_swa,
             gguf,
         })
     }
@@ -87,8 +92,13 @@ impl Model {
         &self.weights
     }
 
-    pub(crate) fn rope(&self) -> &Rope {
-        &self.rope
+    /// The rope of layer `il` (sliding-window layers may use another base).
+    pub(crate) fn rope(&self, il: usize) -> &Rope {
+        if self.config.swa[il] {
+            &self.rope_swa
+        } else {
+            &self.rope
+        }
     }
 
     /// Which layers hold a KV cache (attention) and which a recurrent state.

@@ -67,8 +67,12 @@ pub enum Ffn {
 pub struct Layer {
     pub attn_norm: Vec<f32>,
     pub mixer: Mixer,
+    /// Gemma: norm of the attention output before the residual add.
+    pub attn_post_norm: Option<Vec<f32>>,
     pub ffn_norm: Vec<f32>,
     pub ffn: Ffn,
+    /// Gemma: norm of the FFN output before the residual add.
+    pub ffn_post_norm: Option<Vec<f32>>,
 }
 
 pub struct Weights {
@@ -153,11 +157,21 @@ fn bind_layer(g: &GgufModel, c: &Config, il: usize) -> Result<Layer, TensorError
             down: Tensor::bind(g, &p("ffn_down.weight"), &[n_ff, e])?,
         }
     };
+    let (attn_post_norm, ffn_post_norm) = if c.post_norms {
+        (
+            Some(small(g, &p("post_attention_norm.weight"), e)?),
+            Some(small(g, &p("post_ffw_norm.weight"), e)?),
+        )
+    } else {
+        (None, None)
+    };
     Ok(Layer {
         attn_norm: small(g, &p("attn_norm.weight"), e)?,
         mixer,
+        attn_post_norm,
         ffn_norm: small(g, &p(ffn_norm_name), e)?,
         ffn,
+        ffn_post_norm,
     })
 }
 
