@@ -20,6 +20,9 @@ mod iq4_search;
 pub mod iq4_xs;
 #[cfg(test)]
 mod kernel_timing;
+pub mod bf16;
+pub mod f16;
+pub mod f32;
 mod kquant_search;
 pub mod mxfp4;
 pub mod q2_k;
@@ -80,6 +83,9 @@ pub fn kernels(ty: GgmlType) -> Option<&'static Kernels> {
         GgmlType::IQ4_NL => Some(&iq4_nl::KERNELS),
         GgmlType::IQ4_XS => Some(&iq4_xs::KERNELS),
         GgmlType::MXFP4 => Some(&mxfp4::KERNELS),
+        GgmlType::F32 => Some(&f32::KERNELS),
+        GgmlType::F16 => Some(&f16::KERNELS),
+        GgmlType::BF16 => Some(&bf16::KERNELS),
         GgmlType::Q2_K => Some(&q2_k::KERNELS),
         GgmlType::Q3_K => Some(&q3_k::KERNELS),
         GgmlType::Q4_0 => Some(&q4_0::KERNELS),
