@@ -31,8 +31,14 @@ use vocab::Vocab;
 
 /// Kind-specific state.
 enum Model {
-    Spm,
-    Bpe { bpe: BpeModel, pre: PreConfig },
+    /// `joined`: see [`spm::chars_joined_to_space`].
+    Spm {
+        joined: std::collections::HashSet<char>,
+    },
+    Bpe {
+        bpe: BpeModel,
+        pre: PreConfig,
+    },
 }
 
 /// A text ↔ token-id converter for one model.
@@ -83,7 +89,9 @@ impl Tokenizer {
         let model = match pre {
             None => {
                 (add_bos, add_space_prefix, clean_spaces) = (true, true, false);
-                Model::Spm
+                Model::Spm {
+                    joined: spm::chars_joined_to_space(&vocab),
+                }
             }
             Some(pre) => {
                 (add_bos, add_space_prefix, clean_spaces) = (pre.add_bos, false, pre.clean_spaces);
@@ -146,7 +154,7 @@ impl Tokenizer {
             out.extend(self.vocab.special.bos);
         }
         match &self.model {
-            Model::Spm => self.encode_spm(text, &fragments, &mut out),
+            Model::Spm { joined } => self.encode_spm(joined, text, &fragments, &mut out),
             Model::Bpe { bpe, pre } => {
                 let mut scratch = BpeScratch::default();
                 for fragment in fragments {
@@ -174,7 +182,13 @@ impl Tokenizer {
         out
     }
 
-    fn encode_spm(&self, text: &str, fragments: &[Fragment], out: &mut Vec<u32>) {
+    fn encode_spm(
+        &self,
+        joined: &std::collections::HashSet<char>,
+        text: &str,
+        fragments: &[Fragment],
+        out: &mut Vec<u32>,
+    ) {
         // The first text fragment, and any right after a special token, gets a leading space.
         let mut prev_special = true;
         for &fragment in fragments {
@@ -190,7 +204,7 @@ impl Tokenizer {
                         ""
                     };
                     let escaped = format!("{prefix}{}", text[start..end].replace(' ', "▁"));
-                    spm::encode(&self.vocab, &escaped, out);
+                    spm::encode(&self.vocab, joined, &escaped, out);
                     prev_special = false;
                 }
             }
@@ -280,7 +294,7 @@ impl Tokenizer {
     /// `tokenizer.ggml.model` and `tokenizer.ggml.pre`, for display.
     pub fn describe(&self) -> String {
         match &self.model {
-            Model::Spm => format!(
+            Model::Spm { .. } => format!(
                 "{} (SentencePiece), {} tokens",
                 self.model_name,
                 self.vocab.len()
