@@ -165,6 +165,11 @@ impl StreamDecoder {
         }
     }
 
+    /// Adds token `id` of `tokenizer` (control tokens as their text) and returns the text now complete.
+    pub fn push(&mut self, tokenizer: &super::Tokenizer, id: u32) -> String {
+        self.push_bytes(&tokenizer.token_to_piece(id))
+    }
+
     /// Flushes whatever is held back (an incomplete sequence becomes U+FFFD).
     pub fn finish(&mut self) -> String {
         let rest = String::from_utf8_lossy(&self.pending).into_owned();

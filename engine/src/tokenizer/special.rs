@@ -17,9 +17,10 @@ pub enum Fragment {
 
 /// The special tokens of a vocabulary, in llama.cpp's matching order, with a byte trie over them.
 pub struct SpecialMatcher {
-    /// Control, user-defined and unknown tokens, longest text first (ties by id).
-    ordered: Vec<u32>,
-    /// Byte trie over the texts of `ordered`; each node keeps its children sorted by byte.
+    /// Position of each token id in llama.cpp's matching order (control, user-defined and
+    /// unknown tokens, longest text first, ties by id); `u32::MAX` for ordinary tokens.
+    rank: Vec<u32>,
+    /// Byte trie over the special tokens' texts; each node keeps its children sorted by byte.
     nodes: Vec<TrieNode>,
 }
 
@@ -60,7 +61,11 @@ impl SpecialMatcher {
             }
             nodes[node].token = Some(id);
         }
-        SpecialMatcher { ordered, nodes }
+        let mut rank = vec![u32::MAX; vocab.len()];
+        for (i, &id) in ordered.iter().enumerate() {
+            rank[id as usize] = i as u32;
+        }
+        SpecialMatcher { rank, nodes }
     }
 
     /// Whether `id` takes part in matching under `parse_special`.
@@ -68,13 +73,10 @@ impl SpecialMatcher {
         parse_special || vocab.attr(id) & (attr::CONTROL | attr::UNKNOWN) == 0
     }
 
-    /// The eligible special tokens that occur anywhere in `text`.
-    fn occurring(&self, vocab: &Vocab, text: &str, parse_special: bool) -> Vec<bool> {
-        let mut seen = vec![false; vocab.len()];
+    /// The eligible special tokens that occur anywhere in `text`, in matching order.
+    fn occurring(&self, vocab: &Vocab, text: &str, parse_special: bool) -> Vec<u32> {
+        let mut found = Vec::new();
         let bytes = text.as_bytes();
-        if self.nodes[0].children.is_empty() {
-            return seen;
-        }
         for start in 0..bytes.len() {
             let mut node = 0usize;
             for &byte in &bytes[start..] {
@@ -87,12 +89,14 @@ impl SpecialMatcher {
                 }
                 if let Some(id) = self.nodes[node].token {
                     if Self::eligible(vocab, id, parse_special) {
-                        seen[id as usize] = true;
+                        found.push(id);
                     }
                 }
             }
         }
-        seen
+        found.sort_unstable_by_key(|&id| self.rank[id as usize]);
+        found.dedup();
+        found
     }
 
     /// Splits `text` into raw-text fragments and special tokens.
@@ -101,8 +105,7 @@ impl SpecialMatcher {
             return Vec::new();
         }
         let mut fragments = vec![Fragment::Text(0, text.len())];
-        let occurring = self.occurring(vocab, text, parse_special);
-        for &id in self.ordered.iter().filter(|&&id| occurring[id as usize]) {
+        for id in self.occurring(vocab, text, parse_special) {
             let needle = vocab.texts[id as usize].as_str();
             let mut next = Vec::with_capacity(fragments.len() + 2);
             for fragment in fragments {
