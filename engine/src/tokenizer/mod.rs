@@ -36,7 +36,7 @@ enum Model {
         joined: std::collections::HashSet<char>,
     },
     Bpe {
-        bpe: BpeModel,
+        bpe: Box<BpeModel>,
         pre: PreConfig,
     },
 }
@@ -105,7 +105,7 @@ impl Tokenizer {
                             },
                         })?;
                 Model::Bpe {
-                    bpe: BpeModel::load(&vocab, merges)?,
+                    bpe: Box::new(BpeModel::load(&vocab, merges)?),
                     pre,
                 }
             }

@@ -92,13 +92,11 @@ fn typed_messages_render_like_json_ones() {
 #[test]
 fn template_errors_name_the_template() {
     let err = ChatTemplate::new("{% if %}", "broken.jinja")
-        .err()
-        .expect("parse error")
+        .expect_err("parse error")
         .to_string();
     assert!(err.contains("broken.jinja"), "{err}");
     let err = ChatTemplate::from_file("/nonexistent/t.jinja")
-        .err()
-        .expect("read error")
+        .expect_err("read error")
         .to_string();
     assert!(err.contains("/nonexistent/t.jinja"), "{err}");
 }
