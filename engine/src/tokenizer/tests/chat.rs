@@ -100,3 +100,26 @@ fn template_errors_name_the_template() {
         .to_string();
     assert!(err.contains("/nonexistent/t.jinja"), "{err}");
 }
+
+#[test]
+fn gguf_template_renders_and_tokenizes_with_special_tokens() {
+    let path = fixtures::in_repo().join("vocab/ggml-vocab-qwen35.gguf");
+    let model = crate::gguf::GgufModel::open(&path).expect("open");
+    let md = model.metadata();
+    let template = ChatTemplate::from_metadata(md)
+        .expect("parse")
+        .expect("the file has a template");
+    let tok = super::super::Tokenizer::from_metadata(md).expect("tokenizer");
+    let opts = RenderOptions::for_tokenizer(&tok, true);
+    let prompt = template
+        .render(&[ChatMessage::new("user", "Hi")], &opts)
+        .expect("render");
+    // This file's template (Qwen2's) adds a default system turn when none is given.
+    let want = "<|im_start|>system\nYou are a helpful assistant<|im_end|>\n\
+                <|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n";
+    assert_eq!(prompt, want);
+    let ids = tok.encode(&prompt, true, true);
+    let im_start = tok.token_id("<|im_start|>").expect("im_start");
+    assert_eq!(ids.iter().filter(|&&id| id == im_start).count(), 3);
+    assert_eq!(tok.decode_with(&ids, true), prompt);
+}
