@@ -11,6 +11,37 @@
 
 use crate::gguf::GgmlType;
 
+mod common;
+mod kquant_search;
+pub mod q2_k;
+pub mod q3_k;
+pub mod q4_0;
+pub mod q4_1;
+pub mod q4_k;
+pub mod q5_0;
+pub mod q5_1;
+pub mod q5_k;
+pub mod q6_k;
+pub mod q8_0;
+pub mod q8_1;
+pub mod q8_k;
+#[cfg(test)]
+mod test_util;
+// I-quants with grids (dot type Q8_K).
+pub mod iq1_m;
+pub mod iq1_s;
+pub mod iq2_s;
+pub mod iq2_xs;
+pub mod iq2_xxs;
+pub mod iq2_xxs_avx2;
+pub mod iq3_s;
+pub mod iq3_xxs;
+pub mod iq3_xxs_avx2;
+#[cfg(target_arch = "x86_64")]
+mod iq_avx2;
+mod iq_common;
+pub mod iq_grids;
+
 /// The functions one block format provides.
 #[derive(Clone, Copy)]
 pub struct Kernels {
@@ -28,8 +59,26 @@ pub struct Kernels {
 /// The kernels for `ty`, or None if the engine does not support that format.
 pub fn kernels(ty: GgmlType) -> Option<&'static Kernels> {
     // Each format file exports `pub const KERNELS: Kernels`; formats register here.
-    #[allow(clippy::match_single_binding)]
     match ty {
+        GgmlType::Q2_K => Some(&q2_k::KERNELS),
+        GgmlType::Q3_K => Some(&q3_k::KERNELS),
+        GgmlType::Q4_0 => Some(&q4_0::KERNELS),
+        GgmlType::Q4_1 => Some(&q4_1::KERNELS),
+        GgmlType::Q4_K => Some(&q4_k::KERNELS),
+        GgmlType::Q5_0 => Some(&q5_0::KERNELS),
+        GgmlType::Q5_1 => Some(&q5_1::KERNELS),
+        GgmlType::Q5_K => Some(&q5_k::KERNELS),
+        GgmlType::Q6_K => Some(&q6_k::KERNELS),
+        GgmlType::Q8_0 => Some(&q8_0::KERNELS),
+        GgmlType::Q8_1 => Some(&q8_1::KERNELS),
+        GgmlType::Q8_K => Some(&q8_k::KERNELS),
+        GgmlType::IQ2_XXS => Some(iq2_xxs_avx2::detected().unwrap_or(&iq2_xxs::KERNELS)),
+        GgmlType::IQ2_XS => Some(&iq2_xs::KERNELS),
+        GgmlType::IQ2_S => Some(&iq2_s::KERNELS),
+        GgmlType::IQ3_XXS => Some(iq3_xxs_avx2::detected().unwrap_or(&iq3_xxs::KERNELS)),
+        GgmlType::IQ3_S => Some(&iq3_s::KERNELS),
+        GgmlType::IQ1_S => Some(&iq1_s::KERNELS),
+        GgmlType::IQ1_M => Some(&iq1_m::KERNELS),
         _ => None,
     }
 }
