@@ -257,6 +257,19 @@ fn unsupported_or_broken_metadata_is_a_named_error() {
     );
 }
 
+#[test]
+fn models_without_vocabulary_say_so() {
+    let path = fixtures::in_repo().join("models/qwen35-tiny-Q4_K_M.gguf");
+    let model = crate::gguf::GgufModel::open(&path).expect("open");
+    let err = Tokenizer::from_metadata(model.metadata())
+        .err()
+        .expect("no vocabulary");
+    assert!(
+        matches!(err, TokenizerError::NoVocabulary(ref m) if m == "none"),
+        "{err}"
+    );
+}
+
 /// Tokenizes ~100 KB of text with each vocabulary; llama.cpp-like cost is a few ms per 10 KB.
 #[test]
 fn tokenizing_100kb_is_fast() {
