@@ -245,23 +245,26 @@ impl Vocab {
     /// Finds EOT/EOM/FIM tokens by their text where the metadata does not name them, marks
     /// such tokens as control tokens, and builds the end-of-generation set (llama.cpp's rules).
     fn detect_special_by_text(&mut self) {
-        let find_first = |texts: &[&str], ids: &HashMap<String, u32>| {
-            texts.iter().find_map(|t| ids.get(*t).copied())
+        // Each slot is filled by text only when the metadata left it empty; only tokens found
+        // that way are forced to be control tokens (as llama.cpp does).
+        let by_text = |slot: &mut Option<u32>, texts: &[&str], ids: &HashMap<String, u32>| {
+            if slot.is_some() {
+                return None;
+            }
+            *slot = texts.iter().find_map(|t| ids.get(*t).copied());
+            *slot
         };
-        if self.special.eot.is_none() {
-            self.special.eot = find_first(EOT_TEXTS, &self.ids);
-        }
-        if self.special.eom.is_none() {
-            self.special.eom = self.token("<|eom_id|>");
-        }
-        if self.special.fim_pad.is_none() {
-            self.special.fim_pad = find_first(
+        let sp = &mut self.special;
+        let detected = [
+            by_text(&mut sp.eot, EOT_TEXTS, &self.ids),
+            by_text(&mut sp.eom, &["<|eom_id|>"], &self.ids),
+            by_text(
+                &mut sp.fim_pad,
                 &["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"],
                 &self.ids,
-            );
-        }
-        if self.special.fim_rep.is_none() {
-            self.special.fim_rep = find_first(
+            ),
+            by_text(
+                &mut sp.fim_rep,
                 &[
                     "<|fim_repo|>",
                     "<|repo_name|>",
@@ -270,17 +273,8 @@ impl Vocab {
                     "<reponame>",
                 ],
                 &self.ids,
-            );
-        }
-        if self.special.fim_sep.is_none() {
-            self.special.fim_sep = self.token("<|file_sep|>");
-        }
-        let detected = [
-            self.special.eot,
-            self.special.eom,
-            self.special.fim_pad,
-            self.special.fim_rep,
-            self.special.fim_sep,
+            ),
+            by_text(&mut sp.fim_sep, &["<|file_sep|>"], &self.ids),
         ];
         for id in detected.into_iter().flatten() {
             self.attrs[id as usize] |= attr::CONTROL;
