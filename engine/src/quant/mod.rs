@@ -129,7 +129,17 @@ mod tests {
     use super::*;
 
     /// The formats this engine has kernels for; everything else must say "unsupported".
-    const SUPPORTED: [GgmlType; 15] = [
+    const SUPPORTED: [GgmlType; 25] = [
+        GgmlType::F32,
+        GgmlType::F16,
+        GgmlType::BF16,
+        GgmlType::IQ2_XXS,
+        GgmlType::IQ2_XS,
+        GgmlType::IQ2_S,
+        GgmlType::IQ3_XXS,
+        GgmlType::IQ3_S,
+        GgmlType::IQ1_S,
+        GgmlType::IQ1_M,
         GgmlType::Q4_0,
         GgmlType::Q4_1,
         GgmlType::Q5_0,
@@ -179,6 +189,7 @@ mod tests {
                 | GgmlType::Q8_0
                 | GgmlType::IQ4_NL
                 | GgmlType::MXFP4 => GgmlType::Q8_0,
+                GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => ty,
                 _ => GgmlType::Q8_K,
             };
             assert_eq!(k.dot_type, expected, "{ty}");
@@ -187,7 +198,12 @@ mod tests {
             let ts = ty.type_size() as usize;
             let x: Vec<f32> = (0..bs).map(|i| (i as f32 * 0.37).sin()).collect();
             let mut q = vec![0u8; ts];
-            (k.quantize.expect("all supported types quantize"))(&x, &mut q);
+            // I-quant quantizers need an importance matrix: out of scope, so they have none.
+            let Some(quantize) = k.quantize else {
+                assert!(ty.name().starts_with("IQ") && ty != GgmlType::IQ4_NL && ty != GgmlType::IQ4_XS, "{ty}");
+                continue;
+            };
+            quantize(&x, &mut q);
             let mut y = vec![0f32; bs];
             (k.dequantize)(&q, &mut y);
             assert!(y.iter().all(|v| v.is_finite()), "{ty}");
@@ -202,6 +218,9 @@ mod tests {
         }
         for ty in SUPPORTED {
             let k = kernels(ty).unwrap();
+            if k.quantize.is_none() || !ty.is_quantized() {
+                continue;
+            }
             let bs = ty.block_size() as usize;
             let ts = ty.type_size() as usize;
             let mut y = vec![0f32; 2 * bs];
@@ -216,7 +235,7 @@ mod tests {
     #[test]
     fn dequantize_reports_unsupported_types() {
         let mut y = [0f32; 256];
-        assert!(dequantize(GgmlType::IQ2_XXS, &[0u8; 66], &mut y).is_err());
+        assert!(dequantize(GgmlType::TQ1_0, &[0u8; 54], &mut y).is_err());
         assert!(dequantize(GgmlType::Q8_0, &[0u8; 34], &mut y[..32]).is_ok());
         // Mismatched lengths convert what fits, in debug builds too.
         assert!(dequantize(GgmlType::Q4_K, &[0u8; 150], &mut y[..100]).is_ok());
