@@ -69,10 +69,15 @@ fn print_summary(p: &HardwareProfile) {
     ]);
     t.add_row(vec![
         "RAM theoretical".to_string(),
-        format!(
-            "~{:.1} GB/s (estimate: measured / 0.75; edit to channels x MT/s x 8 in the YAML)",
-            r.bandwidth_gbs
-        ),
+        match r.sources.get("bandwidth_gbs") {
+            Some(src) if !src.starts_with("ESTIMATE") => {
+                format!("{:.1} GB/s ({src})", r.bandwidth_gbs)
+            }
+            _ => format!(
+                "~{:.1} GB/s (ESTIMATE; edit to channels x MT/s x 8 in the YAML)",
+                r.bandwidth_gbs
+            ),
+        },
     ]);
     if p.gpus.is_empty() {
         t.add_row(vec!["GPUs".to_string(), "none found".to_string()]);

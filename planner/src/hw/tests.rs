@@ -207,3 +207,21 @@ fn probe_yaml_round_trips_through_load() {
         probed
     );
 }
+
+#[test]
+fn resolve_takes_an_id_or_a_path() {
+    assert_eq!(resolve_profile("rtx-4090").unwrap().name, "rtx-4090");
+    let f = write_temp(GOOD);
+    assert_eq!(
+        resolve_profile(&f.path().display().to_string())
+            .unwrap()
+            .name,
+        "rtx-3090"
+    );
+    let err = resolve_profile("no/such/box.yaml").unwrap_err();
+    assert!(matches!(err, ProfileError::Io { .. }), "{err}");
+    assert!(matches!(
+        resolve_profile("nonesuch").unwrap_err(),
+        ProfileError::Unknown { .. }
+    ));
+}

@@ -151,7 +151,8 @@ mod tests {
         );
         assert!(bw.gb_per_s.is_finite() && bw.gb_per_s > 0.05 && bw.gb_per_s < 20_000.0);
         assert!(bw.buffer_bytes >= 16 << 20);
-        // Generous bound: the budget is 0.5 s, CI machines are shared.
-        assert!(took < 3.0, "measurement took {took:.2} s");
+        // The read loop stops at the budget (0.5 s on an idle machine, allocation included); on a shared,
+        // overloaded test machine allocation can stall for seconds, so only a runaway loop is caught here.
+        assert!(bw.seconds < 10.0, "read phase ran {:.2} s", bw.seconds);
     }
 }

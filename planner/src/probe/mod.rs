@@ -3,6 +3,7 @@
 //! Everything read from the OS or the driver is exact; figures the OS cannot tell us (theoretical RAM
 //! bandwidth, CPU GFLOP/s) are estimates and say so in `sources`.
 
+mod apple;
 mod host;
 mod membw;
 mod nvidia;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use crate::hw::{CpuSpec, HardwareProfile, RamSpec};
 
+pub use apple::{apple_silicon, AppleSilicon};
 pub use host::{probe_host, HostInfo};
 pub use membw::{measure_read_bandwidth, ReadBandwidth};
 pub use nvidia::{probe_nvidia_gpus, NvidiaProbe};
@@ -36,13 +38,17 @@ pub fn probe(measure_bandwidth: bool) -> Result<HardwareProfile, ProbeError> {
     let host = probe_host()?;
     let measured = measure_bandwidth.then(|| measure_read_bandwidth(BANDWIDTH_BUDGET));
     let nvidia = probe_nvidia_gpus();
-    Ok(build_profile(host, measured, nvidia))
+    let apple = cfg!(target_os = "macos")
+        .then(|| apple_silicon(&host.cpu_name, host.total_gib, apple::wired_limit_mb()))
+        .flatten();
+    Ok(build_profile(host, measured, nvidia, apple))
 }
 
 fn build_profile(
     host: HostInfo,
     measured: Option<ReadBandwidth>,
     nvidia: NvidiaProbe,
+    apple: Option<AppleSilicon>,
 ) -> HardwareProfile {
     let mut cpu_sources = BTreeMap::new();
     cpu_sources.insert("name".into(), "probed: sysinfo".into());
@@ -68,8 +74,12 @@ fn build_profile(
     ram_sources.insert("total_gib".into(), "probed: sysinfo".into());
     ram_sources.insert("available_gib".into(), "probed: sysinfo".into());
     let measured_gbs = measured.as_ref().map(|m| m.gb_per_s);
-    let bandwidth_gbs = match measured_gbs {
-        Some(m) => {
+    let bandwidth_gbs = match (&apple, measured_gbs) {
+        (Some(a), _) => {
+            ram_sources.insert("bandwidth_gbs".into(), a.ram_bandwidth_source.clone());
+            a.ram_bandwidth_gbs
+        }
+        (None, Some(m)) => {
             ram_sources.insert(
                 "bandwidth_gbs".into(),
                 format!(
@@ -79,7 +89,7 @@ fn build_profile(
             );
             round1(m / TYPICAL_READ_EFFICIENCY)
         }
-        None => {
+        (None, None) => {
             ram_sources.insert(
                 "bandwidth_gbs".into(),
                 "ESTIMATE: unknown (not measured); placeholder of a DDR4-3200 dual-channel desktop, 51.2 GB/s: edit it"
@@ -106,11 +116,24 @@ fn build_profile(
         host.os
     )];
     notes.extend(nvidia.notes.iter().cloned());
+    if apple.is_some() {
+        notes.push(
+            "Apple Silicon: the Metal GPU entry comes from the chip name and macOS's wired limit."
+                .into(),
+        );
+    }
     if !nvidia.gpus.is_empty() {
         notes.push(
             "GPU device-to-device and host-to-device bandwidths: not measured (needs the CUDA backend, not built yet)."
                 .into(),
         );
+    }
+
+    let mut gpus = nvidia.gpus;
+    let mut unified_memory = None;
+    if let Some(a) = apple {
+        gpus.push(a.gpu);
+        unified_memory = Some(a.unified);
     }
 
     HardwareProfile {
@@ -131,8 +154,8 @@ fn build_profile(
             measured_read_gbs: measured_gbs.map(round1),
             sources: ram_sources,
         },
-        gpus: nvidia.gpus,
-        unified_memory: None,
+        gpus,
+        unified_memory,
         notes,
     }
 }
