@@ -6,3 +6,4 @@ pub mod estimate;
 pub mod hw;
 pub mod model;
 pub mod place;
+pub mod probe;

@@ -6,6 +6,8 @@ pub mod inspect;
 pub mod machine;
 pub mod output;
 pub mod plan;
+pub mod probe;
+pub mod profiles;
 
 #[derive(Parser)]
 #[command(
@@ -24,11 +26,17 @@ pub enum Command {
     Plan(plan::Args),
     /// A GGUF file's architecture, layers, tensor types and sizes (header only).
     Inspect(inspect::Args),
+    /// Describe this machine: RAM, CPU, GPUs, measured RAM bandwidth.
+    Probe(probe::Args),
+    /// List the built-in hardware profiles.
+    Profiles(profiles::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Plan(a) => plan::run(a),
         Command::Inspect(a) => inspect::run(a),
+        Command::Probe(a) => probe::run(a),
+        Command::Profiles(a) => profiles::run(a),
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use serde::Serialize;
 
-use super::machine::{find_profile, this_machine};
+use super::machine::resolve;
 use super::output::{gib, table, OutputArgs};
 use crate::catalog::{self, Quant};
 use crate::estimate::parse_kv_type;
@@ -27,7 +27,7 @@ pub struct Args {
     /// KV cache type (f16, q8_0, q4_0, ...); default: f16, else the one that is fastest and fits.
     #[arg(long = "kv-type")]
     pub kv_type: Option<String>,
-    /// Hardware profile name (hw-profiles/NAME.yaml) or YAML path; default: this machine.
+    /// Built-in hardware profile (`fitbench profiles`) or a YAML file; default: this machine (probed).
     #[arg(long)]
     pub profile: Option<String>,
     /// VRAM to leave free, MiB (llama.cpp --fit-target).
@@ -144,10 +144,7 @@ fn report(
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let hw = match &args.profile {
-        Some(p) => find_profile(p)?,
-        None => this_machine()?,
-    };
+    let hw = resolve(args.profile.as_deref())?;
     let req = request(&args)?;
     match &args.model {
         Some(name) => plan_one(&args, &hw, &req, name),

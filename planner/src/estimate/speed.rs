@@ -29,7 +29,8 @@ pub struct Calibration {
     /// Per layer whose experts run on the CPU: hidden state over PCIe twice, sync, thread wake-up (s).
     /// Fitted on the RTX 5080 `--n-cpu-moe 16` run (51.1 t/s).
     pub offload_layer_s: f64,
-    /// Share of FP16 tensor throughput reached in prompt processing (RTX 3090 pp at 4K: 2622 t/s).
+    /// Share of the profile's dense FP16 tensor TFLOP/s (FP16-accumulate figure, as hw-profiles state it)
+    /// reached in prompt processing (RTX 3090 pp at 4K: 2622 t/s).
     pub gpu_prompt: f64,
     /// Share of PCIe bandwidth reached copying CPU-resident experts to the GPU per ubatch (5090 table).
     pub pcie: f64,
@@ -48,7 +49,7 @@ pub const CALIBRATION: Calibration = Calibration {
     gpu_layer_s: 30e-6,
     cpu_read: 0.8,
     offload_layer_s: 0.5e-3,
-    gpu_prompt: 0.21,
+    gpu_prompt: 0.105,
     pcie: 0.47,
     cpu_prompt: 0.7,
     offload_prompt_token_layer_s: 29e-6,
