@@ -207,3 +207,44 @@ fn synthetic_35b_matches_llama_cpp_layer_layout() {
     let a = spec.active_params() / 1e9;
     assert!((2.5..3.9).contains(&a), "{a}");
 }
+
+/// The real Gemma 3 270M Q4_K_M file (llama-quantize output) against the catalog entry + recipe:
+/// same tensor names and shapes, same layer kinds, types per tensor, total size.
+#[test]
+fn gemma3_270m_catalog_matches_the_real_file() {
+    let Some(path) = fitbench_engine::fixtures::gemma3_270m() else {
+        println!("skipped: gemma3-270m.gguf not available");
+        return;
+    };
+    let real = model::open(&path).unwrap();
+    let e = find("gemma-3-270m").unwrap().unwrap();
+    let synth = synthesize(&e, &Quant::parse("Q4_K_M").unwrap());
+    assert_eq!(
+        real.layers, synth.layers,
+        "layer kinds (15 sliding-window + 3 global)"
+    );
+    let mut type_misses = Vec::new();
+    for t in &real.tensors {
+        let s = synth
+            .tensors
+            .iter()
+            .find(|x| x.name == t.name)
+            .unwrap_or_else(|| panic!("catalog lacks {}", t.name));
+        assert_eq!(s.dims, t.dims, "{}", t.name);
+        if s.ggml_type != t.ggml_type {
+            type_misses.push(format!(
+                "{}: file {} recipe {}",
+                t.name,
+                t.ggml_type.name(),
+                s.ggml_type.name()
+            ));
+        }
+    }
+    assert_eq!(real.tensors.len(), synth.tensors.len());
+    let (a, b) = (real.total_bytes() as f64, synth.total_bytes() as f64);
+    println!(
+        "gemma3-270m Q4_K_M: file {a} B, catalog {b} B ({:+.2}%); type misses: {type_misses:#?}",
+        (b / a - 1.0) * 100.0
+    );
+    assert!((b / a - 1.0).abs() < 0.03);
+}
