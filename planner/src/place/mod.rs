@@ -4,7 +4,7 @@ mod commands;
 mod search;
 
 pub use commands::{engine_command, llama_server_command};
-pub use search::{fit_gpu, plan, Goal, Plan, PlanError, PlanRequest};
+pub use search::{fit_gpu, max_context, plan, Goal, Plan, PlanError, PlanRequest};
 
 #[cfg(test)]
 mod tests;

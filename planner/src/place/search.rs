@@ -54,6 +54,9 @@ pub struct Plan {
     pub prompt_tps: f64,
     pub gpu_capacity: u64,
     pub ram_capacity: u64,
+    /// Largest context (multiple of 256, up to 4x the training context) that fits with this placement
+    /// and KV type.
+    pub max_ctx: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +149,7 @@ pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result
                 prompt_tps: prompt_tps(spec, hw, &placement, &cfg, 0),
                 gpu_capacity: cap,
                 ram_capacity: ram,
+                max_ctx: 0,
             };
             let better = match &best {
                 None => true,
@@ -164,6 +168,16 @@ pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result
         }
     }
     let _ = n;
+    if let Some(b) = best.as_mut() {
+        b.max_ctx = max_context(
+            spec,
+            &b.placement,
+            &b.config,
+            cap.saturating_sub(req.margin),
+            ram,
+            has_gpu,
+        );
+    }
     best.ok_or_else(|| {
         let cfg = RunConfig::new(
             req.n_ctx.unwrap_or(4096),
@@ -179,6 +193,37 @@ pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result
             have_gib: ram as f64 / GIB,
         }
     })
+}
+
+/// Binary search for the largest context whose memory still fits `gpu_budget` and `ram`.
+pub fn max_context(
+    spec: &ModelSpec,
+    p: &Placement,
+    cfg: &RunConfig,
+    gpu_budget: u64,
+    ram: u64,
+    has_gpu: bool,
+) -> u64 {
+    let fits = |n_ctx: u64| {
+        let c = RunConfig { n_ctx, ..*cfg };
+        let m = estimate_memory(spec, p, &c, has_gpu);
+        m.cpu.total() <= ram && (!has_gpu || p.n_gpu_layers == 0 || m.gpu.total() <= gpu_budget)
+    };
+    let top = (spec.context_train.max(4096) * 4).div_ceil(256);
+    let (mut lo, mut hi) = (0u64, top + 1);
+    if !fits(256) {
+        return 0;
+    }
+    lo = lo.max(1);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if fits(mid * 256) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo * 256
 }
 
 fn score(p: &Plan, goal: Goal) -> f64 {
