@@ -266,6 +266,10 @@ fn rank_catalog(args: &Args, hw: &HardwareProfile, req: &PlanRequest) -> anyhow:
             if *q == "MXFP4_MOE" && e.experts.is_none() {
                 continue;
             }
+            // gpt-oss ships its experts in MXFP4; rows of 2880 are not whole k-quant blocks.
+            if e.arch == "gpt-oss" && *q != "MXFP4_MOE" {
+                continue;
+            }
             let quant = Quant::parse(q).context("built-in quant list")?;
             let spec = catalog::synthesize(&e, &quant);
             let Ok(p) = plan(&spec, hw, req) else {
