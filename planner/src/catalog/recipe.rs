@@ -134,7 +134,7 @@ pub struct TensorContext<'a> {
 
 /// llama.cpp `use_more_bits`: the first and last eighth of layers and every third in between.
 fn use_more_bits(i: usize, n: usize) -> bool {
-    i < n / 8 || i >= 7 * n / 8 || (i >= n / 8 && (i - n / 8) % 3 == 2)
+    i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2
 }
 
 fn base_type(f: Ftype) -> GgmlType {
@@ -212,7 +212,7 @@ fn ftype_rule(f: Ftype, ctx: &TensorContext) -> GgmlType {
     if is_output {
         return match f {
             Q8_0 => GgmlType::Q8_0,
-            _ if ctx.ne0 % 256 != 0 => GgmlType::Q8_0,
+            _ if !ctx.ne0.is_multiple_of(256) => GgmlType::Q8_0,
             IQ2_XXS | IQ2_XS | IQ3_XXS | IQ1_S | IQ2_S | IQ2_M | IQ1_M => GgmlType::Q5_K,
             _ => GgmlType::Q6_K,
         };
@@ -353,7 +353,7 @@ fn unsloth_override(q: &Quant, ctx: &TensorContext) -> Option<GgmlType> {
 
 /// llama.cpp falls back to a type with smaller blocks when a row is not whole blocks.
 fn fit_row(t: GgmlType, ne0: u64) -> GgmlType {
-    if ne0 % t.block_size() == 0 {
+    if ne0.is_multiple_of(t.block_size()) {
         return t;
     }
     let fallback = match t {
@@ -362,7 +362,7 @@ fn fit_row(t: GgmlType, ne0: u64) -> GgmlType {
         GgmlType::Q6_K => GgmlType::Q8_0,
         _ => GgmlType::IQ4_NL,
     };
-    if ne0 % fallback.block_size() == 0 {
+    if ne0.is_multiple_of(fallback.block_size()) {
         fallback
     } else {
         GgmlType::F16

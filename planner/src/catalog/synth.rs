@@ -96,10 +96,10 @@ pub fn synthesize(entry: &CatalogEntry, quant: &Quant) -> ModelSpec {
     b.add(None, "token_embd", ".weight", &[h, e.vocab]);
     let hybrid = e.linear.is_some();
     let gated_q = hybrid; // Qwen3.5/Next attention: Q carries the output gate, twice as wide.
-    for il in 0..layers.len() {
+    for (il, kind) in layers.iter().enumerate() {
         let l = Some(il);
         b.add(l, "attn_norm", ".weight", &[h]);
-        match &layers[il] {
+        match kind {
             LayerKind::Attention { .. } => {
                 let q = e.heads * e.head_dim;
                 let kv = e.kv_heads * e.head_dim;

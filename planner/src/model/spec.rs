@@ -195,7 +195,7 @@ impl ModelSpec {
                 None => mix.push((t.ggml_type, 1, t.bytes)),
             }
         }
-        mix.sort_by(|a, b| b.2.cmp(&a.2));
+        mix.sort_by_key(|m| std::cmp::Reverse(m.2));
         mix
     }
 }

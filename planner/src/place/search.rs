@@ -226,10 +226,21 @@ pub fn max_context(
     lo * 256
 }
 
+/// Quality weight of a KV type when choosing one automatically: q8_0 costs ~+0.004 PPL; below 8 bits
+/// users report mistakes at long context (PLANNER-DATA.md), so 4-bit KV must buy >15% speed to win.
+fn kv_quality(t: GgmlType) -> f64 {
+    match t {
+        GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => 1.0,
+        GgmlType::Q8_0 => 0.97,
+        _ => 0.85,
+    }
+}
+
 fn score(p: &Plan, goal: Goal) -> f64 {
+    let q = kv_quality(p.config.kv_k).min(kv_quality(p.config.kv_v));
     match goal {
-        Goal::Generation => p.gen_tps_4k,
-        Goal::Prompt => p.prompt_tps,
+        Goal::Generation => p.gen_tps_4k * q,
+        Goal::Prompt => p.prompt_tps * q,
         Goal::Context => p.config.n_ctx as f64 + p.gen_tps_4k * 1e-6,
     }
 }
