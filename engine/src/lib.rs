@@ -33,6 +33,7 @@ pub mod quant;
 pub mod reference;
 pub mod session;
 pub mod tensor;
+pub mod tokenizer;
 
 pub use model::{LoadOptions, Model, ModelError};
 pub use session::{Logits, Session, SessionOptions, SessionState, WantLogits};

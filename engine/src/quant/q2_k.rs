@@ -170,4 +170,9 @@ mod tests {
     fn round_trip_error_is_bounded() {
         tu::check_round_trip(GgmlType::Q2_K, 0.6);
     }
+
+    #[test]
+    fn bit_exact_with_llama_cpp_and_dot_agrees() {
+        tu::check_against_ggml(GgmlType::Q2_K);
+    }
 }

@@ -172,4 +172,9 @@ mod tests {
     fn round_trip_error_is_bounded() {
         tu::check_round_trip(GgmlType::Q3_K, 0.3);
     }
+
+    #[test]
+    fn bit_exact_with_llama_cpp_and_dot_agrees() {
+        tu::check_against_ggml(GgmlType::Q3_K);
+    }
 }

@@ -103,4 +103,9 @@ mod tests {
         // Step amax/8, so at most half a step plus the edge level (−8 only on one side): amax/8.
         tu::check_round_trip(GgmlType::Q4_0, 1.0 / 8.0 + 2e-3);
     }
+
+    #[test]
+    fn bit_exact_with_llama_cpp_and_dot_agrees() {
+        tu::check_against_ggml(GgmlType::Q4_0);
+    }
 }

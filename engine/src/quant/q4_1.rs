@@ -106,4 +106,9 @@ mod tests {
         // Range/30 per element, range ≤ 2·amax, plus f16 rounding of d and m.
         tu::check_round_trip(GgmlType::Q4_1, 2.0 / 30.0 + 4e-3);
     }
+
+    #[test]
+    fn bit_exact_with_llama_cpp_and_dot_agrees() {
+        tu::check_against_ggml(GgmlType::Q4_1);
+    }
 }

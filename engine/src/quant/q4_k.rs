@@ -119,7 +119,7 @@ pub fn quantize(src: &[f32], dst: &mut [u8]) {
 
 /// Q4_K weights · Q8_K activations (`ggml_vec_dot_q4_K_q8_K`): integer sums per sub-block, the
 /// minimums applied through the activations' 16-element sums.
-pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+pub fn vec_dot_scalar(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let nb = n / BLOCK;
     let mut sumf = 0.0f32;
     for (x, y) in weights
@@ -151,6 +151,16 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     sumf
 }
 
+/// The dot kernel the table exposes: the AVX2 one where the CPU has it, else the scalar reference.
+pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if super::avx2_util::available() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        return unsafe { super::q4_k_avx2::vec_dot(n, weights, activations) };
+    }
+    vec_dot_scalar(n, weights, activations)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_util as tu;
@@ -170,5 +180,19 @@ mod tests {
     fn round_trip_error_is_bounded() {
         // 4 bits over each sub-block's range: a step is at most (max−min)/15 ≤ 2·amax/15.
         tu::check_round_trip(GgmlType::Q4_K, 0.11);
+    }
+
+    #[test]
+    fn bit_exact_with_llama_cpp_and_dot_agrees() {
+        tu::check_against_ggml(GgmlType::Q4_K);
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_kernel_matches_scalar() {
+        tu::check_simd_against_scalar(GgmlType::Q4_K, super::vec_dot_scalar, |n, w, a| {
+            // SAFETY: only called after check_simd_against_scalar confirmed AVX2 and FMA.
+            unsafe { super::super::q4_k_avx2::vec_dot(n, w, a) }
+        });
     }
 }

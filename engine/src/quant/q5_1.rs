@@ -103,4 +103,9 @@ mod tests {
     fn round_trip_error_is_bounded() {
         tu::check_round_trip(GgmlType::Q5_1, 2.0 / 62.0 + 4e-3);
     }
+
+    #[test]
+    fn bit_exact_with_llama_cpp_and_dot_agrees() {
+        tu::check_against_ggml(GgmlType::Q5_1);
+    }
 }

@@ -180,4 +180,9 @@ mod tests {
     fn round_trip_error_is_bounded() {
         tu::check_round_trip(GgmlType::Q5_K, 0.06);
     }
+
+    #[test]
+    fn bit_exact_with_llama_cpp_and_dot_agrees() {
+        tu::check_against_ggml(GgmlType::Q5_K);
+    }
 }

@@ -49,7 +49,7 @@ pub fn quantize(src: &[f32], dst: &mut [u8]) {
 }
 
 /// Q8_0 weights · Q8_0 activations (`ggml_vec_dot_q8_0_q8_0`).
-pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+pub fn vec_dot_scalar(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let nb = n / BLOCK;
     debug_assert!(weights.len() >= nb * TYPE_SIZE && activations.len() >= nb * TYPE_SIZE);
     let mut sum = 0.0f32;
@@ -65,6 +65,16 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         sum += sumi as f32 * (f16_at(x, 0) * f16_at(y, 0));
     }
     sum
+}
+
+/// The dot kernel the table exposes: the AVX2 one where the CPU has it, else the scalar reference.
+pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if super::avx2_util::available() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        return unsafe { super::q8_0_avx2::vec_dot(n, weights, activations) };
+    }
+    vec_dot_scalar(n, weights, activations)
 }
 
 #[cfg(test)]
@@ -91,5 +101,19 @@ mod tests {
     fn round_trip_error_is_bounded() {
         // Half a quantization step (amax/254) plus the f16 rounding of d.
         tu::check_round_trip(GgmlType::Q8_0, 1.0 / 254.0 + 2e-3);
+    }
+
+    #[test]
+    fn bit_exact_with_llama_cpp_and_dot_agrees() {
+        tu::check_against_ggml(GgmlType::Q8_0);
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_kernel_matches_scalar() {
+        tu::check_simd_against_scalar(GgmlType::Q8_0, super::vec_dot_scalar, |n, w, a| {
+            // SAFETY: only called after check_simd_against_scalar confirmed AVX2 and FMA.
+            unsafe { super::super::q8_0_avx2::vec_dot(n, w, a) }
+        });
     }
 }

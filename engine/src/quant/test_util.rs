@@ -260,3 +260,184 @@ pub fn check_quantize_testdata(ty: GgmlType) {
         assert_eq!(g, e, "{ty} block {b} differs from gguf-py");
     }
 }
+
+/// llama.cpp's own outputs (`testdata/<TYPE>.ggml.bin`, written by make_ggml_testdata.py from a
+/// llama.cpp build): its reference quantizer's blocks and its vec_dot results.
+pub struct GgmlRef {
+    pub dot_type: GgmlType,
+    pub rows: usize,
+    pub x: Vec<f32>,
+    pub q: Vec<u8>,
+    pub a: Vec<f32>,
+    pub qa: Vec<u8>,
+    pub dot_generic: Vec<f32>,
+    pub dot_simd: Vec<f32>,
+}
+
+impl GgmlRef {
+    pub fn load(ty: GgmlType) -> GgmlRef {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("src/quant/testdata/{}.ggml.bin", ty.name()));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(&bytes[0..4], b"FBG1", "{}: bad magic", path.display());
+        let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap()) as usize;
+        assert_eq!(u32_at(4), ty.id() as usize);
+        let dot_type = GgmlType::from_id(u32_at(8) as u32).expect("dot type id");
+        let (m, rows) = (u32_at(12), u32_at(16));
+        let mut o = 20;
+        let mut take = |k: usize| {
+            let s = bytes[o..o + k].to_vec();
+            o += k;
+            s
+        };
+        let f32s = |b: Vec<u8>| -> Vec<f32> {
+            b.chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect()
+        };
+        let x = f32s(take(4 * m));
+        let q = take(ty.bytes_for(m as u64).unwrap() as usize);
+        let a = f32s(take(4 * m));
+        let qa = take(dot_type.bytes_for(m as u64).unwrap() as usize);
+        let dot_generic = f32s(take(4 * (rows + 1)));
+        let dot_simd = f32s(take(4 * (rows + 1)));
+        assert_eq!(o, bytes.len(), "{}: trailing bytes", path.display());
+        GgmlRef {
+            dot_type,
+            rows,
+            x,
+            q,
+            a,
+            qa,
+            dot_generic,
+            dot_simd,
+        }
+    }
+}
+
+/// Our reference quantizer is bit-identical to llama.cpp's `quantize_row_<type>_ref` (and so is
+/// our quantizer of the matching activation type), and our vec_dot agrees with llama.cpp's
+/// generic and SIMD kernels on llama.cpp's own blocks.
+pub fn check_against_ggml(ty: GgmlType) {
+    let r = GgmlRef::load(ty);
+    let ts = ty.type_size() as usize;
+    let ours = quantize_to(ty, &r.x);
+    let bs = ty.block_size() as usize;
+    let bad: Vec<usize> = ours
+        .chunks(ts)
+        .zip(r.q.chunks(ts))
+        .enumerate()
+        .filter(|(_, (a, b))| {
+            // llama.cpp's IQ4_NL ref (in the build the data came from) leaves an all-zero block's
+            // levels uninitialized: they repeat the previous block's, behind d = 0. Newer ggml
+            // writes zeros, as we do; the values agree either way.
+            let same_values =
+                ty == GgmlType::IQ4_NL && dequantize_from(ty, a, bs) == dequantize_from(ty, b, bs);
+            a != b && !same_values
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{ty}: blocks {bad:?} differ from llama.cpp's quantize_row_ref"
+    );
+    let ours_a = quantize_to(r.dot_type, &r.a);
+    assert!(
+        ours_a == r.qa,
+        "{ty}: activations quantized to {} differ from llama.cpp",
+        r.dot_type
+    );
+    if !kernels(ty).is_some_and(|k| k.dot_type != ty || matches!(ty, GgmlType::Q8_0)) {
+        return; // Q8_1 and Q8_K are activation formats only: ggml has no vec_dot for them
+    }
+    let k = kernels(ty).unwrap();
+    let (wrow, arow) = (
+        ty.bytes_for(256).unwrap() as usize,
+        r.dot_type.bytes_for(256).unwrap() as usize,
+    );
+    for i in 0..=r.rows {
+        let (n, w, a) = if i < r.rows {
+            (
+                256,
+                &r.q[wrow * i..wrow * (i + 1)],
+                &r.qa[arow * i..arow * (i + 1)],
+            )
+        } else {
+            (r.x.len(), &r.q[..], &r.qa[..])
+        };
+        let got = (k.vec_dot)(n, w, a);
+        let wd = dequantize_from(ty, w, n);
+        let ad = dequantize_from(r.dot_type, a, n);
+        let magnitude: f64 = wd
+            .iter()
+            .zip(&ad)
+            .map(|(&p, &q)| (p as f64 * q as f64).abs())
+            .sum();
+        // Integer block sums are exact; only the f32 accumulation order differs.
+        let tol = 1e-6 * magnitude + 1e-30;
+        // This build's exported ggml_vec_dot_q5_0_q8_0_generic disagrees with its own SIMD kernel
+        // and with dequantize·dequantize (both of which we match), so Q5_0 checks the SIMD one only.
+        let refs = if ty == GgmlType::Q5_0 {
+            vec![("SIMD", r.dot_simd[i])]
+        } else {
+            vec![("generic", r.dot_generic[i]), ("SIMD", r.dot_simd[i])]
+        };
+        for (what, expected) in refs {
+            assert!(
+                ((got - expected) as f64).abs() <= tol,
+                "{ty} case {i}: vec_dot {got} vs llama.cpp {what} {expected} (tol {tol})"
+            );
+        }
+    }
+}
+
+/// A SIMD dot kernel against the scalar reference on the test vectors and the committed llama.cpp
+/// blocks: bit-identical where the SIMD kernel keeps the scalar per-block float formula (Q4_K,
+/// Q6_K), else within f32 accumulation-order error (Q8_0 accumulates with fused multiply-add).
+pub fn check_simd_against_scalar(
+    ty: GgmlType,
+    scalar: fn(usize, &[u8], &[u8]) -> f32,
+    simd: fn(usize, &[u8], &[u8]) -> f32,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if !super::avx2_util::available() {
+        eprintln!("skipped: no AVX2/FMA on this CPU");
+        return;
+    }
+    let exact = ty != GgmlType::Q8_0;
+    let dot = kernels(ty).unwrap().dot_type;
+    let mut cases: Vec<(usize, Vec<u8>, Vec<u8>)> = Vec::new();
+    let block = ty.block_size() as usize;
+    for nb in [1usize, 2, 5, 9] {
+        let n = nb * block.max(256);
+        for (_, w) in test_vectors(n, block, 11 + nb as u64) {
+            for (_, a) in test_vectors(n, 32, 17 + nb as u64) {
+                cases.push((n, quantize_to(ty, &w), quantize_to(dot, &a)));
+            }
+        }
+    }
+    let r = GgmlRef::load(ty);
+    cases.push((r.x.len(), r.q.clone(), r.qa.clone()));
+    for (i, (n, w, a)) in cases.iter().enumerate() {
+        let (s, v) = (scalar(*n, w, a), simd(*n, w, a));
+        if exact {
+            assert_eq!(
+                s.to_bits(),
+                v.to_bits(),
+                "{ty} case {i}: scalar {s} vs SIMD {v}"
+            );
+        } else {
+            let wd = dequantize_from(ty, w, *n);
+            let ad = dequantize_from(dot, a, *n);
+            let magnitude: f64 = wd
+                .iter()
+                .zip(&ad)
+                .map(|(&p, &q)| (p as f64 * q as f64).abs())
+                .sum();
+            assert!(
+                ((s - v) as f64).abs() <= 1e-6 * magnitude + 1e-30,
+                "{ty} case {i}: scalar {s} vs SIMD {v}"
+            );
+        }
+    }
+}
