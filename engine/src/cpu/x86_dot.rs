@@ -96,13 +96,18 @@ mod tests {
         let mut w = vec![0u8; 34 * 7];
         let mut a = vec![0u8; 34 * 7];
         for b in 0..7 {
-            w[b * 34..b * 34 + 2].copy_from_slice(&f16::from_f32(0.01 * (b + 1) as f32).to_bits().to_le_bytes());
-            a[b * 34..b * 34 + 2].copy_from_slice(&f16::from_f32(0.3 / (b + 1) as f32).to_bits().to_le_bytes());
+            w[b * 34..b * 34 + 2]
+                .copy_from_slice(&f16::from_f32(0.01 * (b + 1) as f32).to_bits().to_le_bytes());
+            a[b * 34..b * 34 + 2]
+                .copy_from_slice(&f16::from_f32(0.3 / (b + 1) as f32).to_bits().to_le_bytes());
             for i in 0..32 {
                 w[b * 34 + 2 + i] = ((i * 37 + b * 11) % 255) as u8;
                 a[b * 34 + 2 + i] = ((i * 91 + b * 7 + 3) % 255) as u8;
             }
         }
-        assert_eq!(q8_0_dot()(n, &w, &a).to_bits(), dot_q8_0_q8_0(n, &w, &a).to_bits());
+        assert_eq!(
+            q8_0_dot()(n, &w, &a).to_bits(),
+            dot_q8_0_q8_0(n, &w, &a).to_bits()
+        );
     }
 }
