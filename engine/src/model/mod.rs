@@ -61,7 +61,14 @@ impl Model {
             path: shown,
             cause: e,
         })?;
-        let rope = Rope::new(config.rope_kind, config.n_rot, config.rope_base);
+        let freq_factors = Tensor::bind_opt(&gguf, "rope_freqs.weight", &[config.n_rot / 2])
+            .map_err(|e| ModelError::Tensor {
+                path: path.display().to_string(),
+                cause: e,
+            })?
+            .map(|t| t.to_f32());
+        let rope = Rope::new(config.rope_kind, config.n_rot, config.rope_base)
+            .scaled(config.rope_freq_scale, freq_factors);
         let rope_swa = Rope::new(config.rope_kind, config.n_rot, config.rope_base_swa);
         Ok(Model {
             config,
