@@ -4,6 +4,10 @@ use clap::{Parser, Subcommand};
 
 pub mod probe;
 pub mod profiles;
+pub mod inspect;
+pub mod machine;
+pub mod output;
+pub mod plan;
 
 #[derive(Parser)]
 #[command(
@@ -22,11 +26,17 @@ pub enum Command {
     Probe(probe::Args),
     /// List the built-in hardware profiles.
     Profiles(profiles::Args),
+    /// Which model and quant fit this machine (or --profile), with placement and predicted speed.
+    Plan(plan::Args),
+    /// A GGUF file's architecture, layers, tensor types and sizes (header only).
+    Inspect(inspect::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Probe(a) => probe::run(a),
         Command::Profiles(a) => profiles::run(a),
+        Command::Plan(a) => plan::run(a),
+        Command::Inspect(a) => inspect::run(a),
     }
 }
