@@ -11,7 +11,10 @@ pub struct GgufError {
 
 impl GgufError {
     pub fn new(path: &Path, message: impl Into<String>) -> Self {
-        GgufError { path: path.to_path_buf(), message: message.into() }
+        GgufError {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
     }
 }
 

@@ -68,14 +68,19 @@ impl GgufFile {
     /// Maps and parses `path`. Every count, size and offset is checked against the file's length.
     pub fn open(path: impl AsRef<Path>) -> Result<GgufFile> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|e| GgufError::new(path, format!("cannot open: {e}")))?;
-        let len = file.metadata().map_err(|e| GgufError::new(path, format!("cannot stat: {e}")))?.len();
+        let file =
+            File::open(path).map_err(|e| GgufError::new(path, format!("cannot open: {e}")))?;
+        let len = file
+            .metadata()
+            .map_err(|e| GgufError::new(path, format!("cannot stat: {e}")))?
+            .len();
         if len == 0 {
             return Err(GgufError::new(path, "file is empty, not a GGUF file"));
         }
         // SAFETY: the mapping is read-only; a file changed underneath by another process is the
         // same hazard every mmap-based loader (llama.cpp included) accepts.
-        let mmap = unsafe { Mmap::map(&file) }.map_err(|e| GgufError::new(path, format!("cannot mmap: {e}")))?;
+        let mmap = unsafe { Mmap::map(&file) }
+            .map_err(|e| GgufError::new(path, format!("cannot mmap: {e}")))?;
         let header = parse_header(&mmap[..]).map_err(|m| GgufError::new(path, m))?;
         Ok(GgufFile {
             path: path.to_path_buf(),
@@ -120,16 +125,25 @@ pub fn parse_header(bytes: &[u8]) -> std::result::Result<Header, String> {
     let mut r = Cursor { bytes, pos: 0 };
     let magic = r.take(4, "magic")?;
     if magic != GGUF_MAGIC {
-        return Err(format!("bad magic {:02x?}: not a GGUF file (expected \"GGUF\")", magic));
+        return Err(format!(
+            "bad magic {:02x?}: not a GGUF file (expected \"GGUF\")",
+            magic
+        ));
     }
     let version = r.u32("version")?;
     match version {
         2 | 3 => {}
         1 => return Err("GGUF version 1 is not supported (v2 and v3 are)".into()),
         v if v.swap_bytes() <= 3 => {
-            return Err(format!("GGUF version {v} looks byte-swapped: big-endian files are not supported"))
+            return Err(format!(
+                "GGUF version {v} looks byte-swapped: big-endian files are not supported"
+            ))
         }
-        v => return Err(format!("unsupported GGUF version {v} (v2 and v3 are supported)")),
+        v => {
+            return Err(format!(
+                "unsupported GGUF version {v} (v2 and v3 are supported)"
+            ))
+        }
     }
     let n_tensors = r.u64("tensor_count")?;
     let n_kv = r.u64("metadata_kv_count")?;
@@ -142,7 +156,8 @@ pub fn parse_header(bytes: &[u8]) -> std::result::Result<Header, String> {
         let key = r.string(&format!("metadata key #{i}"))?;
         let ctx = format!("metadata value of '{key}'");
         let ty = r.u32(&ctx)?;
-        let ty = ValueType::from_id(ty).ok_or_else(|| format!("{ctx}: unknown value type id {ty}"))?;
+        let ty =
+            ValueType::from_id(ty).ok_or_else(|| format!("{ctx}: unknown value type id {ty}"))?;
         let value = r.value(ty, &ctx, 0)?;
         if metadata.contains(&key) {
             return Err(format!("metadata key '{key}' appears twice"));
@@ -153,9 +168,16 @@ pub fn parse_header(bytes: &[u8]) -> std::result::Result<Header, String> {
     let alignment = match metadata.get("general.alignment") {
         None => DEFAULT_ALIGNMENT,
         Some(v) => {
-            let a = v.as_i64().ok_or_else(|| format!("general.alignment has type {}, expected an integer", v.type_name()))?;
+            let a = v.as_i64().ok_or_else(|| {
+                format!(
+                    "general.alignment has type {}, expected an integer",
+                    v.type_name()
+                )
+            })?;
             if a <= 0 || (a as u64).count_ones() != 1 {
-                return Err(format!("general.alignment = {a} is not a positive power of two"));
+                return Err(format!(
+                    "general.alignment = {a} is not a positive power of two"
+                ));
             }
             a as u64
         }
@@ -179,7 +201,9 @@ pub fn parse_header(bytes: &[u8]) -> std::result::Result<Header, String> {
             n_elements = n_elements
                 .checked_mul(ne)
                 .filter(|&n| n <= i64::MAX as u64)
-                .ok_or_else(|| format!("{ctx}: element count overflows (dims so far {dims:?} × {ne})"))?;
+                .ok_or_else(|| {
+                    format!("{ctx}: element count overflows (dims so far {dims:?} × {ne})")
+                })?;
             dims.push(ne);
         }
         let type_id = r.u32(&format!("{ctx} type"))?;
@@ -192,23 +216,35 @@ pub fn parse_header(bytes: &[u8]) -> std::result::Result<Header, String> {
                 ggml_type.block_size()
             ));
         }
-        let size = ggml_type
-            .bytes_for(n_elements)
-            .ok_or_else(|| format!("{ctx}: byte size overflows ({n_elements} elements of {ggml_type})"))?;
+        let size = ggml_type.bytes_for(n_elements).ok_or_else(|| {
+            format!("{ctx}: byte size overflows ({n_elements} elements of {ggml_type})")
+        })?;
         let offset = r.u64(&format!("{ctx} offset"))?;
         if offset % alignment != 0 {
-            return Err(format!("{ctx}: data offset {offset} is not aligned to {alignment}"));
+            return Err(format!(
+                "{ctx}: data offset {offset} is not aligned to {alignment}"
+            ));
         }
-        tensors.push(TensorInfo { name, dims, ggml_type, offset, size });
+        tensors.push(TensorInfo {
+            name,
+            dims,
+            ggml_type,
+            offset,
+            size,
+        });
     }
 
     let data_offset = align_up(r.pos as u64, alignment);
     let file_len = bytes.len() as u64;
     if data_offset > file_len && !tensors.is_empty() {
-        return Err(format!("data section starts at {data_offset}, past the end of the file ({file_len} bytes)"));
+        return Err(format!(
+            "data section starts at {data_offset}, past the end of the file ({file_len} bytes)"
+        ));
     }
     for t in &tensors {
-        let end = data_offset.checked_add(t.offset).and_then(|s| s.checked_add(t.size));
+        let end = data_offset
+            .checked_add(t.offset)
+            .and_then(|s| s.checked_add(t.size));
         match end {
             Some(end) if end <= file_len => {}
             _ => {
@@ -222,7 +258,13 @@ pub fn parse_header(bytes: &[u8]) -> std::result::Result<Header, String> {
             }
         }
     }
-    Ok(Header { version, metadata, tensors, alignment, data_offset })
+    Ok(Header {
+        version,
+        metadata,
+        tensors,
+        alignment,
+        data_offset,
+    })
 }
 
 pub fn align_up(x: u64, alignment: u64) -> u64 {
@@ -255,7 +297,12 @@ impl<'a> Cursor<'a> {
 
     /// Refuses a count whose minimal encoding could not fit in the rest of the file, so no
     /// allocation is ever sized by an untrusted count alone.
-    fn check_count(&self, count: u64, min_each: u64, what: &str) -> std::result::Result<(), String> {
+    fn check_count(
+        &self,
+        count: u64,
+        min_each: u64,
+        what: &str,
+    ) -> std::result::Result<(), String> {
         match count.checked_mul(min_each) {
             Some(need) if need <= self.remaining() => Ok(()),
             _ => Err(format!(
@@ -280,10 +327,16 @@ impl<'a> Cursor<'a> {
     fn string(&mut self, what: &str) -> std::result::Result<String, String> {
         let len = self.u64(&format!("{what} (string length)"))?;
         let raw = self.take(len, what)?;
-        String::from_utf8(raw.to_vec()).map_err(|e| format!("{what}: string is not valid UTF-8 ({e})"))
+        String::from_utf8(raw.to_vec())
+            .map_err(|e| format!("{what}: string is not valid UTF-8 ({e})"))
     }
 
-    fn value(&mut self, ty: ValueType, what: &str, depth: u32) -> std::result::Result<Value, String> {
+    fn value(
+        &mut self,
+        ty: ValueType,
+        what: &str,
+        depth: u32,
+    ) -> std::result::Result<Value, String> {
         Ok(match ty {
             ValueType::U8 => Value::U8(self.array::<1>(what)?[0]),
             ValueType::I8 => Value::I8(self.array::<1>(what)?[0] as i8),
@@ -309,10 +362,13 @@ impl<'a> Cursor<'a> {
 
     fn array_value(&mut self, what: &str, depth: u32) -> std::result::Result<Array, String> {
         if depth >= MAX_ARRAY_DEPTH {
-            return Err(format!("{what}: arrays nested deeper than {MAX_ARRAY_DEPTH}"));
+            return Err(format!(
+                "{what}: arrays nested deeper than {MAX_ARRAY_DEPTH}"
+            ));
         }
         let ty_id = self.u32(&format!("{what} (array element type)"))?;
-        let ty = ValueType::from_id(ty_id).ok_or_else(|| format!("{what}: unknown array element type id {ty_id}"))?;
+        let ty = ValueType::from_id(ty_id)
+            .ok_or_else(|| format!("{what}: unknown array element type id {ty_id}"))?;
         let n = self.u64(&format!("{what} (array length)"))?;
         self.check_count(n, ty.min_encoded_size(), &format!("{what}: array length"))?;
         let n = n as usize;
@@ -320,13 +376,20 @@ impl<'a> Cursor<'a> {
             ($variant:ident, $t:ty) => {{
                 let raw = self.take((n * std::mem::size_of::<$t>()) as u64, what)?;
                 Array::$variant(
-                    raw.chunks_exact(std::mem::size_of::<$t>()).map(|c| <$t>::from_le_bytes(c.try_into().unwrap())).collect(),
+                    raw.chunks_exact(std::mem::size_of::<$t>())
+                        .map(|c| <$t>::from_le_bytes(c.try_into().unwrap()))
+                        .collect(),
                 )
             }};
         }
         Ok(match ty {
             ValueType::U8 => Array::U8(self.take(n as u64, what)?.to_vec()),
-            ValueType::I8 => Array::I8(self.take(n as u64, what)?.iter().map(|&b| b as i8).collect()),
+            ValueType::I8 => Array::I8(
+                self.take(n as u64, what)?
+                    .iter()
+                    .map(|&b| b as i8)
+                    .collect(),
+            ),
             ValueType::U16 => fixed!(U16, u16),
             ValueType::I16 => fixed!(I16, i16),
             ValueType::U32 => fixed!(U32, u32),
@@ -338,7 +401,9 @@ impl<'a> Cursor<'a> {
             ValueType::Bool => {
                 let raw = self.take(n as u64, what)?;
                 if let Some(b) = raw.iter().find(|&&b| b > 1) {
-                    return Err(format!("{what}: bool array holds byte {b}, expected 0 or 1"));
+                    return Err(format!(
+                        "{what}: bool array holds byte {b}, expected 0 or 1"
+                    ));
                 }
                 Array::Bool(raw.iter().map(|&b| b == 1).collect())
             }

@@ -74,14 +74,25 @@ impl GgufModel {
                 continue;
             }
             if !p.exists() {
-                return Err(GgufError::new(path, format!("split part {} of {} is missing: {}", i + 1, paths.len(), p.display())));
+                return Err(GgufError::new(
+                    path,
+                    format!(
+                        "split part {} of {} is missing: {}",
+                        i + 1,
+                        paths.len(),
+                        p.display()
+                    ),
+                ));
             }
             parts.push(GgufFile::open(p)?);
         }
         for (i, part) in parts.iter().enumerate() {
             if let Some(no) = part.metadata.get_i64("split.no") {
                 if no != i as i64 {
-                    return Err(GgufError::new(&part.path, format!("split.no = {no}, expected {i} for part {}", i + 1)));
+                    return Err(GgufError::new(
+                        &part.path,
+                        format!("split.no = {no}, expected {i} for part {}", i + 1),
+                    ));
                 }
             }
         }
@@ -94,20 +105,33 @@ impl GgufModel {
         for (p, part) in parts.iter().enumerate() {
             for t in &part.tensors {
                 if by_name.insert(t.name.clone(), tensors.len()).is_some() {
-                    return Err(GgufError::new(&part.path, format!("tensor '{}' appears twice", t.name)));
+                    return Err(GgufError::new(
+                        &part.path,
+                        format!("tensor '{}' appears twice", t.name),
+                    ));
                 }
-                tensors.push(ModelTensor { info: t.clone(), part: p });
+                tensors.push(ModelTensor {
+                    info: t.clone(),
+                    part: p,
+                });
             }
         }
         if let Some(expected) = parts[0].metadata.get_i64("split.tensors.count") {
             if expected != tensors.len() as i64 {
                 return Err(GgufError::new(
                     &parts[0].path,
-                    format!("split.tensors.count = {expected} but the parts hold {} tensors", tensors.len()),
+                    format!(
+                        "split.tensors.count = {expected} but the parts hold {} tensors",
+                        tensors.len()
+                    ),
                 ));
             }
         }
-        Ok(GgufModel { parts, tensors, by_name })
+        Ok(GgufModel {
+            parts,
+            tensors,
+            by_name,
+        })
     }
 
     pub fn metadata(&self) -> &Metadata {

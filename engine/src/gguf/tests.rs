@@ -8,11 +8,23 @@ fn small_writer() -> GgufWriter {
     let mut w = GgufWriter::new();
     w.set("general.architecture", Value::String("llama".into()));
     w.set("llama.block_count", Value::U32(2));
-    w.set("llama.attention.head_count_kv", Value::Array(Array::I32(vec![2, 4])));
-    w.set("tokenizer.ggml.tokens", Value::Array(Array::String(vec!["a".into(), "ü".into()])));
+    w.set(
+        "llama.attention.head_count_kv",
+        Value::Array(Array::I32(vec![2, 4])),
+    );
+    w.set(
+        "tokenizer.ggml.tokens",
+        Value::Array(Array::String(vec!["a".into(), "ü".into()])),
+    );
     w.set("some.f64", Value::F64(1.5));
     w.set("some.bool", Value::Bool(true));
-    w.set("nested", Value::Array(Array::Array(vec![Array::U8(vec![1, 2]), Array::U8(vec![3])])));
+    w.set(
+        "nested",
+        Value::Array(Array::Array(vec![
+            Array::U8(vec![1, 2]),
+            Array::U8(vec![3]),
+        ])),
+    );
     w.add_tensor("token_embd.weight", &[64, 3], GgmlType::Q8_0);
     w.add_tensor("output_norm.weight", &[64], GgmlType::F32);
     w.add_tensor("blk.0.ffn_up.weight", &[256, 2], GgmlType::Q4_K);
@@ -22,11 +34,12 @@ fn small_writer() -> GgufWriter {
 fn write_valid(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
     small_writer()
-        .write_file(&path, |i, t, out| out.write_all(&vec![i as u8 + 1; t.size as usize]))
+        .write_file(&path, |i, t, out| {
+            out.write_all(&vec![i as u8 + 1; t.size as usize])
+        })
         .unwrap();
     path
 }
-
 
 #[test]
 fn round_trip() {
@@ -36,9 +49,18 @@ fn round_trip() {
     assert_eq!(f.version, 3);
     assert_eq!(f.metadata.architecture(), Some("llama"));
     assert_eq!(f.metadata.arch_usize("block_count"), Some(2));
-    assert_eq!(f.metadata.get_per_layer("llama.attention.head_count_kv", 2), Some(vec![2, 4]));
-    assert_eq!(f.metadata.get_per_layer("llama.block_count", 3), Some(vec![2, 2, 2]));
-    assert_eq!(f.metadata.get_str_array("tokenizer.ggml.tokens").unwrap()[1], "ü");
+    assert_eq!(
+        f.metadata.get_per_layer("llama.attention.head_count_kv", 2),
+        Some(vec![2, 4])
+    );
+    assert_eq!(
+        f.metadata.get_per_layer("llama.block_count", 3),
+        Some(vec![2, 2, 2])
+    );
+    assert_eq!(
+        f.metadata.get_str_array("tokenizer.ggml.tokens").unwrap()[1],
+        "ü"
+    );
     assert_eq!(f.metadata.get_f64("some.f64"), Some(1.5));
     assert_eq!(f.metadata.get_bool("some.bool"), Some(true));
     assert_eq!(f.tensors.len(), 3);
@@ -96,8 +118,13 @@ impl Raw {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("crafted.gguf");
         std::fs::write(&path, &self.bytes).unwrap();
-        let err = GgufFile::open(&path).expect_err("crafted file must be rejected").to_string();
-        assert!(err.contains("crafted.gguf"), "error must name the file: {err}");
+        let err = GgufFile::open(&path)
+            .expect_err("crafted file must be rejected")
+            .to_string();
+        assert!(
+            err.contains("crafted.gguf"),
+            "error must name the file: {err}"
+        );
         err
     }
 }
@@ -118,23 +145,34 @@ fn empty_file() {
 fn unsupported_versions() {
     assert!(Raw::header(1, 0, 0).open().contains("version 1"));
     assert!(Raw::header(7, 0, 0).open().contains("version 7"));
-    assert!(Raw::header(3u32.swap_bytes(), 0, 0).open().contains("big-endian"));
+    assert!(Raw::header(3u32.swap_bytes(), 0, 0)
+        .open()
+        .contains("big-endian"));
 }
 
 #[test]
 fn truncated_header() {
     let full = Raw::header(3, 0, 1).kv("general.name", Value::String("abcdef".into()));
-    let cut = Raw { bytes: full.bytes[..full.bytes.len() - 3].to_vec() };
+    let cut = Raw {
+        bytes: full.bytes[..full.bytes.len() - 3].to_vec(),
+    };
     let err = cut.open();
-    assert!(err.contains("truncated") && err.contains("general.name"), "{err}");
-    let tiny = Raw { bytes: b"GGUF\x03\x00".to_vec() };
+    assert!(
+        err.contains("truncated") && err.contains("general.name"),
+        "{err}"
+    );
+    let tiny = Raw {
+        bytes: b"GGUF\x03\x00".to_vec(),
+    };
     assert!(tiny.open().contains("version"));
 }
 
 #[test]
 fn absurd_counts_are_refused_before_allocating() {
     assert!(Raw::header(3, u64::MAX, 0).open().contains("tensor_count"));
-    assert!(Raw::header(3, 0, 1 << 60).open().contains("metadata_kv_count"));
+    assert!(Raw::header(3, 0, 1 << 60)
+        .open()
+        .contains("metadata_kv_count"));
     // An array claiming 2^61 u64 elements in a file of a few dozen bytes.
     let r = Raw::header(3, 0, 1).raw(&{
         let mut b = Vec::new();
@@ -169,46 +207,90 @@ fn non_utf8_string() {
     b.extend_from_slice(&[0xff, 0xfe]);
     b.extend_from_slice(&[0u8; 16]);
     let err = Raw::header(3, 0, 1).raw(&b).open();
-    assert!(err.contains("UTF-8") && err.contains("metadata key #0"), "{err}");
+    assert!(
+        err.contains("UTF-8") && err.contains("metadata key #0"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_tensor_dims() {
-    let err = Raw::header(3, 1, 0).tensor("t", &[0], 0, 0).pad_data(0).open();
+    let err = Raw::header(3, 1, 0)
+        .tensor("t", &[0], 0, 0)
+        .pad_data(0)
+        .open();
     assert!(err.contains("'t'") && err.contains("dimension 0"), "{err}");
-    let err = Raw::header(3, 1, 0).tensor("t", &[1 << 40, 1 << 40], 0, 0).pad_data(0).open();
+    let err = Raw::header(3, 1, 0)
+        .tensor("t", &[1 << 40, 1 << 40], 0, 0)
+        .pad_data(0)
+        .open();
     assert!(err.contains("overflows"), "{err}");
-    let err = Raw::header(3, 1, 0).tensor("t", &[1, 1, 1, 1, 1], 0, 0).pad_data(0).open();
+    let err = Raw::header(3, 1, 0)
+        .tensor("t", &[1, 1, 1, 1, 1], 0, 0)
+        .pad_data(0)
+        .open();
     assert!(err.contains("n_dims"), "{err}");
-    let err = Raw::header(3, 1, 0).tensor("q", &[33], 8, 0).pad_data(64).open();
+    let err = Raw::header(3, 1, 0)
+        .tensor("q", &[33], 8, 0)
+        .pad_data(64)
+        .open();
     assert!(err.contains("block size"), "{err}");
 }
 
 #[test]
 fn unknown_tensor_type() {
-    let err = Raw::header(3, 1, 0).tensor("w", &[32], 77, 0).pad_data(256).open();
-    assert!(err.contains("'w'") && err.contains("unknown ggml type id 77"), "{err}");
-    let err = Raw::header(3, 1, 0).tensor("w", &[32], 4, 0).pad_data(256).open();
+    let err = Raw::header(3, 1, 0)
+        .tensor("w", &[32], 77, 0)
+        .pad_data(256)
+        .open();
+    assert!(
+        err.contains("'w'") && err.contains("unknown ggml type id 77"),
+        "{err}"
+    );
+    let err = Raw::header(3, 1, 0)
+        .tensor("w", &[32], 4, 0)
+        .pad_data(256)
+        .open();
     assert!(err.contains("removed"), "{err}");
 }
 
 #[test]
 fn tensor_data_outside_file() {
-    let err = Raw::header(3, 1, 0).tensor("w", &[64], 0, 0).pad_data(100).open();
-    assert!(err.contains("'w'") && err.contains("outside the file"), "{err}");
-    let err = Raw::header(3, 1, 0).tensor("w", &[8], 0, u64::MAX - 31).pad_data(100).open();
+    let err = Raw::header(3, 1, 0)
+        .tensor("w", &[64], 0, 0)
+        .pad_data(100)
+        .open();
+    assert!(
+        err.contains("'w'") && err.contains("outside the file"),
+        "{err}"
+    );
+    let err = Raw::header(3, 1, 0)
+        .tensor("w", &[8], 0, u64::MAX - 31)
+        .pad_data(100)
+        .open();
     assert!(err.contains("outside the file"), "{err}");
-    let err = Raw::header(3, 1, 0).tensor("w", &[8], 0, 3).pad_data(100).open();
+    let err = Raw::header(3, 1, 0)
+        .tensor("w", &[8], 0, 3)
+        .pad_data(100)
+        .open();
     assert!(err.contains("aligned"), "{err}");
 }
 
 #[test]
 fn bad_alignment_and_duplicates() {
-    let err = Raw::header(3, 0, 1).kv("general.alignment", Value::U32(24)).open();
+    let err = Raw::header(3, 0, 1)
+        .kv("general.alignment", Value::U32(24))
+        .open();
     assert!(err.contains("power of two"), "{err}");
-    let err = Raw::header(3, 0, 2).kv("a", Value::U8(1)).kv("a", Value::U8(2)).open();
+    let err = Raw::header(3, 0, 2)
+        .kv("a", Value::U8(1))
+        .kv("a", Value::U8(2))
+        .open();
     assert!(err.contains("twice"), "{err}");
-    let err = Raw::header(3, 0, 1).kv("b", Value::U8(1)).raw(&[]).open_ok_or_err();
+    let err = Raw::header(3, 0, 1)
+        .kv("b", Value::U8(1))
+        .raw(&[])
+        .open_ok_or_err();
     assert!(err.is_none());
 }
 
@@ -233,7 +315,10 @@ fn write_split(dir: &Path, count: u32) -> Vec<PathBuf> {
             w.set("split.count", Value::U16(count as u16));
             w.add_tensor(&format!("t{no}"), &[32, 2], GgmlType::F16);
             let path = split_part_path(&dir.join("x.gguf"), "Model-UD", no, count);
-            w.write_file(&path, |_, t, out| out.write_all(&vec![no as u8; t.size as usize])).unwrap();
+            w.write_file(&path, |_, t, out| {
+                out.write_all(&vec![no as u8; t.size as usize])
+            })
+            .unwrap();
             path
         })
         .collect()
@@ -256,7 +341,10 @@ fn split_sets_open_from_any_part() {
     }
     std::fs::remove_file(&paths[2]).unwrap();
     let err = GgufModel::open(&paths[0]).unwrap_err().to_string();
-    assert!(err.contains("missing") && err.contains("00003-of-00003"), "{err}");
+    assert!(
+        err.contains("missing") && err.contains("00003-of-00003"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -270,6 +358,11 @@ fn single_file_model() {
 
 #[test]
 fn missing_file_is_named() {
-    let err = GgufModel::open("/nonexistent/dir/m.gguf").unwrap_err().to_string();
-    assert!(err.contains("/nonexistent/dir/m.gguf") && err.contains("cannot open"), "{err}");
+    let err = GgufModel::open("/nonexistent/dir/m.gguf")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("/nonexistent/dir/m.gguf") && err.contains("cannot open"),
+        "{err}"
+    );
 }

@@ -151,11 +151,17 @@ impl GgmlType {
         if let Some(row) = TABLE.iter().find(|r| r.1 == id) {
             return Ok(row.0);
         }
-        Err(UnknownType { id, removed: REMOVED_IDS.contains(&id) })
+        Err(UnknownType {
+            id,
+            removed: REMOVED_IDS.contains(&id),
+        })
     }
 
     pub fn from_name(name: &str) -> Option<GgmlType> {
-        TABLE.iter().find(|r| r.2.eq_ignore_ascii_case(name)).map(|r| r.0)
+        TABLE
+            .iter()
+            .find(|r| r.2.eq_ignore_ascii_case(name))
+            .map(|r| r.0)
     }
 
     /// Bytes taken by `n` elements, or None if `n` is not a whole number of blocks or overflows.
@@ -186,7 +192,11 @@ pub struct UnknownType {
 impl fmt::Display for UnknownType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.removed {
-            write!(f, "ggml type id {} was removed from ggml and is not supported", self.id)
+            write!(
+                f,
+                "ggml type id {} was removed from ggml and is not supported",
+                self.id
+            )
         } else {
             write!(f, "unknown ggml type id {}", self.id)
         }
@@ -221,6 +231,9 @@ mod tests {
     fn unknown_and_removed_ids() {
         assert!(GgmlType::from_id(4).unwrap_err().removed);
         assert!(!GgmlType::from_id(1000).unwrap_err().removed);
-        assert!(GgmlType::from_id(4).unwrap_err().to_string().contains("removed"));
+        assert!(GgmlType::from_id(4)
+            .unwrap_err()
+            .to_string()
+            .contains("removed"));
     }
 }

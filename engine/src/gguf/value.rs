@@ -152,7 +152,9 @@ impl Array {
         match self {
             Array::F32(v) => Some(v.iter().map(|&x| x as f64).collect()),
             Array::F64(v) => Some(v.clone()),
-            other => other.as_i64_vec().map(|v| v.into_iter().map(|x| x as f64).collect()),
+            other => other
+                .as_i64_vec()
+                .map(|v| v.into_iter().map(|x| x as f64).collect()),
         }
     }
 }
@@ -217,7 +219,9 @@ impl Value {
     /// Short human-readable rendering (arrays summarized), for `inspect`.
     pub fn display_short(&self) -> String {
         match self {
-            Value::String(s) if s.len() > 80 => format!("{:?}… ({} bytes)", &s[..s.floor_char_boundary(77)], s.len()),
+            Value::String(s) if s.len() > 80 => {
+                format!("{:?}… ({} bytes)", &s[..s.floor_char_boundary(77)], s.len())
+            }
             Value::String(s) => format!("{s:?}"),
             Value::Array(a) if a.len() > 8 => format!("[{}; {}]", a.type_name(), a.len()),
             Value::Array(a) => match a {
@@ -318,7 +322,9 @@ impl Metadata {
     }
 
     pub fn get_f32_array(&self, key: &str) -> Option<Vec<f32>> {
-        self.get_array(key)?.as_f64_vec().map(|v| v.into_iter().map(|x| x as f32).collect())
+        self.get_array(key)?
+            .as_f64_vec()
+            .map(|v| v.into_iter().map(|x| x as f32).collect())
     }
 
     pub fn get_i64_array(&self, key: &str) -> Option<Vec<i64>> {

@@ -22,7 +22,10 @@ impl GgufWriter {
     }
 
     pub fn alignment(&self) -> u64 {
-        self.metadata.get_i64("general.alignment").map(|a| a as u64).unwrap_or(DEFAULT_ALIGNMENT)
+        self.metadata
+            .get_i64("general.alignment")
+            .map(|a| a as u64)
+            .unwrap_or(DEFAULT_ALIGNMENT)
     }
 
     pub fn set(&mut self, key: &str, value: Value) -> &mut Self {
@@ -34,10 +37,18 @@ impl GgufWriter {
     /// Panics if the shape is not a whole number of blocks (a programming error in the caller).
     pub fn add_tensor(&mut self, name: &str, dims: &[u64], ggml_type: GgmlType) -> &TensorInfo {
         let n: u64 = dims.iter().product();
-        let size = ggml_type.bytes_for(n).unwrap_or_else(|| panic!("tensor {name}: {n} elements is not whole blocks of {ggml_type}"));
+        let size = ggml_type.bytes_for(n).unwrap_or_else(|| {
+            panic!("tensor {name}: {n} elements is not whole blocks of {ggml_type}")
+        });
         let offset = align_up(self.next_offset, self.alignment());
         self.next_offset = offset + size;
-        self.tensors.push(TensorInfo { name: name.to_string(), dims: dims.to_vec(), ggml_type, offset, size });
+        self.tensors.push(TensorInfo {
+            name: name.to_string(),
+            dims: dims.to_vec(),
+            ggml_type,
+            offset,
+            size,
+        });
         self.tensors.last().unwrap()
     }
 
@@ -78,7 +89,10 @@ impl GgufWriter {
         let mut pos = 0u64;
         for (i, t) in self.tensors.iter().enumerate() {
             write_zeros(&mut w, t.offset - pos)?;
-            let mut counted = CountingWriter { inner: &mut w, count: 0 };
+            let mut counted = CountingWriter {
+                inner: &mut w,
+                count: 0,
+            };
             write_data(i, t, &mut counted)?;
             if counted.count != t.size {
                 return Err(io::Error::other(format!(
