@@ -1,0 +1,9 @@
+//! Benchmarking: suites, the runner that launches the engine, result records, statistics, plots.
+
+pub mod anchor;
+pub mod host;
+pub mod model_id;
+pub mod record;
+pub mod stats;
+
+pub use record::Record;

@@ -1,0 +1,1 @@
+//! Run-vs-run comparison for CI: pairing, verdicts, markdown report.
