@@ -5,5 +5,6 @@ pub mod host;
 pub mod model_id;
 pub mod record;
 pub mod stats;
+pub mod suite;
 
 pub use record::Record;
