@@ -2,6 +2,7 @@
 
 pub mod anchor;
 pub mod host;
+pub mod llama_bench;
 pub mod model_id;
 pub mod record;
 pub mod stats;
