@@ -4,7 +4,9 @@ pub mod anchor;
 pub mod host;
 pub mod llama_bench;
 pub mod model_id;
+pub mod process;
 pub mod record;
+pub mod results_file;
 pub mod stats;
 pub mod suite;
 
