@@ -7,7 +7,11 @@ pub mod model_id;
 pub mod process;
 pub mod record;
 pub mod results_file;
+pub mod runner;
 pub mod stats;
 pub mod suite;
 
 pub use record::Record;
+
+#[cfg(test)]
+mod runner_tests;

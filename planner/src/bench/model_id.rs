@@ -21,6 +21,9 @@ pub struct ModelIdentity {
     pub header_sha256: Option<String>,
     #[serde(default)]
     pub architecture: Option<String>,
+    /// `<arch>.context_length`: the longest context the model was trained for.
+    #[serde(default)]
+    pub n_ctx_train: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,10 +58,8 @@ impl ModelIdentity {
             path: path.display().to_string(),
             file_size: Some(file.file_size),
             header_sha256: Some(format!("sha256:{:x}", Sha256::digest(header))),
-            architecture: file
-                .metadata
-                .get_str("general.architecture")
-                .map(str::to_string),
+            architecture: file.metadata.architecture().map(str::to_string),
+            n_ctx_train: file.metadata.arch_usize("context_length").map(|n| n as u64),
         })
     }
 
@@ -70,6 +71,7 @@ impl ModelIdentity {
             file_size,
             header_sha256: None,
             architecture: None,
+            n_ctx_train: None,
         }
     }
 

@@ -231,17 +231,12 @@ impl Record {
     /// What defines a point: model identity, configuration and workload (not host, not engine —
     /// those are checked separately so a fitbench run can be set beside a llama.cpp run).
     pub fn point_key(&self) -> String {
-        let canonical = serde_json::json!({
-            "model": self.model.key(),
-            "config": self.config,
-            "workload": self.workload,
-        });
-        format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()))
+        point_key(&self.model, &self.config, &self.workload)
     }
 
     /// point_key plus the engine: what `--resume` uses to skip finished points.
     pub fn resume_key(&self) -> String {
-        format!("{}:{}", self.engine.name, self.point_key())
+        resume_key(&self.engine.name, &self.model, &self.config, &self.workload)
     }
 
     /// Fills the prediction and its error against the measured median.
@@ -253,6 +248,22 @@ impl Record {
             .map(|m| (m.median - p.tokens_per_s) / p.tokens_per_s * 100.0);
         self.prediction = Some(p);
     }
+}
+
+/// sha256 of the canonical identity of a point (see `Record::point_key`).
+pub fn point_key(model: &ModelIdentity, config: &BenchConfig, workload: &Workload) -> String {
+    let canonical =
+        serde_json::json!({ "model": model.key(), "config": config, "workload": workload });
+    format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+pub fn resume_key(
+    engine: &str,
+    model: &ModelIdentity,
+    config: &BenchConfig,
+    workload: &Workload,
+) -> String {
+    format!("{engine}:{}", point_key(model, config, workload))
 }
 
 /// Current UTC time as RFC 3339 (seconds), without a date crate.
