@@ -10,21 +10,12 @@ use super::record::{Record, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
-    #[error("cannot create results folder {path}: {source}")]
-    CreateDir {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("cannot open results file {path} for appending: {source}")]
-    Open {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("cannot write to results file {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot create results folder {path}: {cause}")]
+    CreateDir { path: String, cause: std::io::Error },
+    #[error("cannot open results file {path} for appending: {cause}")]
+    Open { path: String, cause: std::io::Error },
+    #[error("cannot write to results file {path}: {cause}")]
+    Write { path: String, cause: std::io::Error },
     #[error("{path}: line {line}: not a fitbench record: {message}")]
     Parse {
         path: String,
@@ -70,18 +61,18 @@ pub struct ResultsWriter {
 impl ResultsWriter {
     pub fn open(path: &Path) -> Result<Self, ResultsError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| ResultsError::CreateDir {
+            std::fs::create_dir_all(dir).map_err(|cause| ResultsError::CreateDir {
                 path: dir.display().to_string(),
-                source,
+                cause,
             })?;
         }
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|source| ResultsError::Open {
+            .map_err(|cause| ResultsError::Open {
                 path: path.display().to_string(),
-                source,
+                cause,
             })?;
         Ok(ResultsWriter {
             path: path.to_path_buf(),
@@ -95,9 +86,9 @@ impl ResultsWriter {
 
     /// Appends one line and flushes it to the OS.
     pub fn append(&mut self, r: &Record) -> Result<(), ResultsError> {
-        let err = |source| ResultsError::Write {
+        let err = |cause| ResultsError::Write {
             path: self.path.display().to_string(),
-            source,
+            cause,
         };
         let mut line = serde_json::to_string(r).map_err(|e| err(std::io::Error::other(e)))?;
         line.push('\n');
@@ -109,9 +100,9 @@ impl ResultsWriter {
 /// Reads every record of a results file. A truncated last line (the writer was killed mid-line)
 /// is skipped; any other bad line is an error naming the file and line.
 pub fn read_records(path: &Path) -> Result<Vec<Record>, ResultsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Open {
+    let text = std::fs::read_to_string(path).map_err(|cause| ResultsError::Open {
         path: path.display().to_string(),
-        source,
+        cause,
     })?;
     let lines: Vec<&str> = text.lines().collect();
     let mut out = Vec::new();

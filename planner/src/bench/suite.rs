@@ -10,11 +10,8 @@ use super::record::BenchConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SuiteError {
-    #[error("{path}: cannot read: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("{path}: cannot read: {cause}")]
+    Read { path: String, cause: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
     #[error("{path}: field `{field}`: {message}")]
@@ -140,9 +137,9 @@ const MAX_DEPTH: u32 = 1 << 20;
 
 impl Suite {
     pub fn load(path: &Path) -> Result<Suite, SuiteError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| SuiteError::Read {
             path: path.display().to_string(),
-            source,
+            cause,
         })?;
         Self::parse(&text, &path.display().to_string())
     }
