@@ -24,6 +24,7 @@
 //!
 //! Supported architectures: llama, qwen2, qwen3, qwen3moe, qwen35, qwen35moe, qwen3next.
 
+pub mod bench;
 pub mod cache;
 pub mod cpu;
 pub mod fixtures;

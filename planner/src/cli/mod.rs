@@ -2,12 +2,15 @@
 
 use clap::{Parser, Subcommand};
 
-pub mod probe;
-pub mod profiles;
+pub mod bench;
+pub mod compare;
+pub mod import;
 pub mod inspect;
 pub mod machine;
 pub mod output;
 pub mod plan;
+pub mod probe;
+pub mod profiles;
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +33,12 @@ pub enum Command {
     Plan(plan::Args),
     /// A GGUF file's architecture, layers, tensor types and sizes (header only).
     Inspect(inspect::Args),
+    /// Run a benchmark suite and append the results to results/.
+    Bench(bench::Args),
+    /// Compare two results files; exit status 2 on a regression.
+    Compare(compare::Args),
+    /// Convert llama-bench JSON/JSONL output to fitbench records.
+    Import(import::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -38,5 +47,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Profiles(a) => profiles::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Inspect(a) => inspect::run(a),
+        Command::Bench(a) => bench::run(a),
+        Command::Compare(a) => compare::run(a),
+        Command::Import(a) => import::run(a),
     }
 }
