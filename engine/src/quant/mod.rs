@@ -40,6 +40,9 @@ pub mod q8_k;
 #[cfg(test)]
 mod test_util;
 
+/// A reference quantizer: whole blocks of f32 in, blocks of the format out.
+pub type QuantizeFn = fn(src: &[f32], dst: &mut [u8]);
+
 /// The functions one block format provides.
 ///
 /// Length preconditions are checked with `debug_assert!` only (callers validate tensor shapes at
@@ -53,7 +56,7 @@ pub struct Kernels {
     /// Dequantizes whole blocks: `src.len() == dst.len() / block_size * type_size`.
     pub dequantize: fn(src: &[u8], dst: &mut [f32]),
     /// Quantizes whole blocks of f32 into this format (reference quantizer), if the format has one.
-    pub quantize: Option<fn(src: &[f32], dst: &mut [u8])>,
+    pub quantize: Option<QuantizeFn>,
     /// Dot product of `n` elements (a multiple of the block size): one weight row in this format
     /// with activations in `dot_type` (`ty.bytes_for(n)` and `dot_type.bytes_for(n)` bytes).
     pub vec_dot: fn(n: usize, weights: &[u8], activations: &[u8]) -> f32,
