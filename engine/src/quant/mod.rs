@@ -96,6 +96,33 @@ pub fn dequantize(ty: GgmlType, src: &[u8], dst: &mut [f32]) -> Result<(), Unsup
     Ok(())
 }
 
+/// Quantizes activations to `dot_type` the way llama.cpp's CPU backend does on x86 (its
+/// `from_float`): Q8_0 and Q8_1 round ties to even with id = 127/amax, Q8_K uses the reference
+/// quantizer. Whole blocks as in [`dequantize`].
+pub fn quantize_activations(
+    dot_type: GgmlType,
+    src: &[f32],
+    dst: &mut [u8],
+) -> Result<(), UnsupportedType> {
+    let (bs, ts) = (
+        dot_type.block_size() as usize,
+        dot_type.type_size() as usize,
+    );
+    let blocks = (src.len() / bs).min(dst.len() / ts);
+    let (src, dst) = (&src[..blocks * bs], &mut dst[..blocks * ts]);
+    match dot_type {
+        GgmlType::Q8_0 => q8_0::quantize_activations(src, dst),
+        GgmlType::Q8_1 => q8_1::quantize_activations(src, dst),
+        _ => {
+            let quantize = kernels(dot_type)
+                .and_then(|k| k.quantize)
+                .ok_or(UnsupportedType(dot_type))?;
+            quantize(src, dst)
+        }
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("tensor type {0} is not supported by the engine")]
 pub struct UnsupportedType(pub GgmlType);

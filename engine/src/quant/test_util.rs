@@ -272,6 +272,8 @@ pub struct GgmlRef {
     pub qa: Vec<u8>,
     pub dot_generic: Vec<f32>,
     pub dot_simd: Vec<f32>,
+    /// The activations as libggml-cpu's `quantize_row_<dot type>` (from_float) quantizes them.
+    pub qa_cpu: Vec<u8>,
 }
 
 impl GgmlRef {
@@ -301,6 +303,7 @@ impl GgmlRef {
         let qa = take(dot_type.bytes_for(m as u64).unwrap() as usize);
         let dot_generic = f32s(take(4 * (rows + 1)));
         let dot_simd = f32s(take(4 * (rows + 1)));
+        let qa_cpu = take(dot_type.bytes_for(m as u64).unwrap() as usize);
         assert_eq!(o, bytes.len(), "{}: trailing bytes", path.display());
         GgmlRef {
             dot_type,
@@ -311,6 +314,7 @@ impl GgmlRef {
             qa,
             dot_generic,
             dot_simd,
+            qa_cpu,
         }
     }
 }
@@ -345,6 +349,13 @@ pub fn check_against_ggml(ty: GgmlType) {
     assert!(
         ours_a == r.qa,
         "{ty}: activations quantized to {} differ from llama.cpp",
+        r.dot_type
+    );
+    let mut ours_cpu = vec![0u8; r.qa_cpu.len()];
+    super::quantize_activations(r.dot_type, &r.a, &mut ours_cpu).unwrap();
+    assert!(
+        ours_cpu == r.qa_cpu,
+        "{ty}: activations differ from libggml-cpu's quantize_row_{}",
         r.dot_type
     );
     if !kernels(ty).is_some_and(|k| k.dot_type != ty || matches!(ty, GgmlType::Q8_0)) {
