@@ -20,6 +20,9 @@ mod iq4_search;
 pub mod iq4_xs;
 #[cfg(test)]
 mod kernel_timing;
+pub mod bf16;
+pub mod f16;
+pub mod f32;
 mod kquant_search;
 pub mod mxfp4;
 pub mod q2_k;
@@ -39,6 +42,20 @@ pub mod q8_1;
 pub mod q8_k;
 #[cfg(test)]
 mod test_util;
+// I-quants with grids (dot type Q8_K).
+pub mod iq1_m;
+pub mod iq1_s;
+pub mod iq2_s;
+pub mod iq2_xs;
+pub mod iq2_xxs;
+pub mod iq2_xxs_avx2;
+pub mod iq3_s;
+pub mod iq3_xxs;
+pub mod iq3_xxs_avx2;
+#[cfg(target_arch = "x86_64")]
+mod iq_avx2;
+mod iq_common;
+pub mod iq_grids;
 
 /// A reference quantizer: whole blocks of f32 in, blocks of the format out.
 pub type QuantizeFn = fn(src: &[f32], dst: &mut [u8]);
@@ -69,6 +86,9 @@ pub fn kernels(ty: GgmlType) -> Option<&'static Kernels> {
         GgmlType::IQ4_NL => Some(&iq4_nl::KERNELS),
         GgmlType::IQ4_XS => Some(&iq4_xs::KERNELS),
         GgmlType::MXFP4 => Some(&mxfp4::KERNELS),
+        GgmlType::F32 => Some(&f32::KERNELS),
+        GgmlType::F16 => Some(&f16::KERNELS),
+        GgmlType::BF16 => Some(&bf16::KERNELS),
         GgmlType::Q2_K => Some(&q2_k::KERNELS),
         GgmlType::Q3_K => Some(&q3_k::KERNELS),
         GgmlType::Q4_0 => Some(&q4_0::KERNELS),
@@ -81,6 +101,13 @@ pub fn kernels(ty: GgmlType) -> Option<&'static Kernels> {
         GgmlType::Q8_0 => Some(&q8_0::KERNELS),
         GgmlType::Q8_1 => Some(&q8_1::KERNELS),
         GgmlType::Q8_K => Some(&q8_k::KERNELS),
+        GgmlType::IQ2_XXS => Some(iq2_xxs_avx2::detected().unwrap_or(&iq2_xxs::KERNELS)),
+        GgmlType::IQ2_XS => Some(&iq2_xs::KERNELS),
+        GgmlType::IQ2_S => Some(&iq2_s::KERNELS),
+        GgmlType::IQ3_XXS => Some(iq3_xxs_avx2::detected().unwrap_or(&iq3_xxs::KERNELS)),
+        GgmlType::IQ3_S => Some(&iq3_s::KERNELS),
+        GgmlType::IQ1_S => Some(&iq1_s::KERNELS),
+        GgmlType::IQ1_M => Some(&iq1_m::KERNELS),
         _ => None,
     }
 }
@@ -132,7 +159,17 @@ mod tests {
     use super::*;
 
     /// The formats this engine has kernels for; everything else must say "unsupported".
-    const SUPPORTED: [GgmlType; 15] = [
+    const SUPPORTED: [GgmlType; 25] = [
+        GgmlType::F32,
+        GgmlType::F16,
+        GgmlType::BF16,
+        GgmlType::IQ2_XXS,
+        GgmlType::IQ2_XS,
+        GgmlType::IQ2_S,
+        GgmlType::IQ3_XXS,
+        GgmlType::IQ3_S,
+        GgmlType::IQ1_S,
+        GgmlType::IQ1_M,
         GgmlType::Q4_0,
         GgmlType::Q4_1,
         GgmlType::Q5_0,
@@ -182,6 +219,7 @@ mod tests {
                 | GgmlType::Q8_0
                 | GgmlType::IQ4_NL
                 | GgmlType::MXFP4 => GgmlType::Q8_0,
+                GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => ty,
                 _ => GgmlType::Q8_K,
             };
             assert_eq!(k.dot_type, expected, "{ty}");
@@ -190,7 +228,12 @@ mod tests {
             let ts = ty.type_size() as usize;
             let x: Vec<f32> = (0..bs).map(|i| (i as f32 * 0.37).sin()).collect();
             let mut q = vec![0u8; ts];
-            (k.quantize.expect("all supported types quantize"))(&x, &mut q);
+            // I-quant quantizers need an importance matrix: out of scope, so they have none.
+            let Some(quantize) = k.quantize else {
+                assert!(ty.name().starts_with("IQ") && ty != GgmlType::IQ4_NL && ty != GgmlType::IQ4_XS, "{ty}");
+                continue;
+            };
+            quantize(&x, &mut q);
             let mut y = vec![0f32; bs];
             (k.dequantize)(&q, &mut y);
             assert!(y.iter().all(|v| v.is_finite()), "{ty}");
@@ -205,6 +248,9 @@ mod tests {
         }
         for ty in SUPPORTED {
             let k = kernels(ty).unwrap();
+            if k.quantize.is_none() || !ty.is_quantized() {
+                continue;
+            }
             let bs = ty.block_size() as usize;
             let ts = ty.type_size() as usize;
             let mut y = vec![0f32; 2 * bs];
@@ -219,7 +265,7 @@ mod tests {
     #[test]
     fn dequantize_reports_unsupported_types() {
         let mut y = [0f32; 256];
-        assert!(dequantize(GgmlType::IQ2_XXS, &[0u8; 66], &mut y).is_err());
+        assert!(dequantize(GgmlType::TQ1_0, &[0u8; 54], &mut y).is_err());
         assert!(dequantize(GgmlType::Q8_0, &[0u8; 34], &mut y[..32]).is_ok());
         // Mismatched lengths convert what fits, in debug builds too.
         assert!(dequantize(GgmlType::Q4_K, &[0u8; 150], &mut y[..100]).is_ok());

@@ -2,6 +2,9 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod probe;
+pub mod profiles;
+
 #[derive(Parser)]
 #[command(
     name = "fitbench",
@@ -14,8 +17,16 @@ pub struct Cli {
 }
 
 #[derive(Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Describe this machine: RAM, CPU, GPUs, measured RAM bandwidth.
+    Probe(probe::Args),
+    /// List the built-in hardware profiles.
+    Profiles(profiles::Args),
+}
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {}
+    match cli.command {
+        Command::Probe(a) => probe::run(a),
+        Command::Profiles(a) => profiles::run(a),
+    }
 }
