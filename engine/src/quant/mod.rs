@@ -12,7 +12,10 @@
 use crate::gguf::GgmlType;
 
 mod avx2_util;
+pub mod bf16;
 mod common;
+pub mod f16;
+pub mod f32;
 #[cfg(test)]
 mod fixture_agreement;
 pub mod iq4_nl;
@@ -20,9 +23,6 @@ mod iq4_search;
 pub mod iq4_xs;
 #[cfg(test)]
 mod kernel_timing;
-pub mod bf16;
-pub mod f16;
-pub mod f32;
 mod kquant_search;
 pub mod mxfp4;
 pub mod q2_k;
@@ -230,7 +230,10 @@ mod tests {
             let mut q = vec![0u8; ts];
             // I-quant quantizers need an importance matrix: out of scope, so they have none.
             let Some(quantize) = k.quantize else {
-                assert!(ty.name().starts_with("IQ") && ty != GgmlType::IQ4_NL && ty != GgmlType::IQ4_XS, "{ty}");
+                assert!(
+                    ty.name().starts_with("IQ") && ty != GgmlType::IQ4_NL && ty != GgmlType::IQ4_XS,
+                    "{ty}"
+                );
                 continue;
             };
             quantize(&x, &mut q);
