@@ -34,6 +34,7 @@ mod q4_k_avx2;
 pub mod q5_0;
 pub mod q5_1;
 pub mod q5_k;
+mod q5_k_avx2;
 pub mod q6_k;
 mod q6_k_avx2;
 pub mod q8_0;

@@ -402,7 +402,10 @@ pub fn check_against_ggml(ty: GgmlType) {
             #[cfg(target_arch = "x86_64")]
             if what == "SIMD"
                 && super::avx2_util::available()
-                && matches!(ty, GgmlType::Q8_0 | GgmlType::Q4_K | GgmlType::Q6_K)
+                && matches!(
+                    ty,
+                    GgmlType::Q8_0 | GgmlType::Q4_K | GgmlType::Q5_K | GgmlType::Q6_K
+                )
             {
                 assert_eq!(
                     got.to_bits(),
