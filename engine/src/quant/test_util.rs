@@ -404,7 +404,11 @@ pub fn check_against_ggml(ty: GgmlType) {
                 && super::avx2_util::available()
                 && matches!(
                     ty,
-                    GgmlType::Q8_0 | GgmlType::Q4_K | GgmlType::Q5_K | GgmlType::Q6_K
+                    GgmlType::Q4_0
+                        | GgmlType::Q8_0
+                        | GgmlType::Q4_K
+                        | GgmlType::Q5_K
+                        | GgmlType::Q6_K
                 )
             {
                 assert_eq!(
