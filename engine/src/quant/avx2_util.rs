@@ -35,14 +35,3 @@ pub unsafe fn hsum_f32(v: __m256) -> f32 {
 pub unsafe fn dot_u8_i8_scaled(u: __m256i, s: __m256i, scale: __m256i) -> __m256i {
     _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale)
 }
-
-/// Signed bytes `x`·`y`, summed in groups of four to i32 lanes and converted to f32 (ggml's
-/// `mul_sum_i8_pairs_float`: x's sign moves onto y so `maddubs` can take |x| as unsigned).
-#[inline]
-#[target_feature(enable = "avx2")]
-pub unsafe fn mul_sum_i8_quads_f32(x: __m256i, y: __m256i) -> __m256 {
-    let ax = _mm256_sign_epi8(x, x);
-    let sy = _mm256_sign_epi8(y, x);
-    let sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
-    _mm256_cvtepi32_ps(sums)
-}

@@ -28,7 +28,6 @@ pub mod mxfp4;
 pub mod q2_k;
 pub mod q3_k;
 pub mod q4_0;
-mod q4_0_avx2;
 pub mod q4_1;
 pub mod q4_k;
 mod q4_k_avx2;

@@ -3,7 +3,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use super::avx2_util::{hsum_f32, load32, mul_sum_i8_quads_f32};
+use super::avx2_util::{hsum_f32, load32};
 use super::common::f16_at;
 use super::q8_0::{BLOCK, TYPE_SIZE};
 use std::arch::x86_64::*;
@@ -17,14 +17,20 @@ use std::arch::x86_64::*;
 pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let nb = n / BLOCK;
     let mut acc = _mm256_setzero_ps();
+    let ones = _mm256_set1_epi16(1);
     for (x, y) in weights
         .chunks_exact(TYPE_SIZE)
         .zip(activations.chunks_exact(TYPE_SIZE))
         .take(nb)
     {
-        let q = mul_sum_i8_quads_f32(load32(x, 2), load32(y, 2));
+        let qx = load32(x, 2);
+        let qy = load32(y, 2);
+        // maddubs needs an unsigned operand: move x's sign onto y.
+        let ax = _mm256_sign_epi8(qx, qx);
+        let sy = _mm256_sign_epi8(qy, qx);
+        let sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones);
         let d = _mm256_set1_ps(f16_at(x, 0) * f16_at(y, 0));
-        acc = _mm256_fmadd_ps(d, q, acc);
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc);
     }
     hsum_f32(acc)
 }
