@@ -18,6 +18,16 @@ pub unsafe fn load32(s: &[u8], at: usize) -> __m256i {
     _mm256_loadu_si256(s.as_ptr() as *const __m256i)
 }
 
+/// Sum of the eight i32 lanes.
+#[inline]
+#[target_feature(enable = "avx2")]
+pub unsafe fn hsum_i32(v: __m256i) -> i32 {
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+    _mm_cvtsi128_si32(s)
+}
+
 /// Sum of the eight f32 lanes, in ggml's `hsum_float_8` order: (l+h) lanes, then pairs, then the two.
 #[inline]
 #[target_feature(enable = "avx2")]
