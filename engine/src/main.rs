@@ -1,1 +1,124 @@
-fn main() {}
+//! `fitbench-engine`: run a GGUF model from the command line.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use fitbench_engine::reference::ReferenceLogits;
+use fitbench_engine::{LoadOptions, Model, Session, SessionOptions, WantLogits};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "fitbench-engine",
+    about = "fitbench's bundled CPU inference engine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    /// All tokens in one decode call.
+    Batch,
+    /// One token per decode call.
+    Step,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate token ids and write all logits in the fixtures' reference format.
+    Logits {
+        #[arg(short = 'm', long)]
+        model: PathBuf,
+        /// Token ids: whitespace/comma separated text, or a reference .bin file (its tokens are used).
+        #[arg(long)]
+        tokens: PathBuf,
+        #[arg(long, value_enum, default_value = "batch")]
+        mode: Mode,
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+        #[arg(short = 't', long, default_value_t = 0)]
+        threads: usize,
+    },
+    /// Print the model's architecture and hyperparameters.
+    Info {
+        #[arg(short = 'm', long)]
+        model: PathBuf,
+    },
+}
+
+fn read_tokens(path: &PathBuf) -> Result<Vec<u32>> {
+    if path.extension().is_some_and(|e| e == "bin") {
+        return Ok(ReferenceLogits::read(path)?.tokens);
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<u32>()
+                .with_context(|| format!("{}: '{s}' is not a token id", path.display()))
+        })
+        .collect()
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Logits {
+            model,
+            tokens,
+            mode,
+            output,
+            threads,
+        } => {
+            let tokens = read_tokens(&tokens)?;
+            if tokens.is_empty() {
+                bail!("no tokens to evaluate");
+            }
+            let m = Model::load(&model, &LoadOptions::default())?;
+            let n = tokens.len();
+            let opts = SessionOptions {
+                n_ctx: n,
+                n_batch: n,
+                n_ubatch: n,
+                n_threads: threads,
+                ..Default::default()
+            };
+            let mut s = Session::new(&m, opts)?;
+            let logits = match mode {
+                Mode::Batch => s.decode(&tokens, WantLogits::All)?.data,
+                Mode::Step => {
+                    let mut all = Vec::with_capacity(n * m.vocab_size());
+                    for &t in &tokens {
+                        all.extend_from_slice(&s.decode(&[t], WantLogits::Last)?.data);
+                    }
+                    all
+                }
+            };
+            let out = ReferenceLogits {
+                tokens,
+                n_vocab: m.vocab_size(),
+                logits,
+            };
+            std::fs::write(&output, out.to_bytes())
+                .with_context(|| format!("writing {}", output.display()))?;
+        }
+        Command::Info { model } => {
+            let m = Model::load(&model, &LoadOptions::default())?;
+            // Write errors (a closed pipe) end the command quietly instead of panicking.
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{:#?}", m.config())?;
+            for t in &m.gguf().tensors {
+                writeln!(
+                    out,
+                    "{:40} {:8} {:?}",
+                    t.info.name,
+                    t.info.ggml_type.name(),
+                    t.info.dims
+                )?;
+            }
+        }
+    }
+    Ok(())
+}

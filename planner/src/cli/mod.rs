@@ -5,6 +5,12 @@ use clap::{Parser, Subcommand};
 pub mod bench;
 pub mod compare;
 pub mod import;
+pub mod inspect;
+pub mod machine;
+pub mod output;
+pub mod plan;
+pub mod probe;
+pub mod profiles;
 
 #[derive(Parser)]
 #[command(
@@ -19,6 +25,14 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Describe this machine: RAM, CPU, GPUs, measured RAM bandwidth.
+    Probe(probe::Args),
+    /// List the built-in hardware profiles.
+    Profiles(profiles::Args),
+    /// Which model and quant fit this machine (or --profile), with placement and predicted speed.
+    Plan(plan::Args),
+    /// A GGUF file's architecture, layers, tensor types and sizes (header only).
+    Inspect(inspect::Args),
     /// Run a benchmark suite and append the results to results/.
     Bench(bench::Args),
     /// Compare two results files; exit status 2 on a regression.
@@ -29,6 +43,10 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Probe(a) => probe::run(a),
+        Command::Profiles(a) => profiles::run(a),
+        Command::Plan(a) => plan::run(a),
+        Command::Inspect(a) => inspect::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Import(a) => import::run(a),

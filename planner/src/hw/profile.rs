@@ -71,7 +71,9 @@ pub struct GpuSpec {
     /// Device-to-device copy bandwidth measured through the engine's backend; None if not measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_bandwidth_gbs: Option<f64>,
-    /// Dense FP16 tensor-core TFLOP/s (no sparsity).
+    /// Dense FP16 tensor-core TFLOP/s (no sparsity), with FP16 accumulate (the vendor headline; GeForce
+    /// cards run FP32 accumulate at half this rate). GPUs without matrix units (Pascal, Apple before M5)
+    /// give their plain FP32/FP16 shader peak; `sources.fp16_tflops` says which.
     pub fp16_tflops: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pcie: Option<PcieLink>,
@@ -97,6 +99,8 @@ pub struct PcieLink {
 #[serde(deny_unknown_fields)]
 pub struct UnifiedMemory {
     /// How much of the shared pool the GPU may use (e.g. macOS's default wired limit).
+    /// On these machines `gpus[0].vram_gib` equals this figure and is part of `ram.total_gib`,
+    /// not memory in addition to it: the weights, the KV cache and the OS all come out of one pool.
     pub gpu_usable_gib: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

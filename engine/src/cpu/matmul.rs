@@ -1,0 +1,97 @@
+//! `out[t][r] = W[r] · x[t]` for a weight W of any supported format.
+//!
+//! As in llama.cpp, each activation row is first converted once to the weight type's `dot_type`
+//! (F16 for F16, Q8_K for K-quants, ...), then every weight row is dotted with it by `vec_dot`.
+
+use crate::gguf::GgmlType;
+use crate::quant;
+use crate::tensor::Tensor;
+use rayon::prelude::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MatmulError {
+    #[error("no kernels for {0} (tensor '{1}')")]
+    Unsupported(&'static str, String),
+    #[error("tensor '{name}': row length {row_len} is not a multiple of the {ty} block size")]
+    BadRowLength {
+        name: String,
+        row_len: usize,
+        ty: &'static str,
+    },
+}
+
+/// Converts `n` rows of `k` floats to `ty` (a dot type), returning the bytes per row.
+pub fn quantize_rows(
+    ty: GgmlType,
+    x: &[f32],
+    k: usize,
+    out: &mut Vec<u8>,
+) -> Result<usize, MatmulError> {
+    let kern = quant::kernels(ty).ok_or(MatmulError::Unsupported(ty.name(), String::new()))?;
+    let quantize = kern
+        .quantize
+        .ok_or(MatmulError::Unsupported(ty.name(), "(no quantizer)".into()))?;
+    if k as u64 % ty.block_size() != 0 {
+        return Err(MatmulError::BadRowLength {
+            name: "activations".into(),
+            row_len: k,
+            ty: ty.name(),
+        });
+    }
+    let rb = ty.bytes_for(k as u64).unwrap_or(0) as usize;
+    let n = x.len() / k;
+    out.clear();
+    out.resize(rb * n, 0);
+    for (src, dst) in x.chunks_exact(k).zip(out.chunks_exact_mut(rb)) {
+        quantize(src, dst);
+    }
+    Ok(rb)
+}
+
+/// Rows of output computed per task: enough work to amortize scheduling.
+const ROWS_PER_TASK: usize = 16;
+
+/// `x` holds `n` rows of `w.row_len()` floats; `out` gets `n` rows of `w.n_rows()` floats.
+pub fn matmul(w: &Tensor, x: &[f32], out: &mut [f32]) -> Result<(), MatmulError> {
+    let k = w.row_len();
+    let rows = w.n_rows();
+    let n = x.len() / k;
+    debug_assert_eq!(out.len(), n * rows);
+    let kern = quant::kernels(w.ty)
+        .ok_or_else(|| MatmulError::Unsupported(w.ty.name(), w.name.clone()))?;
+    let mut qa = Vec::new();
+    let arb = quantize_rows(kern.dot_type, x, k, &mut qa)?;
+    let vec_dot = super::x86_dot::vec_dot_for(w.ty).unwrap_or(kern.vec_dot);
+    let wrb = w.row_bytes();
+    let wdata = w.data();
+    if n == 1 {
+        out.par_chunks_mut(ROWS_PER_TASK)
+            .enumerate()
+            .for_each(|(c, chunk)| {
+                for (i, o) in chunk.iter_mut().enumerate() {
+                    let r = c * ROWS_PER_TASK + i;
+                    *o = vec_dot(k, &wdata[r * wrb..(r + 1) * wrb], &qa);
+                }
+            });
+        return Ok(());
+    }
+    // Row-major over weights (each weight row read once for all tokens), then transpose.
+    let mut tmp = vec![0f32; rows * n];
+    tmp.par_chunks_mut(ROWS_PER_TASK * n)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            for (i, orow) in chunk.chunks_exact_mut(n).enumerate() {
+                let r = c * ROWS_PER_TASK + i;
+                let wrow = &wdata[r * wrb..(r + 1) * wrb];
+                for (t, o) in orow.iter_mut().enumerate() {
+                    *o = vec_dot(k, wrow, &qa[t * arb..(t + 1) * arb]);
+                }
+            }
+        });
+    for r in 0..rows {
+        for t in 0..n {
+            out[t * rows + r] = tmp[r * n + t];
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! Softmax attention over the KV cache: plain (llama, Qwen3) and gated (Qwen3.5/Next: q carries
+//! a sigmoid output gate per head, q/k RMS-normed, partial rotary).
+//!
+//! Numerics as llama.cpp without flash attention: K·q with q converted to the cache's dot type
+//! (F16), softmax in f32, probabilities rounded to F16 before the product with an F16 V.
+
+use super::attn_head::{flash_head, softmax_head, HeadQuery};
+use super::config::Config;
+use super::error::ModelError;
+use super::norm::{rms_norm_weighted, sigmoid};
+use super::rope::{Rope, RopeAngles};
+use super::weights::AttentionWeights;
+use crate::cache::KvCache;
+use crate::cpu::{matmul, quantize_rows};
+use rayon::prelude::*;
+
+pub struct AttnCtx<'a> {
+    pub config: &'a Config,
+    pub layer: usize,
+    pub pos0: usize,
+    pub rope: &'a Rope,
+    /// Rope angles of each token of the batch.
+    pub angles: &'a [RopeAngles],
+    /// ggml's flash-attention formulation instead of softmax-then-V.
+    pub flash_attn: bool,
+}
+
+/// `x`: T rows of n_embd (normed input); `out`: T rows of n_embd.
+pub fn attention(
+    w: &AttentionWeights,
+    ctx: &AttnCtx,
+    kv: &mut KvCache,
+    x: &[f32],
+    out: &mut [f32],
+) -> Result<(), ModelError> {
+    let c = ctx.config;
+    let il = ctx.layer;
+    let t_n = x.len() / c.n_embd;
+    let (nh, nkv, hd, hv) = (c.n_head[il], c.n_head_kv[il], c.head_dim_k, c.head_dim_v);
+    let q_width = nh * hd * if w.gated { 2 } else { 1 };
+    let (mut qf, mut kf, mut vf) = (
+        vec![0f32; t_n * q_width],
+        vec![0f32; t_n * nkv * hd],
+        vec![0f32; t_n * nkv * hv],
+    );
+    if let Some(qkv) = &w.qkv {
+        let width = q_width + nkv * hd + nkv * hv;
+        let mut all = vec![0f32; t_n * width];
+        matmul(qkv, x, &mut all)?;
+        for t in 0..t_n {
+            let row = &all[t * width..(t + 1) * width];
+            qf[t * q_width..(t + 1) * q_width].copy_from_slice(&row[..q_width]);
+            kf[t * nkv * hd..(t + 1) * nkv * hd].copy_from_slice(&row[q_width..q_width + nkv * hd]);
+            vf[t * nkv * hv..(t + 1) * nkv * hv].copy_from_slice(&row[q_width + nkv * hd..]);
+        }
+    } else if let (Some(q), Some(k), Some(v)) = (&w.q, &w.k, &w.v) {
+        matmul(q, x, &mut qf)?;
+        matmul(k, x, &mut kf)?;
+        matmul(v, x, &mut vf)?;
+    }
+    add_bias(&mut qf, w.q_bias.as_deref());
+    add_bias(&mut kf, w.k_bias.as_deref());
+    add_bias(&mut vf, w.v_bias.as_deref());
+
+    // Split q from its gate: per head the projection holds [q_h | gate_h].
+    let mut q = vec![0f32; t_n * nh * hd];
+    let mut gate = if w.gated {
+        vec![0f32; t_n * nh * hd]
+    } else {
+        Vec::new()
+    };
+    let stride = if w.gated { 2 * hd } else { hd };
+    for t in 0..t_n {
+        for h in 0..nh {
+            let src = &qf[t * q_width + h * stride..];
+            q[(t * nh + h) * hd..(t * nh + h + 1) * hd].copy_from_slice(&src[..hd]);
+            if w.gated {
+                gate[(t * nh + h) * hd..(t * nh + h + 1) * hd].copy_from_slice(&src[hd..2 * hd]);
+            }
+        }
+    }
+    for (t, angles) in ctx.angles.iter().enumerate().take(t_n) {
+        for head in q[t * nh * hd..(t + 1) * nh * hd].chunks_exact_mut(hd) {
+            if let Some(n) = &w.q_norm {
+                rms_norm_weighted(head, n, c.rms_eps);
+            }
+            ctx.rope.apply(head, angles);
+        }
+        for head in kf[t * nkv * hd..(t + 1) * nkv * hd].chunks_exact_mut(hd) {
+            if let Some(n) = &w.k_norm {
+                rms_norm_weighted(head, n, c.rms_eps);
+            }
+            ctx.rope.apply(head, angles);
+        }
+        kv.store(
+            il,
+            ctx.pos0 + t,
+            &kf[t * nkv * hd..(t + 1) * nkv * hd],
+            &vf[t * nkv * hv..(t + 1) * nkv * hv],
+        );
+    }
+
+    if let Some(s) = c.q_scale {
+        for v in q.iter_mut() {
+            *v *= s;
+        }
+    }
+    // q rows in the K cache's dot type, once.
+    let mut qq = Vec::new();
+    let qrb = quantize_rows(kv.k_kernels.dot_type, &q, hd, &mut qq)?;
+    let scale = if c.q_scale.is_some() {
+        1.0
+    } else {
+        1.0 / (hd as f32).sqrt()
+    };
+    // Sliding-window layers see only the last n_swa positions (llama.cpp: masked if p - j >= n_swa).
+    let window = if c.swa[il] { c.n_swa } else { usize::MAX };
+    let group = nh / nkv;
+    let kv_ref = &*kv;
+    let mut att = vec![0f32; t_n * nh * hv];
+    att.par_chunks_mut(hv).enumerate().for_each(|(idx, o)| {
+        let (t, h) = (idx / nh, idx % nh);
+        let n_kv = ctx.pos0 + t + 1;
+        let hq = HeadQuery {
+            layer: il,
+            kv_head: h / group,
+            q: &qq[idx * qrb..(idx + 1) * qrb],
+            head_dim_k: hd,
+            scale,
+            first: (n_kv - 1).saturating_sub(window.saturating_sub(1)),
+            n_kv,
+            // llama.cpp's score row spans every KV cell used after this micro-batch.
+            row_len: ctx.pos0 + t_n,
+        };
+        if ctx.flash_attn {
+            flash_head(kv_ref, &hq, o);
+        } else {
+            softmax_head(kv_ref, &hq, o);
+        }
+    });
+    if w.gated {
+        for (a, &g) in att.iter_mut().zip(&gate) {
+            *a *= sigmoid(g);
+        }
+    }
+    matmul(&w.output, &att, out)?;
+    Ok(())
+}
+
+fn add_bias(x: &mut [f32], bias: Option<&[f32]>) {
+    if let Some(b) = bias {
+        for row in x.chunks_exact_mut(b.len()) {
+            for (v, &bb) in row.iter_mut().zip(b) {
+                *v += bb;
+            }
+        }
+    }
+}

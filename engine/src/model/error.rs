@@ -1,0 +1,34 @@
+//! Errors of model loading and evaluation.
+
+use crate::cache::KvError;
+use crate::cpu::MatmulError;
+use crate::gguf::GgufError;
+use crate::tensor::TensorError;
+
+use super::config::ConfigError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Gguf(#[from] GgufError),
+    #[error("{path}: {source}")]
+    Config { path: String, source: ConfigError },
+    #[error("{path}: {source}")]
+    Tensor { path: String, source: TensorError },
+    #[error(transparent)]
+    Matmul(#[from] MatmulError),
+    #[error(transparent)]
+    Kv(#[from] KvError),
+    #[error("token id {token} is outside the vocabulary (size {n_vocab})")]
+    BadToken { token: u32, n_vocab: usize },
+    #[error("context full: {n_past} + {n_new} tokens exceed n_ctx {n_ctx}")]
+    ContextFull {
+        n_past: usize,
+        n_new: usize,
+        n_ctx: usize,
+    },
+    #[error("invalid session options: {0}")]
+    Options(String),
+    #[error("thread pool: {0}")]
+    Threads(String),
+}

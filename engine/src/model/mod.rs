@@ -1,0 +1,112 @@
+//! Models: hyperparameters, bound weights, and the decoder forward pass shared by all families
+//! (llama, qwen2, qwen3, qwen3moe, qwen35, qwen35moe, qwen3next, gemma3) over per-layer building blocks.
+
+pub mod attention;
+pub mod attn_head;
+pub mod config;
+pub mod delta_net;
+pub mod error;
+pub mod ffn;
+pub mod forward;
+pub mod ggml_math;
+pub mod norm;
+pub mod rope;
+pub mod weights;
+
+use crate::gguf::{GgufModel, Metadata};
+use crate::tensor::Tensor;
+pub use config::{Activation, Arch, Config, RopeKind, SsmConfig};
+pub use error::ModelError;
+use rope::Rope;
+use std::path::Path;
+use weights::{Mixer, Weights};
+
+/// Options for [`Model::load`] (none needed yet; kept for forward compatibility).
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {}
+
+/// A loaded model: weights stay in the memory map (zero-copy); small tensors are copied to f32.
+pub struct Model {
+    config: Config,
+    weights: Weights,
+    rope: Rope,
+    /// Rope of sliding-window layers (Gemma 3: base 10000).
+    rope_swa: Rope,
+    // Declared last: the tensors above point into its mmap.
+    gguf: GgufModel,
+}
+
+impl Model {
+    pub fn load(path: impl AsRef<Path>, _opts: &LoadOptions) -> Result<Model, ModelError> {
+        let path = path.as_ref();
+        let gguf = GgufModel::open(path)?;
+        let shown = path.display().to_string();
+        let embd =
+            Tensor::bind_any(&gguf, "token_embd.weight").map_err(|e| ModelError::Tensor {
+                path: shown.clone(),
+                source: e,
+            })?;
+        let n_vocab = embd.n_rows();
+        let config =
+            Config::from_metadata(gguf.metadata(), n_vocab).map_err(|e| ModelError::Config {
+                path: shown.clone(),
+                source: e,
+            })?;
+        if config.arch.is_hybrid() && config.head_dim_k != config.head_dim_v {
+            return Err(ModelError::Options(format!(
+                "{shown}: gated attention needs key_length == value_length"
+            )));
+        }
+        let weights = Weights::bind(&gguf, &config).map_err(|e| ModelError::Tensor {
+            path: shown,
+            source: e,
+        })?;
+        let rope = Rope::new(config.rope_kind, config.n_rot, config.rope_base);
+        let rope_swa = Rope::new(config.rope_kind, config.n_rot, config.rope_base_swa);
+        Ok(Model {
+            config,
+            weights,
+            rope,
+            rope_swa,
+            gguf,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.config.n_vocab
+    }
+
+    pub fn metadata(&self) -> &Metadata {
+        self.gguf.metadata()
+    }
+
+    pub fn gguf(&self) -> &GgufModel {
+        &self.gguf
+    }
+
+    pub(crate) fn weights(&self) -> &Weights {
+        &self.weights
+    }
+
+    /// The rope of layer `il` (sliding-window layers may use another base).
+    pub(crate) fn rope(&self, il: usize) -> &Rope {
+        if self.config.swa[il] {
+            &self.rope_swa
+        } else {
+            &self.rope
+        }
+    }
+
+    /// Which layers hold a KV cache (attention) and which a recurrent state.
+    pub fn attention_layers(&self) -> Vec<bool> {
+        self.weights
+            .layers
+            .iter()
+            .map(|l| matches!(l.mixer, Mixer::Attention(_)))
+            .collect()
+    }
+}

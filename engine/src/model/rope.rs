@@ -1,0 +1,94 @@
+//! Rotary position embeddings with ggml's angle recurrence (`theta *= base^(-2/n_rot)` per pair).
+
+use super::config::RopeKind;
+
+pub struct Rope {
+    pub kind: RopeKind,
+    pub n_rot: usize,
+    theta_scale: f32,
+}
+
+/// cos/sin per rotated pair for one position.
+pub struct RopeAngles {
+    pub cos: Vec<f32>,
+    pub sin: Vec<f32>,
+}
+
+impl Rope {
+    pub fn new(kind: RopeKind, n_rot: usize, base: f32) -> Rope {
+        Rope {
+            kind,
+            n_rot,
+            theta_scale: base.powf(-2.0 / n_rot as f32),
+        }
+    }
+
+    pub fn angles(&self, pos: usize) -> RopeAngles {
+        let half = self.n_rot / 2;
+        let (mut cos, mut sin) = (Vec::with_capacity(half), Vec::with_capacity(half));
+        let p = pos as f32;
+        // IMRoPE (text): sections t/h/w carry the position, the fourth section ("e") position 0.
+        let mut theta = p;
+        let mut theta_e = 0f32;
+        for i in 0..half {
+            let t = match self.kind {
+                RopeKind::IMrope(sec) => {
+                    let total: usize = sec.iter().sum::<usize>().max(1);
+                    let s = i % total;
+                    let in_thw = (s % 3 == 1 && s < 3 * sec[1])
+                        || (s % 3 == 2 && s < 3 * sec[2])
+                        || (s % 3 == 0 && s < 3 * sec[0]);
+                    if in_thw {
+                        theta
+                    } else {
+                        theta_e
+                    }
+                }
+                _ => theta,
+            };
+            cos.push(t.cos());
+            sin.push(t.sin());
+            theta *= self.theta_scale;
+            theta_e *= self.theta_scale;
+        }
+        RopeAngles { cos, sin }
+    }
+
+    /// Rotates the first `n_rot` dims of one head in place.
+    pub fn apply(&self, head: &mut [f32], a: &RopeAngles) {
+        let half = self.n_rot / 2;
+        match self.kind {
+            RopeKind::Norm => {
+                for i in 0..half {
+                    let (x0, x1) = (head[2 * i], head[2 * i + 1]);
+                    head[2 * i] = x0 * a.cos[i] - x1 * a.sin[i];
+                    head[2 * i + 1] = x0 * a.sin[i] + x1 * a.cos[i];
+                }
+            }
+            RopeKind::Neox | RopeKind::IMrope(_) => {
+                for i in 0..half {
+                    let (x0, x1) = (head[i], head[i + half]);
+                    head[i] = x0 * a.cos[i] - x1 * a.sin[i];
+                    head[i + half] = x0 * a.sin[i] + x1 * a.cos[i];
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn position_zero_is_identity_and_norm_preserved() {
+        let r = Rope::new(RopeKind::Neox, 4, 10000.0);
+        let mut h = vec![1.0, 2.0, 3.0, 4.0, 5.0];
+        r.apply(&mut h, &r.angles(0));
+        assert_eq!(h, vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+        r.apply(&mut h, &r.angles(7));
+        let n: f32 = h[..4].iter().map(|v| v * v).sum();
+        assert!((n - 30.0).abs() < 1e-4);
+        assert_eq!(h[4], 5.0);
+    }
+}

@@ -1,0 +1,47 @@
+//! AVX2 helpers shared by the SIMD dot kernels. Every function requires AVX2 (and FMA where
+//! noted); callers check with `is_x86_feature_detected!` before calling.
+
+#![cfg(target_arch = "x86_64")]
+
+use std::arch::x86_64::*;
+
+/// Whether the AVX2 kernels can run on this CPU (std caches the detection: an atomic load).
+#[inline(always)]
+pub fn available() -> bool {
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+}
+
+/// Loads 32 bytes from `s[at..at + 32]`; panics (bounds check) if the slice is shorter.
+#[inline(always)]
+pub unsafe fn load32(s: &[u8], at: usize) -> __m256i {
+    let s = &s[at..at + 32];
+    _mm256_loadu_si256(s.as_ptr() as *const __m256i)
+}
+
+/// Sum of the eight i32 lanes.
+#[inline]
+#[target_feature(enable = "avx2")]
+pub unsafe fn hsum_i32(v: __m256i) -> i32 {
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+    _mm_cvtsi128_si32(s)
+}
+
+/// Sum of the eight f32 lanes.
+#[inline]
+#[target_feature(enable = "avx2")]
+pub unsafe fn hsum_f32(v: __m256) -> f32 {
+    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    _mm_cvtss_f32(s)
+}
+
+/// Unsigned bytes `u` (each < 128) times signed bytes `s`, summed in adjacent pairs to i16 and
+/// then (times `scale` per i16 lane) in adjacent pairs to i32. Exact for |u·s| sums within i16.
+#[inline]
+#[target_feature(enable = "avx2")]
+pub unsafe fn dot_u8_i8_scaled(u: __m256i, s: __m256i, scale: __m256i) -> __m256i {
+    _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale)
+}

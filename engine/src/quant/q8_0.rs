@@ -1,0 +1,119 @@
+//! Q8_0: blocks of 32 weights, `{ f16 d; i8 qs[32] }`, x = d·q. Also the activation format for
+//! Q4_0, Q5_0, Q8_0, IQ4_NL and MXFP4 dot products.
+
+use super::common::{f16_at, put_f16, round_to_i8, whole_blocks};
+use super::Kernels;
+use crate::gguf::GgmlType;
+
+pub const BLOCK: usize = 32;
+pub const TYPE_SIZE: usize = 34;
+
+pub const KERNELS: Kernels = Kernels {
+    ggml_type: GgmlType::Q8_0,
+    dot_type: GgmlType::Q8_0,
+    dequantize,
+    quantize: Some(quantize),
+    vec_dot,
+};
+
+pub fn dequantize(src: &[u8], dst: &mut [f32]) {
+    let nb = whole_blocks(src.len(), TYPE_SIZE, dst.len(), BLOCK);
+    for (b, y) in src
+        .chunks_exact(TYPE_SIZE)
+        .zip(dst.chunks_exact_mut(BLOCK))
+        .take(nb)
+    {
+        let d = f16_at(b, 0);
+        for (y, &q) in y.iter_mut().zip(&b[2..]) {
+            *y = q as i8 as f32 * d;
+        }
+    }
+}
+
+/// `quantize_row_q8_0_ref`: d = max|x|/127, q = round(x/d).
+pub fn quantize(src: &[f32], dst: &mut [u8]) {
+    let nb = whole_blocks(dst.len(), TYPE_SIZE, src.len(), BLOCK);
+    for (x, b) in src
+        .chunks_exact(BLOCK)
+        .zip(dst.chunks_exact_mut(TYPE_SIZE))
+        .take(nb)
+    {
+        let amax = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        put_f16(b, 0, d);
+        for (q, &v) in b[2..].iter_mut().zip(x) {
+            *q = round_to_i8(v * id) as u8;
+        }
+    }
+}
+
+/// Q8_0 weights · Q8_0 activations (`ggml_vec_dot_q8_0_q8_0`).
+pub fn vec_dot_scalar(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+    let nb = n / BLOCK;
+    debug_assert!(weights.len() >= nb * TYPE_SIZE && activations.len() >= nb * TYPE_SIZE);
+    let mut sum = 0.0f32;
+    for (x, y) in weights
+        .chunks_exact(TYPE_SIZE)
+        .zip(activations.chunks_exact(TYPE_SIZE))
+        .take(nb)
+    {
+        let mut sumi = 0i32;
+        for (&a, &b) in x[2..].iter().zip(&y[2..]) {
+            sumi += a as i8 as i32 * b as i8 as i32;
+        }
+        sum += sumi as f32 * (f16_at(x, 0) * f16_at(y, 0));
+    }
+    sum
+}
+
+/// The dot kernel the table exposes: the AVX2 one where the CPU has it, else the scalar reference.
+pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if super::avx2_util::available() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        return unsafe { super::q8_0_avx2::vec_dot(n, weights, activations) };
+    }
+    vec_dot_scalar(n, weights, activations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util as tu;
+    use crate::gguf::GgmlType;
+
+    #[test]
+    fn dequantize_matches_gguf_py() {
+        tu::check_dequantize_testdata(GgmlType::Q8_0);
+    }
+
+    #[test]
+    fn quantize_matches_gguf_py() {
+        tu::check_quantize_testdata(GgmlType::Q8_0);
+    }
+
+    #[test]
+    fn vec_dot_matches_f64_reference() {
+        tu::check_vec_dot(GgmlType::Q8_0);
+    }
+
+    #[test]
+    fn round_trip_error_is_bounded() {
+        // Half a quantization step (amax/254) plus the f16 rounding of d.
+        tu::check_round_trip(GgmlType::Q8_0, 1.0 / 254.0 + 2e-3);
+    }
+
+    #[test]
+    fn bit_exact_with_llama_cpp_and_dot_agrees() {
+        tu::check_against_ggml(GgmlType::Q8_0);
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_kernel_matches_scalar() {
+        tu::check_simd_against_scalar(GgmlType::Q8_0, super::vec_dot_scalar, |n, w, a| {
+            // SAFETY: only called after check_simd_against_scalar confirmed AVX2 and FMA.
+            unsafe { super::super::q8_0_avx2::vec_dot(n, w, a) }
+        });
+    }
+}

