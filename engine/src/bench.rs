@@ -11,6 +11,14 @@
 //!
 //! Tokens are random (`seed`-ed, deterministic). Depth tokens are neither timed nor counted.
 //! Each finished point becomes one JSON line ([`BenchLine`], schema [`BENCH_LINE_SCHEMA`]).
+//!
+//! Command line the planner's runner (`fitbench bench`) launches, llama-bench's flag names:
+//! `fitbench-engine bench -m MODEL -p 512[,…] -n 128[,…] -d 0,4096[,…] -b 2048 -ub 512 -ctk f16
+//! -ctv f16 -fa auto|on|off --n-cpu-moe 0 -r 5 -o jsonl [-t N] [-ngl N]`. `-p 0` / `-n 0` mean no
+//! pp / tg tests. stdout carries only the JSON lines (one per point, flushed as each finishes);
+//! logs go to stderr (the runner keeps its tail for failed points). Exit status non-zero on failure.
+//! The CLI should put the configuration it ran with into `BenchSpec::params` (ubatch, threads, KV
+//! types, flash attention, n_cpu_moe) so a line is self-describing.
 
 use std::collections::BTreeMap;
 use std::time::Instant;

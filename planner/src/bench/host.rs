@@ -99,6 +99,21 @@ impl HostFingerprint {
     }
 }
 
+impl HostFingerprint {
+    /// From a probed profile (`fitbench::probe::probe`), so records and `fitbench probe` agree.
+    pub fn from_profile(p: &crate::hw::HardwareProfile, os: String, hostname: String) -> Self {
+        Self::new(
+            p.cpu.name.clone(),
+            Some(p.cpu.physical_cores),
+            Some(p.cpu.logical_cores),
+            Some((p.ram.total_gib * (1u64 << 30) as f64) as u64),
+            p.gpus.iter().map(|g| g.name.clone()).collect(),
+            os,
+            hostname,
+        )
+    }
+}
+
 /// GPU names from the NVIDIA driver's proc files (Linux); empty elsewhere.
 fn nvidia_gpu_names() -> Vec<String> {
     let Ok(dir) = std::fs::read_dir("/proc/driver/nvidia/gpus") else {

@@ -271,3 +271,40 @@ fn missing_engine_records_failed_points() {
         |r| r.status == Status::Failed && r.error.as_deref().unwrap().contains("cannot start")
     ));
 }
+
+#[test]
+fn llama_bench_engine_output_is_converted() {
+    let Some(model) = model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("args.log");
+    let row = |p: u32, g: u32, d: u32| {
+        format!(
+            r#"{{"build_commit":"0c1e570","build_number":7212,"cpu_info":"AMD EPYC","gpu_info":"","backends":"CPU","model_filename":"x.gguf","model_type":"qwen35moe ?B Q4_K - Medium","model_size":5560032,"model_n_params":1,"n_batch":2048,"n_ubatch":512,"n_threads":2,"type_k":"f16","type_v":"f16","n_gpu_layers":-1,"n_cpu_moe":0,"flash_attn":-1,"n_prompt":{p},"n_gen":{g},"n_depth":{d},"test_time":"2026-11-23T00:00:00Z","avg_ns":1,"stddev_ns":0,"avg_ts":100.0,"stddev_ts":1.0,"samples_ns":[1,1],"samples_ts":[99.0,101.0]}}"#
+        )
+    };
+    let lines = vec![
+        row(64, 0, 0),
+        row(0, 16, 0),
+        row(64, 0, 256),
+        row(0, 16, 256),
+    ];
+    let exe = fake_engine(dir.path(), "llama-bench", &log, &lines, "exit 0");
+    let mut o = opts(exe, dir.path().join("r"), false);
+    o.engine = EngineKind::LlamaCpp;
+    let out = run_model(&suite(&model), &model, &o).unwrap();
+    assert_eq!(out.records.len(), 4);
+    assert!(out
+        .records
+        .iter()
+        .all(|r| r.status == Status::Ok && r.engine.name == "llama.cpp"));
+    assert_eq!(out.records[0].engine.commit.as_deref(), Some("0c1e570"));
+    // Host and model identity are this run's, not llama-bench's strings.
+    assert_eq!(out.records[0].host.cpu_model, "Fake CPU");
+    assert!(out.records[0].model.header_sha256.is_some());
+    assert_eq!(out.records[3].measurement.as_ref().unwrap().median, 100.0);
+    let args = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        args.starts_with("-m "),
+        "llama-bench gets no `bench` subcommand: {args}"
+    );
+}
