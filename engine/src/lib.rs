@@ -20,10 +20,20 @@
 //!   unsupported architecture or tensor type, a missing tensor or a wrong shape.
 //! - [`Session`] owns the KV cache (F16 by default, `kv_type_k`/`kv_type_v`), the Gated DeltaNet
 //!   state (f32) and a thread pool; `decode` splits a batch into micro-batches of `n_ubatch`.
-//! - Numerics follow llama.cpp's CPU backend (see [`quant`]), so logits match its references.
+//! - Numerics follow llama.cpp's CPU backend (see [`quant`]): activations are converted once to
+//!   each weight type's dot type (with the x86 `from_float` rounding, [`cpu::act_quant`]), the
+//!   Q8_0 dot keeps ggml's AVX2 lane order ([`cpu::x86_dot`]), and exp/SiLU/GELU/softmax use
+//!   ggml's vectorized formulas ([`model::ggml_math`]). On the tiny fixtures this is bit-exact
+//!   for most qwen35moe quantizations.
+//! - `SessionOptions::flash_attn` switches attention to ggml's flash-attention formulation
+//!   (llama.cpp `-fa on`); the default is llama.cpp's default non-FA path.
 //!
-//! Supported architectures: llama, qwen2, qwen3, qwen3moe, qwen35, qwen35moe, qwen3next.
+//! Architectures: qwen35moe, qwen35, qwen3moe, qwen3, llama (checked against llama.cpp on the
+//! fixtures), gemma3 (top-1 agrees with llama.cpp on Gemma 3 270M at 279/289 positions; logits
+//! not yet within 0.1), qwen2 and qwen3next (implemented from llama.cpp's graphs, not checked:
+//! no fixtures).
 
+pub mod bench;
 pub mod cache;
 pub mod cpu;
 pub mod fixtures;

@@ -78,6 +78,13 @@ fn main() -> Result<()> {
             }
             let m = Model::load(&model, &LoadOptions::default())?;
             let n = tokens.len();
+            let n_ctx_train = m.config().n_ctx_train;
+            if n > n_ctx_train {
+                bail!(
+                    "{} tokens exceed the model's context length {n_ctx_train}",
+                    n
+                );
+            }
             let opts = SessionOptions {
                 n_ctx: n,
                 n_batch: n,

@@ -50,14 +50,14 @@ fn model_path() -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
-#[test]
-#[ignore = "top-32 logits still off by up to 2.1 (top-1 agrees 33/33): under investigation"]
-fn gemma3_270m_matches_llama_cpp_top32() {
+/// (top-1 agreement count, positions, max |dlogit| over the reference top-32) per prompt.
+fn agreement() -> Option<Vec<(String, usize, usize, f32)>> {
     let Some(path) = model_path() else {
         println!("skipped: Gemma 3 270M GGUF not found (set FITBENCH_GEMMA3_GGUF)");
-        return;
+        return None;
     };
     let model = Model::load(&path, &LoadOptions::default()).unwrap();
+    let mut out = Vec::new();
     for name in ["prompt1", "gpl3"] {
         let Some(rpath) = fixtures::find(&format!("gemma3-270m/{name}.top32.bin")) else {
             println!("skipped: {name}.top32.bin not found");
@@ -71,7 +71,6 @@ fn gemma3_270m_matches_llama_cpp_top32() {
             n_batch: n,
             n_ubatch: n,
             n_threads: 2,
-            flash_attn: std::env::var("FITBENCH_FA").is_ok(),
             ..Default::default()
         };
         let logits = Session::new(&model, opts)
@@ -85,22 +84,35 @@ fn gemma3_270m_matches_llama_cpp_top32() {
                 .max_by(|&a, &b| row[a].total_cmp(&row[b]))
                 .unwrap_or(0);
             same_top1 += (ours_top1 == top[0].0) as usize;
-            let mut pos_dev = 0f32;
-            let mut mean = 0f32;
             for &(id, l) in top {
-                pos_dev = pos_dev.max((row[id] - l).abs());
-                mean += (row[id] - l) / 32.0;
+                max_dev = max_dev.max((row[id] - l).abs());
             }
-            if std::env::var("FITBENCH_VERBOSE").is_ok() {
-                println!("  pos {p}: max {pos_dev:.4} mean signed {mean:.4}");
-            }
-            max_dev = max_dev.max(pos_dev);
         }
         println!("{name}: {n} positions, top-1 agreement {same_top1}/{n}, max |dlogit| over top-32 {max_dev:.4}");
-        assert!(
-            same_top1 as f64 >= 0.99 * n as f64,
-            "{name}: top-1 {same_top1}/{n}"
-        );
-        assert!(max_dev <= 0.1, "{name}: max deviation {max_dev}");
+        out.push((name.to_string(), same_top1, n, max_dev));
+    }
+    Some(out)
+}
+
+/// Not yet met either: 33/33 on prompt1 but 246/256 (96%) on gpl3. Also slow (minutes on 2 cores:
+/// 262k-vocab logits at every position), so it runs only when asked (`--ignored`).
+#[test]
+#[ignore = "top-1 agreement 96% on gpl3 (< 99%); slow"]
+fn gemma3_270m_top1_matches_llama_cpp() {
+    let Some(results) = agreement() else { return };
+    for (name, same, n, _) in results {
+        assert!(same as f64 >= 0.99 * n as f64, "{name}: top-1 {same}/{n}");
+    }
+}
+
+/// Not yet met: this real model amplifies last-bit differences of activation quantization
+/// (our exact-f64 matmuls differ from our llama.cpp-order ones by up to 2.1 at early positions),
+/// so 0.1 needs bit-exact emulation of every Q4_K/Q5_0/Q6_K kernel llama.cpp ran.
+#[test]
+#[ignore = "top-32 logits within 0.1 not yet reached (max deviation ~2 at early positions)"]
+fn gemma3_270m_top32_logits_within_0_1() {
+    let Some(results) = agreement() else { return };
+    for (name, _, _, dev) in results {
+        assert!(dev <= 0.1, "{name}: max deviation {dev}");
     }
 }

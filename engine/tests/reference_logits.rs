@@ -45,7 +45,7 @@ fn check_model(root: &Path, name: &str, tol: &Tolerance) -> Outcome {
     let model = match Model::load(&path, &LoadOptions::default()) {
         Ok(m) => m,
         Err(ModelError::Tensor {
-            source: fitbench_engine::tensor::TensorError::Unsupported { ty, .. },
+            cause: fitbench_engine::tensor::TensorError::Unsupported { ty, .. },
             ..
         }) => return Outcome::Skipped(format!("tensor type {ty} not supported yet")),
         Err(e) => return Outcome::Fail(format!("load: {e}")),

@@ -92,6 +92,8 @@ pub struct Config {
     pub n_rot: usize,
     pub rope_base: f32,
     pub rope_kind: RopeKind,
+    /// Linear rope scaling (`rope.scaling.type = linear`): 1 / factor; 1 otherwise.
+    pub rope_freq_scale: f32,
     pub rms_eps: f32,
     /// True where layer i is a Gated DeltaNet layer.
     pub recurrent: Vec<bool>,
@@ -242,6 +244,22 @@ impl Config {
                 )));
             }
         }
+        let rope_freq_scale = match md.arch_key("rope.scaling.type").and_then(|v| v.as_str()) {
+            None | Some("none") => 1.0,
+            Some("linear") => {
+                let f = md.arch_f64("rope.scaling.factor").unwrap_or(1.0) as f32;
+                if f > 0.0 {
+                    1.0 / f
+                } else {
+                    1.0
+                }
+            }
+            Some(other) => {
+                return Err(ConfigError::Inconsistent(format!(
+                    "rope scaling '{other}' is not supported yet"
+                )))
+            }
+        };
         let gemma = arch == Arch::Gemma3;
         let n_swa = if gemma {
             md.arch_usize("attention.sliding_window").unwrap_or(0)
@@ -275,6 +293,7 @@ impl Config {
             // llama.cpp applies the soft cap only to Gemma 3 without sliding-window layers.
             final_softcap: if gemma && n_swa == 0 { softcap } else { None },
             swa,
+            rope_freq_scale,
             arch,
             arch_name: name.clone(),
             n_embd,

@@ -11,10 +11,11 @@ use super::config::ConfigError;
 pub enum ModelError {
     #[error(transparent)]
     Gguf(#[from] GgufError),
-    #[error("{path}: {source}")]
-    Config { path: String, source: ConfigError },
-    #[error("{path}: {source}")]
-    Tensor { path: String, source: TensorError },
+    // Display already includes the cause; not marked #[source] so reports do not repeat it.
+    #[error("{path}: {cause}")]
+    Config { path: String, cause: ConfigError },
+    #[error("{path}: {cause}")]
+    Tensor { path: String, cause: TensorError },
     #[error(transparent)]
     Matmul(#[from] MatmulError),
     #[error(transparent)]

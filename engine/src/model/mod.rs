@@ -44,13 +44,13 @@ impl Model {
         let embd =
             Tensor::bind_any(&gguf, "token_embd.weight").map_err(|e| ModelError::Tensor {
                 path: shown.clone(),
-                source: e,
+                cause: e,
             })?;
         let n_vocab = embd.n_rows();
         let config =
             Config::from_metadata(gguf.metadata(), n_vocab).map_err(|e| ModelError::Config {
                 path: shown.clone(),
-                source: e,
+                cause: e,
             })?;
         if config.arch.is_hybrid() && config.head_dim_k != config.head_dim_v {
             return Err(ModelError::Options(format!(
@@ -59,9 +59,16 @@ impl Model {
         }
         let weights = Weights::bind(&gguf, &config).map_err(|e| ModelError::Tensor {
             path: shown,
-            source: e,
+            cause: e,
         })?;
-        let rope = Rope::new(config.rope_kind, config.n_rot, config.rope_base);
+        let freq_factors = Tensor::bind_opt(&gguf, "rope_freqs.weight", &[config.n_rot / 2])
+            .map_err(|e| ModelError::Tensor {
+                path: path.display().to_string(),
+                cause: e,
+            })?
+            .map(|t| t.to_f32());
+        let rope = Rope::new(config.rope_kind, config.n_rot, config.rope_base)
+            .scaled(config.rope_freq_scale, freq_factors);
         let rope_swa = Rope::new(config.rope_kind, config.n_rot, config.rope_base_swa);
         Ok(Model {
             config,

@@ -6,6 +6,10 @@ pub struct Rope {
     pub kind: RopeKind,
     pub n_rot: usize,
     theta_scale: f32,
+    /// Linear rope scaling: angles multiplied by this (1 / factor).
+    freq_scale: f32,
+    /// Llama 3 `rope_freqs`: per-pair divisors of the angle.
+    freq_factors: Option<Vec<f32>>,
 }
 
 /// cos/sin per rotated pair for one position.
@@ -20,7 +24,16 @@ impl Rope {
             kind,
             n_rot,
             theta_scale: base.powf(-2.0 / n_rot as f32),
+            freq_scale: 1.0,
+            freq_factors: None,
         }
+    }
+
+    /// With linear scaling and/or per-pair frequency factors (ggml: `freq_scale * theta / ff[i]`).
+    pub fn scaled(mut self, freq_scale: f32, freq_factors: Option<Vec<f32>>) -> Rope {
+        self.freq_scale = freq_scale;
+        self.freq_factors = freq_factors;
+        self
     }
 
     pub fn angles(&self, pos: usize) -> RopeAngles {
@@ -46,6 +59,13 @@ impl Rope {
                 }
                 _ => theta,
             };
+            let ff = self
+                .freq_factors
+                .as_ref()
+                .and_then(|f| f.get(i))
+                .copied()
+                .unwrap_or(1.0);
+            let t = self.freq_scale * (t / ff);
             cos.push(t.cos());
             sin.push(t.sin());
             theta *= self.theta_scale;

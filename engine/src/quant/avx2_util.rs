@@ -28,7 +28,7 @@ pub unsafe fn hsum_i32(v: __m256i) -> i32 {
     _mm_cvtsi128_si32(s)
 }
 
-/// Sum of the eight f32 lanes.
+/// Sum of the eight f32 lanes, in ggml's `hsum_float_8` order: (l+h) lanes, then pairs, then the two.
 #[inline]
 #[target_feature(enable = "avx2")]
 pub unsafe fn hsum_f32(v: __m256) -> f32 {

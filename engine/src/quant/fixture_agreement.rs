@@ -12,6 +12,8 @@ use super::{iq4_search, kernels};
 use crate::fixtures;
 use crate::gguf::{GgmlType, GgufModel};
 
+type Quantizer = fn(&[f32], &mut [u8]);
+
 /// llama-quantize's IQ4_NL path is `quantize_iq4_nl` (ntry 7), not `quantize_row_iq4_nl_ref`
 /// (ntry −1): reproduce that one for the comparison.
 fn quantize_iq4_nl_ntry7(x: &[f32], out: &mut [u8]) {
@@ -73,7 +75,7 @@ fn reference_quantizers_reproduce_llama_quantize_output() {
     let f16 = open("qwen35moe-tiny-F16.gguf");
     let ours = |ty: GgmlType| kernels(ty).unwrap().quantize.unwrap();
     // (model, type, quantizer, minimum block agreement)
-    let cases: [(&str, GgmlType, fn(&[f32], &mut [u8]), f64); 10] = [
+    let cases: [(&str, GgmlType, Quantizer, f64); 10] = [
         (
             "qwen35moe-tiny-Q8_0.gguf",
             GgmlType::Q8_0,

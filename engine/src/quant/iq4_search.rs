@@ -121,8 +121,8 @@ pub fn search(x: &[f32], ntry: i32) -> Iq4Search {
             } else {
                 0.0
             };
-            for j in 0..x.len() {
-                out.levels[j] = best_index(values, id * x[j]);
+            for (level, &v) in out.levels.iter_mut().zip(x) {
+                *level = best_index(values, id * v);
             }
         }
     }

@@ -79,10 +79,10 @@ pub fn make_qx_quants(
         iscale = -(nmaxf + 0.1 * is as f32) / max;
         sumlx = 0.0;
         suml2 = 0.0;
-        for i in 0..n {
-            let qf = nearest_int(iscale * x[i]).clamp(-nmax, nmax - 1) as f32;
+        for (i, &xi) in x.iter().enumerate() {
+            let qf = nearest_int(iscale * xi).clamp(-nmax, nmax - 1) as f32;
             let w = weight(i);
-            sumlx += w * x[i] * qf;
+            sumlx += w * xi * qf;
             suml2 += w * qf * qf;
         }
         if suml2 > 0.0 && sumlx * sumlx > best * suml2 {

@@ -34,6 +34,7 @@ mod q4_k_avx2;
 pub mod q5_0;
 pub mod q5_1;
 pub mod q5_k;
+mod q5_k_avx2;
 pub mod q6_k;
 mod q6_k_avx2;
 pub mod q8_0;
@@ -57,6 +58,9 @@ mod iq_avx2;
 mod iq_common;
 pub mod iq_grids;
 
+/// A reference quantizer: whole blocks of f32 in, blocks of the format out.
+pub type QuantizeFn = fn(src: &[f32], dst: &mut [u8]);
+
 /// The functions one block format provides.
 ///
 /// Length preconditions are checked with `debug_assert!` only (callers validate tensor shapes at
@@ -70,7 +74,7 @@ pub struct Kernels {
     /// Dequantizes whole blocks: `src.len() == dst.len() / block_size * type_size`.
     pub dequantize: fn(src: &[u8], dst: &mut [f32]),
     /// Quantizes whole blocks of f32 into this format (reference quantizer), if the format has one.
-    pub quantize: Option<fn(src: &[f32], dst: &mut [u8])>,
+    pub quantize: Option<QuantizeFn>,
     /// Dot product of `n` elements (a multiple of the block size): one weight row in this format
     /// with activations in `dot_type` (`ty.bytes_for(n)` and `dot_type.bytes_for(n)` bytes).
     pub vec_dot: fn(n: usize, weights: &[u8], activations: &[u8]) -> f32,
@@ -117,6 +121,33 @@ pub fn dequantize(ty: GgmlType, src: &[u8], dst: &mut [f32]) -> Result<(), Unsup
     let (bs, ts) = (ty.block_size() as usize, ty.type_size() as usize);
     let blocks = (src.len() / ts).min(dst.len() / bs);
     (k.dequantize)(&src[..blocks * ts], &mut dst[..blocks * bs]);
+    Ok(())
+}
+
+/// Quantizes activations to `dot_type` the way llama.cpp's CPU backend does on x86 (its
+/// `from_float`): Q8_0 and Q8_1 round ties to even with id = 127/amax, Q8_K uses the reference
+/// quantizer. Whole blocks as in [`dequantize`].
+pub fn quantize_activations(
+    dot_type: GgmlType,
+    src: &[f32],
+    dst: &mut [u8],
+) -> Result<(), UnsupportedType> {
+    let (bs, ts) = (
+        dot_type.block_size() as usize,
+        dot_type.type_size() as usize,
+    );
+    let blocks = (src.len() / bs).min(dst.len() / ts);
+    let (src, dst) = (&src[..blocks * bs], &mut dst[..blocks * ts]);
+    match dot_type {
+        GgmlType::Q8_0 => q8_0::quantize_activations(src, dst),
+        GgmlType::Q8_1 => q8_1::quantize_activations(src, dst),
+        _ => {
+            let quantize = kernels(dot_type)
+                .and_then(|k| k.quantize)
+                .ok_or(UnsupportedType(dot_type))?;
+            quantize(src, dst)
+        }
+    }
     Ok(())
 }
 

@@ -1,11 +1,12 @@
 //! AVX2 version of the Q6_K · Q8_K dot product (chosen at run time; [`super::q6_k::vec_dot_scalar`]
-//! is the reference it is tested against). Σ(q−32)·a is computed as Σq·a − 32·Σa with the
-//! activations' 16-element sums; integer sums are exact and the per-block float formula is the
-//! scalar one, so results are bit-identical to the scalar kernel.
+//! is the reference it is tested against). It keeps the lane layout and accumulation order of
+//! llama.cpp's AVX2 kernel: Σ(q−32)·a as Σq·a − 32·Σa per i32 lane (the activations' 16-element
+//! sums), each block's eight lanes fused-multiply-added into eight f32 accumulators, summed as a
+//! tree at the end. That reproduces llama.cpp's result bit for bit.
 
 #![cfg(target_arch = "x86_64")]
 
-use super::avx2_util::{dot_u8_i8_scaled, hsum_i32, load32};
+use super::avx2_util::{dot_u8_i8_scaled, hsum_f32, load32};
 use super::common::f16_at;
 use super::q6_k::{BLOCK, TYPE_SIZE};
 use super::q8_k;
@@ -17,11 +18,11 @@ const SCALES: usize = 192;
 const D: usize = 208;
 
 /// # Safety
-/// The CPU must support AVX2.
-#[target_feature(enable = "avx2")]
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
 pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let nb = n / BLOCK;
-    let mut sumf = 0.0f32;
+    let mut sumf = _mm256_setzero_ps();
     let m4 = _mm256_set1_epi8(0x0F);
     let m2 = _mm256_set1_epi8(0x03);
     for (x, y) in weights
@@ -31,10 +32,11 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     {
         let sc = |g: usize| x[SCALES + g] as i8 as i16;
         let mut acc = _mm256_setzero_si256();
-        let mut offset = 0i32;
-        for g in 0..16 {
-            offset += sc(g) as i32 * q8_k::bsum(y, g) as i32;
-        }
+        // Lane k: 32·(a-sum of group 2k · its scale + the same for group 2k+1).
+        let offset: [i32; 8] = std::array::from_fn(|k| {
+            32 * (q8_k::bsum(y, 2 * k) as i32 * sc(2 * k) as i32
+                + q8_k::bsum(y, 2 * k + 1) as i32 * sc(2 * k + 1) as i32)
+        });
         for h in 0..2 {
             let ql0 = load32(x, QL + 64 * h);
             let ql1 = load32(x, QL + 64 * h + 32);
@@ -63,8 +65,10 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
                 acc = _mm256_add_epi32(acc, dot_u8_i8_scaled(qk, a, scale));
             }
         }
-        let sumi = hsum_i32(acc) - 32 * offset;
-        sumf += f16_at(x, D) * q8_k::d(y) * sumi as f32;
+        let offset = _mm256_loadu_si256(offset.as_ptr() as *const __m256i);
+        let sumi = _mm256_sub_epi32(acc, offset);
+        let d = _mm256_set1_ps(q8_k::d(y) * f16_at(x, D));
+        sumf = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), sumf);
     }
-    sumf
+    hsum_f32(sumf)
 }

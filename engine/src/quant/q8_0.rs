@@ -48,6 +48,26 @@ pub fn quantize(src: &[f32], dst: &mut [u8]) {
     }
 }
 
+/// Activation quantizer as llama.cpp's CPU backend runs it on x86 (`quantize_row_q8_0`, the
+/// `from_float` of Q8_0): id = 127/amax and round-half-to-even, where the reference quantizer uses
+/// 1/(amax/127) and round-half-away. The two differ only in rare ties; use this one to match
+/// llama.cpp's activations bit for bit.
+pub fn quantize_activations(src: &[f32], dst: &mut [u8]) {
+    let nb = whole_blocks(dst.len(), TYPE_SIZE, src.len(), BLOCK);
+    for (x, b) in src
+        .chunks_exact(BLOCK)
+        .zip(dst.chunks_exact_mut(TYPE_SIZE))
+        .take(nb)
+    {
+        let amax = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        put_f16(b, 0, amax / 127.0);
+        let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
+        for (q, &v) in b[2..].iter_mut().zip(x) {
+            *q = (v * id).round_ties_even() as i8 as u8;
+        }
+    }
+}
+
 /// Q8_0 weights · Q8_0 activations (`ggml_vec_dot_q8_0_q8_0`).
 pub fn vec_dot_scalar(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let nb = n / BLOCK;
@@ -95,6 +115,24 @@ mod tests {
     #[test]
     fn vec_dot_matches_f64_reference() {
         tu::check_vec_dot(GgmlType::Q8_0);
+    }
+
+    #[test]
+    fn activation_quantizer_rounds_ties_to_even() {
+        // amax 127 gives d = 1: 0.5 and 2.5 are ties, which the reference rounds away from zero.
+        let mut x = [0.0f32; 32];
+        x[0] = 127.0;
+        x[1] = 0.5;
+        x[2] = 2.5;
+        x[3] = -0.5;
+        let (mut reference, mut cpu) = ([0u8; 34], [0u8; 34]);
+        super::quantize(&x, &mut reference);
+        super::quantize_activations(&x, &mut cpu);
+        assert_eq!(
+            [reference[3], reference[4], reference[5] as i8 as u8],
+            [1, 3, (-1i8) as u8]
+        );
+        assert_eq!([cpu[3], cpu[4], cpu[5]], [0, 2, 0]);
     }
 
     #[test]

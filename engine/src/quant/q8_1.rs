@@ -52,6 +52,29 @@ pub fn quantize(src: &[f32], dst: &mut [u8]) {
     }
 }
 
+/// Activation quantizer as llama.cpp's CPU backend runs it on x86 (`quantize_row_q8_1`):
+/// id = 127/amax, round-half-to-even, s = f16(d·Σq). See [`super::q8_0::quantize_activations`].
+pub fn quantize_activations(src: &[f32], dst: &mut [u8]) {
+    let nb = whole_blocks(dst.len(), TYPE_SIZE, src.len(), BLOCK);
+    for (x, b) in src
+        .chunks_exact(BLOCK)
+        .zip(dst.chunks_exact_mut(TYPE_SIZE))
+        .take(nb)
+    {
+        let amax = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        put_f16(b, 0, d);
+        let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
+        let mut sum = 0i32;
+        for (q, &v) in b[4..].iter_mut().zip(x) {
+            let qi = (v * id).round_ties_even() as i8;
+            *q = qi as u8;
+            sum += qi as i32;
+        }
+        put_f16(b, 2, d * sum as f32);
+    }
+}
+
 /// Q8_1 · Q8_1. Not a ggml kernel (Q8_1 is only an activation format); exact in the integer part.
 pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let nb = n / BLOCK;

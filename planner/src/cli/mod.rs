@@ -2,6 +2,9 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod bench;
+pub mod compare;
+pub mod import;
 pub mod inspect;
 pub mod machine;
 pub mod output;
@@ -22,21 +25,30 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Which model and quant fit this machine (or --profile), with placement and predicted speed.
-    Plan(plan::Args),
-    /// A GGUF file's architecture, layers, tensor types and sizes (header only).
-    Inspect(inspect::Args),
     /// Describe this machine: RAM, CPU, GPUs, measured RAM bandwidth.
     Probe(probe::Args),
     /// List the built-in hardware profiles.
     Profiles(profiles::Args),
+    /// Which model and quant fit this machine (or --profile), with placement and predicted speed.
+    Plan(plan::Args),
+    /// A GGUF file's architecture, layers, tensor types and sizes (header only).
+    Inspect(inspect::Args),
+    /// Run a benchmark suite and append the results to results/.
+    Bench(bench::Args),
+    /// Compare two results files; exit status 2 on a regression.
+    Compare(compare::Args),
+    /// Convert llama-bench JSON/JSONL output to fitbench records.
+    Import(import::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Plan(a) => plan::run(a),
-        Command::Inspect(a) => inspect::run(a),
         Command::Probe(a) => probe::run(a),
         Command::Profiles(a) => profiles::run(a),
+        Command::Plan(a) => plan::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Bench(a) => bench::run(a),
+        Command::Compare(a) => compare::run(a),
+        Command::Import(a) => import::run(a),
     }
 }

@@ -7,7 +7,9 @@ Layout (little endian): b"FBG1", u32 ggml type id, u32 dot type id, u32 m, u32 r
   m f32 quantizer inputs, the ref quantizer's blocks for them,
   m f32 activations, the dot type's ref quantizer blocks for them,
   rows+1 f32 ggml_vec_dot_*_generic results (row r: the 256 elements of row r; last: all m),
-  rows+1 f32 results of the dispatched (SIMD) ggml_vec_dot_* for the same operands.
+  rows+1 f32 results of the dispatched (SIMD) ggml_vec_dot_* for the same operands,
+  the activations quantized by libggml-cpu's quantize_row_<dot type> (what llama.cpp's CPU backend
+  uses for activations: on x86 it differs from the ref in rounding for Q8_0/Q8_1).
 
 Usage: python3 make_ggml_testdata.py /path/to/llama.cpp/build/bin   (needs numpy)
 """
@@ -94,6 +96,10 @@ def main():
         a = np.random.default_rng(100 + tid).standard_normal(flat.size).astype(np.float32)
         a[256:512] = 0.0
         a[512:768] *= np.float32(30.0)
+        # Ties: with amax 127 the scale is 1, so halves sit exactly between two quants; the ref
+        # rounds them away from zero, the x86 from_float to even.
+        a[768:1024] = (np.arange(256) % 64 - 32).astype(np.float32) + np.float32(0.5)
+        a[768:1024:32] = 127.0
         qa = quantize(dot, a)
         generic, simd = [], []
         if name in DOT:
@@ -109,6 +115,10 @@ def main():
                 simd.append(vec_dot(kern, n, w, av))
         else:
             generic = simd = [0.0] * (rows + 1)
+        cpu_from_float = getattr(cpu, f"quantize_row_{cname(dot)}")
+        cpu_from_float.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+        qa_cpu = np.zeros_like(qa)
+        cpu_from_float(a.ctypes.data, qa_cpu.ctypes.data, a.size)
         path = OUT / f"{name}.ggml.bin"
         with open(path, "wb") as f:
             f.write(b"FBG1" + struct.pack("<IIII", tid, TYPES[dot][0], flat.size, rows))
@@ -118,6 +128,7 @@ def main():
             f.write(qa.tobytes())
             f.write(np.asarray(generic, dtype="<f4").tobytes())
             f.write(np.asarray(simd, dtype="<f4").tobytes())
+            f.write(qa_cpu.tobytes())
         print(f"wrote {path.name} ({path.stat().st_size} bytes)")
 
 

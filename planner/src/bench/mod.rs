@@ -1,0 +1,19 @@
+//! Benchmarking: suites, the runner that launches the engine, result records, statistics, plots.
+
+pub mod anchor;
+pub mod host;
+pub mod llama_bench;
+pub mod model_id;
+pub mod plot;
+pub mod process;
+pub mod record;
+pub mod results_file;
+pub mod runner;
+pub mod stats;
+pub mod suite;
+pub mod summary;
+
+pub use record::Record;
+
+#[cfg(test)]
+mod runner_tests;

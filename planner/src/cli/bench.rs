@@ -1,0 +1,160 @@
+//! `fitbench bench SUITE`: run a benchmark suite with fitbench-engine (or llama-bench), append
+//! records to results/, print a summary table and draw an SVG plot.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use crate::bench::anchor::measure_read_bandwidth;
+use crate::bench::host::HostFingerprint;
+use crate::bench::plot::plot_depth_scaling;
+use crate::bench::runner::{run_model, EngineKind, RunnerOptions};
+use crate::bench::suite::Suite;
+use crate::bench::summary;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineChoice {
+    Fitbench,
+    #[value(name = "llama.cpp")]
+    LlamaCpp,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Suite file, or the name of one in bench-suites/ (e.g. `quick`).
+    pub suite: String,
+    /// Run this model file instead of the suite's models.
+    #[arg(short = 'm', long)]
+    pub model: Option<PathBuf>,
+    /// Engine that measures.
+    #[arg(long, value_enum, default_value = "fitbench")]
+    pub engine: EngineChoice,
+    /// llama-bench executable (with --engine llama.cpp).
+    #[arg(long)]
+    pub llama_bench: Option<PathBuf>,
+    /// fitbench-engine executable (default: beside this binary, else on PATH).
+    #[arg(long)]
+    pub engine_exe: Option<PathBuf>,
+    /// Folder the results file is appended to.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Skip points already measured in today's results file for this host, model and suite.
+    #[arg(long)]
+    pub resume: bool,
+    /// Per-configuration time limit in seconds (overrides the suite's timeout_s).
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// Skip the memory-bandwidth anchor measurement (~0.3 s).
+    #[arg(long)]
+    pub no_anchor: bool,
+    /// Do not draw the SVG plot.
+    #[arg(long)]
+    pub no_plot: bool,
+}
+
+fn suite_path(s: &str) -> PathBuf {
+    let p = PathBuf::from(s);
+    if p.exists() || s.contains('/') || s.ends_with(".yaml") {
+        return p;
+    }
+    PathBuf::from("bench-suites").join(format!("{s}.yaml"))
+}
+
+fn default_engine_exe() -> PathBuf {
+    let name = format!("fitbench-engine{}", std::env::consts::EXE_SUFFIX);
+    std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join(&name)))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let path = suite_path(&args.suite);
+    let suite = Suite::load(&path)?;
+    let (engine, engine_exe) = match args.engine {
+        EngineChoice::Fitbench => (
+            EngineKind::Fitbench,
+            args.engine_exe.clone().unwrap_or_else(default_engine_exe),
+        ),
+        EngineChoice::LlamaCpp => match &args.llama_bench {
+            Some(p) => (EngineKind::LlamaCpp, p.clone()),
+            None => {
+                bail!("--engine llama.cpp needs --llama-bench PATH (the llama-bench executable)")
+            }
+        },
+    };
+    let models: Vec<PathBuf> = match &args.model {
+        Some(m) => vec![m.clone()],
+        None => suite
+            .models
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                // Catalog lookup is not wired to the catalog yet: only local files resolve.
+                m.resolve(path.parent(), &|_, _| None).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}: models[{i}]: {e} (pass -m FILE to run a local file)",
+                        path.display()
+                    )
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
+    };
+    let host = HostFingerprint::detect();
+    let anchor = if args.no_anchor {
+        None
+    } else {
+        Some(measure_read_bandwidth())
+    };
+    if let Some(a) = &anchor {
+        eprintln!(
+            "memory read bandwidth anchor: {:.1} GB/s ({} threads)",
+            a.read_gbs, a.threads
+        );
+    }
+    let opts = RunnerOptions {
+        engine,
+        engine_exe,
+        results_dir: args.results.clone(),
+        resume: args.resume,
+        progress: true,
+        host,
+        anchor,
+        timeout: args.timeout.map(Duration::from_secs),
+        context_limit: None,
+    };
+    let mut failed = 0;
+    for model in &models {
+        let out =
+            run_model(&suite, model, &opts).with_context(|| format!("suite {}", path.display()))?;
+        failed += out
+            .records
+            .iter()
+            .filter(|r| r.status == crate::bench::record::Status::Failed)
+            .count();
+        println!("{}", summary::table(&out.records));
+        println!(
+            "{} point(s) written to {}{}",
+            out.records.len(),
+            out.results_path.display(),
+            if out.skipped > 0 {
+                format!(" ({} already there, skipped)", out.skipped)
+            } else {
+                String::new()
+            }
+        );
+        if !args.no_plot && !out.records.is_empty() {
+            let svg = out.results_path.with_extension("svg");
+            // Plot everything in the results file, so a resumed run still shows all depths.
+            let all = crate::bench::results_file::read_records(&out.results_path)?;
+            plot_depth_scaling(&all, &svg)?;
+            println!("plot: {}", svg.display());
+        }
+    }
+    if failed > 0 {
+        eprintln!("{failed} point(s) failed; see `error` and `stderr_tail` in the results file");
+    }
+    Ok(())
+}
