@@ -195,8 +195,9 @@ fn plan_one(
     t.add_row(vec![
         "context / KV".to_string(),
         format!(
-            "{} tokens, K {} V {}",
+            "{} tokens (up to {} fit this placement), K {} V {}",
             p.config.n_ctx,
+            p.max_ctx,
             p.config.kv_k.name(),
             p.config.kv_v.name()
         ),
