@@ -39,6 +39,12 @@ pub struct Args {
     /// Physical batch size (llama.cpp -ub).
     #[arg(long = "ubatch", short = 'u', default_value_t = 512)]
     pub ubatch: u64,
+    /// Ranking only: list every fitting model × quant, not just the best quant of each model.
+    #[arg(long)]
+    pub all: bool,
+    /// Ranking only: leave out plans predicted slower than this at 4K context (tokens/s).
+    #[arg(long = "min-tps", default_value_t = 5.0)]
+    pub min_tps: f64,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -54,6 +60,8 @@ pub struct PlanReport {
     pub quality: Option<String>,
     pub llama_server: String,
     pub bundled_engine: String,
+    /// Repeating layers of the model (for reading `-ngl`).
+    pub n_layers: usize,
 }
 
 fn request(args: &Args) -> anyhow::Result<PlanRequest> {
@@ -125,6 +133,7 @@ fn report(
         .zip(quant.as_ref())
         .and_then(|(e, q)| e.quality.get(q).cloned());
     PlanReport {
+        n_layers: spec.layers.len(),
         model: entry
             .map(|e| e.name.clone())
             .unwrap_or_else(|| spec.name.clone()),
@@ -276,7 +285,7 @@ fn rank_catalog(args: &Args, hw: &HardwareProfile, req: &PlanRequest) -> anyhow:
             let Ok(p) = plan(&spec, hw, req) else {
                 continue;
             };
-            if p.gen_tps_4k < 5.0 {
+            if p.gen_tps_4k < args.min_tps {
                 continue;
             }
             let path = format!("{}-{}.gguf", e.name.replace(' ', "-"), quant.name);
@@ -296,6 +305,11 @@ fn rank_catalog(args: &Args, hw: &HardwareProfile, req: &PlanRequest) -> anyhow:
             .partial_cmp(&a.file_gb)
             .unwrap_or(std::cmp::Ordering::Equal)
     });
+    if !args.all {
+        // One row per model: the largest (highest-quality) quant that fits above the speed floor.
+        let mut seen = std::collections::HashSet::new();
+        rows.retain(|r| seen.insert(r.model.clone()));
+    }
     if args.output.emit(&rows)? {
         return Ok(());
     }
@@ -306,7 +320,7 @@ fn rank_catalog(args: &Args, hw: &HardwareProfile, req: &PlanRequest) -> anyhow:
         "file",
         "ctx",
         "KV",
-        "experts in RAM",
+        "placement",
         "VRAM",
         "RAM",
         "gen t/s @4K",
@@ -322,7 +336,7 @@ fn rank_catalog(args: &Args, hw: &HardwareProfile, req: &PlanRequest) -> anyhow:
             format!("{:.1} GB", r.file_gb),
             p.config.n_ctx.to_string(),
             p.config.kv_k.name().to_ascii_lowercase(),
-            p.placement.n_cpu_moe.to_string(),
+            placement_cell(&p.placement, r.n_layers, hw.gpus.is_empty()),
             gib(p.memory.gpu.total()),
             gib(p.memory.cpu.total()),
             format!("{:.1}", p.gen_tps_4k),
@@ -336,5 +350,21 @@ fn rank_catalog(args: &Args, hw: &HardwareProfile, req: &PlanRequest) -> anyhow:
         hw.name, hw.description
     );
     println!("{t}");
+    if !args.all {
+        println!("Best quant per model shown; --all lists every model × quant that fits, --min-tps changes the speed floor.");
+    }
     Ok(())
+}
+
+/// "CPU only", "all on GPU", "experts of N layers in RAM" or "-ngl N": where the weights live, in one cell.
+fn placement_cell(p: &crate::estimate::Placement, n_layers: usize, no_gpu: bool) -> String {
+    if no_gpu || p.n_gpu_layers == 0 {
+        "CPU only".into()
+    } else if p.n_cpu_moe > 0 {
+        format!("--n-cpu-moe {}", p.n_cpu_moe)
+    } else if p.n_gpu_layers < n_layers + 1 {
+        format!("-ngl {} of {}", p.n_gpu_layers, n_layers + 1)
+    } else {
+        "all on GPU".into()
+    }
 }

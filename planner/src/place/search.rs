@@ -93,6 +93,12 @@ fn ram_capacity(hw: &HardwareProfile) -> u64 {
         * GIB) as u64
 }
 
+/// Bytes taken from system RAM. On unified-memory machines (Apple Silicon, Strix Halo, DGX Spark) the
+/// GPU's share comes out of the same pool, so it counts too.
+fn host_bytes(m: &crate::estimate::MemoryEstimate, unified_memory: bool) -> u64 {
+    m.cpu.total() + if unified_memory { m.gpu.total() } else { 0 }
+}
+
 fn kv_candidates(req: &PlanRequest) -> Vec<GgmlType> {
     match req.kv_type {
         Some(t) => vec![t],
@@ -124,6 +130,7 @@ pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result
     let ram = ram_capacity(hw);
     let n = spec.n_layers();
     let has_gpu = !hw.gpus.is_empty();
+    let unified = hw.unified_memory.is_some();
     let mut best: Option<Plan> = None;
     for n_ctx in ctx_candidates(spec, req) {
         for kv in kv_candidates(req) {
@@ -136,7 +143,7 @@ pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result
             };
             let Some(placement) = placement else { continue };
             let memory = estimate_memory(spec, &placement, &cfg, has_gpu);
-            if memory.cpu.total() > ram {
+            if host_bytes(&memory, unified) > ram {
                 continue;
             }
             let candidate = Plan {
@@ -176,6 +183,7 @@ pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result
             cap.saturating_sub(req.margin),
             ram,
             has_gpu,
+            unified,
         );
     }
     best.ok_or_else(|| {
@@ -203,11 +211,13 @@ pub fn max_context(
     gpu_budget: u64,
     ram: u64,
     has_gpu: bool,
+    unified_memory: bool,
 ) -> u64 {
     let fits = |n_ctx: u64| {
         let c = RunConfig { n_ctx, ..*cfg };
         let m = estimate_memory(spec, p, &c, has_gpu);
-        m.cpu.total() <= ram && (!has_gpu || p.n_gpu_layers == 0 || m.gpu.total() <= gpu_budget)
+        host_bytes(&m, unified_memory) <= ram
+            && (!has_gpu || p.n_gpu_layers == 0 || m.gpu.total() <= gpu_budget)
     };
     let top = (spec.context_train.max(4096) * 4).div_ceil(256);
     let (mut lo, mut hi) = (0u64, top + 1);

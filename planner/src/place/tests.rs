@@ -116,3 +116,18 @@ fn planning_a_100_gb_split_model_from_its_header_takes_under_100_ms() {
     assert_eq!(spec2.n_attention_layers(), 15);
     assert!(elapsed.as_millis() < 100, "{elapsed:?}");
 }
+
+#[test]
+fn unified_memory_counts_the_gpu_share_against_ram() {
+    // A 128 GB Mac cannot hold a ~227 GB model, however the GPU/CPU split is drawn.
+    let hw = crate::hw::find_profile("m4-max-128gb").unwrap();
+    let entry = crate::catalog::find("qwen3.5-397b-a17b").unwrap().unwrap();
+    let quant = crate::catalog::Quant::parse("UD-Q4_K_XL").unwrap();
+    let spec = crate::catalog::synthesize(&entry, &quant);
+    assert!(plan(&spec, &hw, &PlanRequest::default()).is_err());
+    // A model that fits is planned with GPU + CPU shares inside the one pool.
+    let entry = crate::catalog::find("qwen3.5-35b-a3b").unwrap().unwrap();
+    let spec = crate::catalog::synthesize(&entry, &crate::catalog::Quant::parse("Q8_0").unwrap());
+    let p = plan(&spec, &hw, &PlanRequest::default()).unwrap();
+    assert!(p.memory.cpu.total() + p.memory.gpu.total() <= p.ram_capacity);
+}
