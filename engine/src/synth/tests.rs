@@ -58,7 +58,7 @@ fn f32_values(m: &GgufModel, name: &str) -> Vec<f32> {
     let t = m.tensor(name).expect("tensor present");
     let n = t.info.dims.iter().product::<u64>() as usize;
     let mut out = vec![0f32; n];
-    crate::quant::dequantize(t.info.ggml_type, m.tensor_data(t), &mut out);
+    crate::quant::dequantize(t.info.ggml_type, m.tensor_data(t), &mut out).unwrap();
     out
 }
 
