@@ -42,6 +42,7 @@ pub mod model;
 pub mod quant;
 pub mod reference;
 pub mod session;
+pub mod synth;
 pub mod tensor;
 pub mod tokenizer;
 

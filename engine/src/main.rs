@@ -7,6 +7,9 @@ use fitbench_engine::{LoadOptions, Model, Session, SessionOptions, WantLogits};
 use std::io::Write;
 use std::path::PathBuf;
 
+#[path = "cli/synth.rs"]
+mod cli_synth;
+
 #[derive(Parser)]
 #[command(
     name = "fitbench-engine",
@@ -41,6 +44,8 @@ enum Command {
         #[arg(short = 't', long, default_value_t = 0)]
         threads: usize,
     },
+    /// Write a synthetic GGUF (real shapes, seeded random weights) from a JSON spec.
+    Synth(cli_synth::Args),
     /// Print the model's architecture and hyperparameters.
     Info {
         #[arg(short = 'm', long)]
@@ -111,6 +116,7 @@ fn main() -> Result<()> {
             std::fs::write(&output, out.to_bytes())
                 .with_context(|| format!("writing {}", output.display()))?;
         }
+        Command::Synth(a) => cli_synth::run(a)?,
         Command::Info { model } => {
             let m = Model::load(&model, &LoadOptions::default())?;
             // Write errors (a closed pipe) end the command quietly instead of panicking.

@@ -11,6 +11,7 @@ pub mod output;
 pub mod plan;
 pub mod probe;
 pub mod profiles;
+pub mod synth;
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +40,8 @@ pub enum Command {
     Compare(compare::Args),
     /// Convert llama-bench JSON/JSONL output to fitbench records.
     Import(import::Args),
+    /// Write a GGUF with a catalog model's real shapes and random weights (see --help).
+    Synth(synth::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -50,5 +53,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) => bench::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Import(a) => import::run(a),
+        Command::Synth(a) => synth::run(a),
     }
 }
