@@ -94,8 +94,10 @@ fn agreement() -> Option<Vec<(String, usize, usize, f32)>> {
     Some(out)
 }
 
-/// Not yet met either: 33/33 on prompt1 but 246/256 (96%) on gpl3. Also slow (minutes on 2 cores:
-/// 262k-vocab logits at every position), so it runs only when asked (`--ignored`).
+/// Not yet met: 32/33 on prompt1, 246/256 (96%) on gpl3. Layer 0's attention is now bit-exact
+/// with llama.cpp (see the top-32 test); the remaining gap is last-bit differences in the other
+/// matmul kernels (Q4_K attn_output, Q6_K ffn_down, Q8_0 output), which this model amplifies.
+/// Slow (about a minute per prompt on 2 cores: 262k-vocab logits at every position).
 #[test]
 #[ignore = "top-1 agreement 96% on gpl3 (< 99%); slow"]
 fn gemma3_270m_top1_matches_llama_cpp() {
@@ -105,11 +107,14 @@ fn gemma3_270m_top1_matches_llama_cpp() {
     }
 }
 
-/// Not yet met: this real model amplifies last-bit differences of activation quantization
-/// (our exact-f64 matmuls differ from our llama.cpp-order ones by up to 2.1 at early positions),
-/// so 0.1 needs bit-exact emulation of every Q4_K/Q5_0/Q6_K kernel llama.cpp ran.
+/// Not yet met (max deviation 1.3 on prompt1, 1.7 on gpl3). Per-tensor comparison with llama.cpp's
+/// eval callback found real numeric differences and fixed them: activations were quantized with
+/// the reference quantizer instead of the x86 one (ties to even), F16 attention products did not
+/// follow tinyBLAS's lane order, rope was not fused as GCC compiles it, Q5_0 dots summed block by
+/// block. Q/K/V and the attention output of layer 0 now match bit for bit; `ffn_norm` still
+/// differs in the last bits (attn_output is Q4_K, which llama.cpp runs repacked as q4_K_8x8).
 #[test]
-#[ignore = "top-32 logits within 0.1 not yet reached (max deviation ~2 at early positions)"]
+#[ignore = "top-32 logits within 0.1 not yet reached (max deviation ~1.7)"]
 fn gemma3_270m_top32_logits_within_0_1() {
     let Some(results) = agreement() else { return };
     for (name, _, _, dev) in results {

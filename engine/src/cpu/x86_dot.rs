@@ -11,6 +11,7 @@ use half::f16;
 pub fn vec_dot_for(ty: GgmlType) -> Option<fn(usize, &[u8], &[u8]) -> f32> {
     match ty {
         GgmlType::Q8_0 => Some(q8_0_dot()),
+        GgmlType::Q5_0 => Some(dot_q5_0_q8_0),
         _ => Some(quant::kernels(ty)?.vec_dot),
     }
 }
@@ -37,6 +38,24 @@ fn dot_q8_0_q8_0(n: usize, w: &[u8], a: &[u8]) -> f32 {
             let mut s = 0i32;
             for i in 4 * l..4 * l + 4 {
                 s += x[2 + i] as i8 as i32 * y[2 + i] as i8 as i32;
+            }
+            *lane = d.mul_add(s as f32, *lane);
+        }
+    }
+    hsum8(&acc)
+}
+
+/// ggml's AVX2 Q5_0·Q8_0 (and llamafile's tinyBLAS_Q0_AVX): the same eight lanes as Q8_0.
+fn dot_q5_0_q8_0(n: usize, w: &[u8], a: &[u8]) -> f32 {
+    const TS: usize = 22;
+    let mut acc = [0f32; 8];
+    for (x, y) in w.chunks_exact(TS).zip(a.chunks_exact(34)).take(n / 32) {
+        let d = half(x) * half(y);
+        let q = quant::q5_0::unpack5(x, 2);
+        for (l, lane) in acc.iter_mut().enumerate() {
+            let mut s = 0i32;
+            for i in 4 * l..4 * l + 4 {
+                s += (q[i] as i32 - 16) * y[2 + i] as i8 as i32;
             }
             *lane = d.mul_add(s as f32, *lane);
         }

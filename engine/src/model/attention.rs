@@ -129,8 +129,9 @@ pub fn attention(
             scale,
             first: (n_kv - 1).saturating_sub(window.saturating_sub(1)),
             n_kv,
-            // llama.cpp's score row spans every KV cell used after this micro-batch.
-            row_len: ctx.pos0 + t_n,
+            // llama.cpp's score row spans the KV cells used after this micro-batch, padded to
+            // a multiple of 256 (`llama_kv_cache::get_n_kv`).
+            row_len: (ctx.pos0 + t_n).div_ceil(256) * 256,
         };
         if ctx.flash_attn {
             flash_head(kv_ref, &hq, o);

@@ -3,6 +3,7 @@
 //! - `flash_head`: ggml's flash-attention kernel: online softmax, V accumulated in f16 for an F16 V.
 
 use super::ggml_math::softmax_masked_row_len;
+use super::tinyblas;
 use crate::cache::KvCache;
 use crate::gguf::GgmlType;
 use half::f16;
@@ -22,16 +23,33 @@ pub struct HeadQuery<'a> {
 }
 
 pub fn softmax_head(kv: &KvCache, hq: &HeadQuery, out: &mut [f32]) {
+    // llama.cpp runs K·q and P·V through tinyBLAS for F16 caches when the lengths allow it.
+    let f16_cache = kv.k_kernels.ggml_type == GgmlType::F16
+        && kv.v_kernels.ggml_type == GgmlType::F16
+        && hq.head_dim_k % tinyblas::LANES == 0
+        && hq.row_len % tinyblas::LANES == 0;
     let mut p: Vec<f32> = (0..hq.n_kv)
         .map(|j| {
             if j < hq.first {
                 f32::NEG_INFINITY
+            } else if f16_cache {
+                let k = kv.k_row(hq.layer, j, hq.kv_head);
+                tinyblas::dot_f16(hq.head_dim_k, k, hq.q) * hq.scale
             } else {
                 score(kv, hq, j)
             }
         })
         .collect();
     softmax_masked_row_len(&mut p, hq.row_len);
+    if f16_cache {
+        let mut acc = tinyblas::LaneAcc::new(out.len());
+        for (j, &pj) in p.iter().enumerate().skip(hq.first) {
+            let pj = f16::from_f32(pj).to_f32();
+            acc.add_f16_row(j, pj, kv.v_row(hq.layer, j, hq.kv_head));
+        }
+        acc.finish(out);
+        return;
+    }
     let round_p = kv.v_kernels.ggml_type == GgmlType::F16;
     let mut vrow = vec![0f32; out.len()];
     out.fill(0.0);

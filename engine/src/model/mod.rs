@@ -11,6 +11,7 @@ pub mod forward;
 pub mod ggml_math;
 pub mod norm;
 pub mod rope;
+pub mod tinyblas;
 pub mod weights;
 
 use crate::gguf::{GgufModel, Metadata};

@@ -74,22 +74,23 @@ impl Rope {
         RopeAngles { cos, sin }
     }
 
-    /// Rotates the first `n_rot` dims of one head in place.
+    /// Rotates the first `n_rot` dims of one head in place. The x0 products are fused as GCC
+    /// contracts ggml's `x0*cos - x1*sin` (bit-exact against llama.cpp's x86 build).
     pub fn apply(&self, head: &mut [f32], a: &RopeAngles) {
         let half = self.n_rot / 2;
         match self.kind {
             RopeKind::Norm => {
                 for i in 0..half {
                     let (x0, x1) = (head[2 * i], head[2 * i + 1]);
-                    head[2 * i] = x0 * a.cos[i] - x1 * a.sin[i];
-                    head[2 * i + 1] = x0 * a.sin[i] + x1 * a.cos[i];
+                    head[2 * i] = x0.mul_add(a.cos[i], -(x1 * a.sin[i]));
+                    head[2 * i + 1] = x0.mul_add(a.sin[i], x1 * a.cos[i]);
                 }
             }
             RopeKind::Neox | RopeKind::IMrope(_) => {
                 for i in 0..half {
                     let (x0, x1) = (head[i], head[i + half]);
-                    head[i] = x0 * a.cos[i] - x1 * a.sin[i];
-                    head[i + half] = x0 * a.sin[i] + x1 * a.cos[i];
+                    head[i] = x0.mul_add(a.cos[i], -(x1 * a.sin[i]));
+                    head[i + half] = x0.mul_add(a.sin[i], x1 * a.cos[i]);
                 }
             }
         }
