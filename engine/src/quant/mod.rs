@@ -32,6 +32,8 @@ pub mod q4_1;
 pub mod q4_k;
 mod q4_k_avx2;
 pub mod q5_0;
+#[cfg(target_arch = "x86_64")]
+mod q5_0_avx2;
 pub mod q5_1;
 pub mod q5_k;
 pub mod q6_k;
