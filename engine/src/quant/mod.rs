@@ -15,6 +15,8 @@ mod avx2_util;
 pub mod bf16;
 mod common;
 pub mod f16;
+#[cfg(target_arch = "x86_64")]
+mod f16_avx2;
 pub mod f32;
 #[cfg(test)]
 mod fixture_agreement;
