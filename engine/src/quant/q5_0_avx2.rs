@@ -86,10 +86,11 @@ pub unsafe fn vec_dot_q5_0(n: usize, weights: &[u8], activations: &[u8]) -> f32 
     })
 }
 
-/// Q4_0 · Q8_0 (`ggml_vec_dot_q4_0_q8_0`, AVX2 path).
+/// Q4_0 · Q8_0 (`ggml_vec_dot_q4_0_q8_0`, AVX2 path). Tested but not dispatched: see `q4_0::vec_dot`.
 ///
 /// # Safety
 /// The CPU must support AVX2 and FMA.
+#[cfg_attr(not(test), allow(dead_code))]
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn vec_dot_q4_0(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     dot_blocks(n, weights, activations, super::q4_0::TYPE_SIZE, |x| {
