@@ -58,10 +58,13 @@ pub fn quantize(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// Q4_0 weights · Q8_0 activations. Stays scalar: the AVX2 kernel in `q5_0_avx2.rs` (ggml's
-/// plain AVX2 lane order) moved qwen35moe-tiny-Q4_0 out of the reference tolerance (max|d| 0.064 >
-/// 0.05), presumably because llama.cpp repacks Q4_0 weights (q4_0_8x8) and sums in another order.
+/// Q4_0 weights · Q8_0 activations: the AVX2 kernel when the CPU has it (bit-identical), else scalar.
 pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if super::avx2_util::available() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        return unsafe { super::q5_0_avx2::vec_dot_q4_0(n, weights, activations) };
+    }
     vec_dot_scalar(n, weights, activations)
 }
 
