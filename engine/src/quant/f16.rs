@@ -18,6 +18,15 @@ fn read(b: &[u8], i: usize) -> f32 {
 }
 
 fn dequantize(src: &[u8], dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::f16_avx2::available() {
+        // SAFETY: AVX2 and F16C were detected at run time.
+        return unsafe { super::f16_avx2::dequantize(src, dst) };
+    }
+    dequantize_scalar(src, dst)
+}
+
+fn dequantize_scalar(src: &[u8], dst: &mut [f32]) {
     for (i, d) in dst.iter_mut().enumerate() {
         *d = read(src, i);
     }
@@ -30,6 +39,15 @@ fn quantize(src: &[f32], dst: &mut [u8]) {
 }
 
 fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if super::f16_avx2::available() {
+        // SAFETY: AVX2 and F16C were detected at run time.
+        return unsafe { super::f16_avx2::vec_dot(n, weights, activations) };
+    }
+    vec_dot_scalar(n, weights, activations)
+}
+
+fn vec_dot_scalar(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     const CHUNK: usize = 64;
     let mut wf = [0f32; CHUNK];
     let mut af = [0f32; CHUNK];
@@ -71,5 +89,30 @@ mod tests {
         }
         let expect: f32 = y.iter().map(|v| v * v).sum();
         assert!((vec_dot(70, &b, &b) - expect).abs() < 1e-4);
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_kernels_are_bit_identical_to_scalar() {
+        if !super::super::f16_avx2::available() {
+            eprintln!("skipped: no AVX2/F16C on this CPU");
+            return;
+        }
+        for n in [1usize, 7, 8, 64, 70, 128, 200, 256] {
+            let x: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
+            let y: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos() - 0.2).collect();
+            let (mut bx, mut by) = (vec![0u8; 2 * n], vec![0u8; 2 * n]);
+            quantize(&x, &mut bx);
+            quantize(&y, &mut by);
+            let s = vec_dot_scalar(n, &bx, &by);
+            // SAFETY: AVX2 and F16C were detected above.
+            let v = unsafe { super::super::f16_avx2::vec_dot(n, &bx, &by) };
+            assert_eq!(s.to_bits(), v.to_bits(), "n={n}: {s} vs {v}");
+            let (mut ds, mut dv) = (vec![0f32; n], vec![0f32; n]);
+            dequantize_scalar(&bx, &mut ds);
+            // SAFETY: as above.
+            unsafe { super::super::f16_avx2::dequantize(&bx, &mut dv) };
+            assert_eq!(ds, dv);
+        }
     }
 }

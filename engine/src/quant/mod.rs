@@ -15,6 +15,8 @@ mod avx2_util;
 pub mod bf16;
 mod common;
 pub mod f16;
+#[cfg(target_arch = "x86_64")]
+mod f16_avx2;
 pub mod f32;
 #[cfg(test)]
 mod fixture_agreement;
@@ -32,6 +34,8 @@ pub mod q4_1;
 pub mod q4_k;
 mod q4_k_avx2;
 pub mod q5_0;
+#[cfg(target_arch = "x86_64")]
+mod q5_0_avx2;
 pub mod q5_1;
 pub mod q5_k;
 mod q5_k_avx2;

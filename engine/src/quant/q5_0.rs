@@ -76,8 +76,18 @@ pub fn quantize(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// Q5_0 weights · Q8_0 activations (`ggml_vec_dot_q5_0_q8_0`).
+/// Q5_0 weights · Q8_0 activations: the AVX2 kernel when the CPU has it, else scalar.
 pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if super::avx2_util::available() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        return unsafe { super::q5_0_avx2::vec_dot_q5_0(n, weights, activations) };
+    }
+    vec_dot_scalar(n, weights, activations)
+}
+
+/// Q5_0 weights · Q8_0 activations (`ggml_vec_dot_q5_0_q8_0`), the scalar reference.
+pub fn vec_dot_scalar(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let nb = n / BLOCK;
     let mut sumf = 0.0f32;
     for (x, y) in weights
@@ -124,5 +134,14 @@ mod tests {
     #[test]
     fn bit_exact_with_llama_cpp_and_dot_agrees() {
         tu::check_against_ggml(GgmlType::Q5_0);
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_kernel_matches_scalar() {
+        tu::check_simd_against_scalar(GgmlType::Q5_0, super::vec_dot_scalar, |n, w, a| {
+            // SAFETY: only called after check_simd_against_scalar confirmed AVX2 and FMA.
+            unsafe { super::super::q5_0_avx2::vec_dot_q5_0(n, w, a) }
+        });
     }
 }
