@@ -35,7 +35,7 @@ pub mod q4_k;
 mod q4_k_avx2;
 pub mod q5_0;
 #[cfg(target_arch = "x86_64")]
-mod q5_0_avx2;
+pub(crate) mod q5_0_avx2;
 pub mod q5_1;
 pub mod q5_k;
 mod q5_k_avx2;

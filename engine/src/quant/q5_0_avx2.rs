@@ -16,7 +16,7 @@ use std::arch::x86_64::*;
 /// Low nibbles of 16 bytes in the low half, high nibbles in the high half (`bytes_from_nibbles_32`).
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn nibbles32(qs: &[u8]) -> __m256i {
+pub(crate) unsafe fn nibbles32(qs: &[u8]) -> __m256i {
     let qs = &qs[..16];
     let lo = _mm_loadu_si128(qs.as_ptr() as *const __m128i);
     let both = _mm256_insertf128_si256(_mm256_castsi128_si256(lo), _mm_srli_epi16(lo, 4), 1);
@@ -26,7 +26,7 @@ unsafe fn nibbles32(qs: &[u8]) -> __m256i {
 /// 0xFF in byte j where bit j of `bits` is set, else 0 (`bytes_from_bits_32`).
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn bytes_from_bits(bits: u32) -> __m256i {
+pub(crate) unsafe fn bytes_from_bits(bits: u32) -> __m256i {
     let shuf = _mm256_set_epi64x(
         0x0303030303030303,
         0x0202020202020202,
