@@ -7,6 +7,8 @@ use fitbench_engine::{LoadOptions, Model, Session, SessionOptions, WantLogits};
 use std::io::Write;
 use std::path::PathBuf;
 
+mod cli;
+
 #[derive(Parser)]
 #[command(
     name = "fitbench-engine",
@@ -41,6 +43,10 @@ enum Command {
         #[arg(short = 't', long, default_value_t = 0)]
         threads: usize,
     },
+    /// Generate text from a prompt (streamed).
+    Run(cli::run::RunArgs),
+    /// Perplexity of a text file, scored as llama-perplexity does.
+    Perplexity(cli::perplexity::PerplexityArgs),
     /// Print the model's architecture and hyperparameters.
     Info {
         #[arg(short = 'm', long)]
@@ -104,6 +110,8 @@ fn main() -> Result<()> {
             std::fs::write(&output, out.to_bytes())
                 .with_context(|| format!("writing {}", output.display()))?;
         }
+        Command::Run(a) => cli::run::run(a)?,
+        Command::Perplexity(a) => cli::perplexity::run(a)?,
         Command::Info { model } => {
             let m = Model::load(&model, &LoadOptions::default())?;
             // Write errors (a closed pipe) end the command quietly instead of panicking.
