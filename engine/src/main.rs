@@ -7,8 +7,7 @@ use fitbench_engine::{LoadOptions, Model, Session, SessionOptions, WantLogits};
 use std::io::Write;
 use std::path::PathBuf;
 
-#[path = "cli/synth.rs"]
-mod cli_synth;
+mod cli;
 
 #[derive(Parser)]
 #[command(
@@ -45,7 +44,11 @@ enum Command {
         threads: usize,
     },
     /// Write a synthetic GGUF (real shapes, seeded random weights) from a JSON spec.
-    Synth(cli_synth::Args),
+    Synth(cli::synth::Args),
+    /// Generate text from a prompt (streamed).
+    Run(cli::run::RunArgs),
+    /// Perplexity of a text file, scored as llama-perplexity does.
+    Perplexity(cli::perplexity::PerplexityArgs),
     /// Print the model's architecture and hyperparameters.
     Info {
         #[arg(short = 'm', long)]
@@ -116,7 +119,9 @@ fn main() -> Result<()> {
             std::fs::write(&output, out.to_bytes())
                 .with_context(|| format!("writing {}", output.display()))?;
         }
-        Command::Synth(a) => cli_synth::run(a)?,
+        Command::Synth(a) => cli::synth::run(a)?,
+        Command::Run(a) => cli::run::run(a)?,
+        Command::Perplexity(a) => cli::perplexity::run(a)?,
         Command::Info { model } => {
             let m = Model::load(&model, &LoadOptions::default())?;
             // Write errors (a closed pipe) end the command quietly instead of panicking.

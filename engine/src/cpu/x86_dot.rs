@@ -158,8 +158,11 @@ mod tests {
         let mut w = vec![0u8; 22 * nb];
         let mut a = vec![0u8; 34 * nb];
         for b in 0..nb {
-            w[b * 22..b * 22 + 2]
-                .copy_from_slice(&f16::from_f32(0.013 * (b + 1) as f32).to_bits().to_le_bytes());
+            w[b * 22..b * 22 + 2].copy_from_slice(
+                &f16::from_f32(0.013 * (b + 1) as f32)
+                    .to_bits()
+                    .to_le_bytes(),
+            );
             a[b * 34..b * 34 + 2]
                 .copy_from_slice(&f16::from_f32(0.29 / (b + 1) as f32).to_bits().to_le_bytes());
             for i in 2..22 {
