@@ -7,6 +7,9 @@ use fitbench_engine::{LoadOptions, Model, Session, SessionOptions, WantLogits};
 use std::io::Write;
 use std::path::PathBuf;
 
+#[path = "cli/bench.rs"]
+mod cli_bench;
+
 #[derive(Parser)]
 #[command(
     name = "fitbench-engine",
@@ -41,6 +44,8 @@ enum Command {
         #[arg(short = 't', long, default_value_t = 0)]
         threads: usize,
     },
+    /// Measure prompt-processing and generation speed (llama-bench's protocol and flags).
+    Bench(cli_bench::Args),
     /// Print the model's architecture and hyperparameters.
     Info {
         #[arg(short = 'm', long)]
@@ -64,7 +69,8 @@ fn read_tokens(path: &PathBuf) -> Result<Vec<u32>> {
 }
 
 fn main() -> Result<()> {
-    match Cli::parse().command {
+    match Cli::parse_from(cli_bench::normalize_args(std::env::args())).command {
+        Command::Bench(args) => cli_bench::run(args)?,
         Command::Logits {
             model,
             tokens,
