@@ -33,13 +33,39 @@ pub type TargetError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What the protocol needs from an inference session.
 pub trait BenchTarget {
+    /// A saved context (KV cache and recurrent state), restored for every repetition at a depth.
+    type State;
     fn n_vocab(&self) -> usize;
     /// Empties the context (KV cache and recurrent state).
     fn clear(&mut self);
     /// Processes `tokens` appended to the context; returns when the last one is computed.
     fn decode(&mut self, tokens: &[u32]) -> Result<(), TargetError>;
-    fn save_state(&mut self) -> Result<Vec<u8>, TargetError>;
-    fn restore_state(&mut self, state: &[u8]) -> Result<(), TargetError>;
+    fn save_state(&mut self) -> Result<Self::State, TargetError>;
+    fn restore_state(&mut self, state: &Self::State) -> Result<(), TargetError>;
+}
+
+/// The real engine: decodes want only the last position's logits (as llama-bench's do), and the
+/// depth state is the session's in-memory snapshot (no byte serialization needed).
+impl<'m> BenchTarget for crate::Session<'m> {
+    type State = crate::session::SessionState;
+
+    fn n_vocab(&self) -> usize {
+        self.model().vocab_size()
+    }
+    fn clear(&mut self) {
+        crate::Session::clear(self);
+    }
+    fn decode(&mut self, tokens: &[u32]) -> Result<(), TargetError> {
+        crate::Session::decode(self, tokens, crate::WantLogits::Last)?;
+        Ok(())
+    }
+    fn save_state(&mut self) -> Result<Self::State, TargetError> {
+        Ok(crate::Session::save_state(self))
+    }
+    fn restore_state(&mut self, state: &Self::State) -> Result<(), TargetError> {
+        crate::Session::restore_state(self, state);
+        Ok(())
+    }
 }
 
 /// The test grid of one `bench` invocation.
@@ -144,7 +170,7 @@ pub fn run_bench<T: BenchTarget>(
     mut emit: impl FnMut(&BenchLine),
 ) -> bool {
     let mut rng = TokenRng(spec.seed);
-    let mut depth_cache: Option<(usize, Vec<u8>)> = None;
+    let mut depth_cache: Option<(usize, T::State)> = None;
     for point in spec.points() {
         let mut samples_ns = Vec::with_capacity(spec.reps);
         let result = run_point(
@@ -199,7 +225,7 @@ fn run_point<T: BenchTarget>(
     spec: &BenchSpec,
     p: TestPoint,
     rng: &mut TokenRng,
-    depth_cache: &mut Option<(usize, Vec<u8>)>,
+    depth_cache: &mut Option<(usize, T::State)>,
     samples_ns: &mut Vec<u64>,
 ) -> Result<(), TargetError> {
     let n_vocab = target.n_vocab();
@@ -270,6 +296,7 @@ mod tests {
     }
 
     impl BenchTarget for FakeTarget {
+        type State = Vec<u8>;
         fn n_vocab(&self) -> usize {
             1000
         }
@@ -296,9 +323,9 @@ mod tests {
             self.saves += 1;
             Ok((self.ctx_len as u64).to_le_bytes().to_vec())
         }
-        fn restore_state(&mut self, state: &[u8]) -> Result<(), TargetError> {
+        fn restore_state(&mut self, state: &Vec<u8>) -> Result<(), TargetError> {
             self.restores += 1;
-            let b: [u8; 8] = state.try_into().map_err(|_| "bad state")?;
+            let b: [u8; 8] = state.as_slice().try_into().map_err(|_| "bad state")?;
             self.ctx_len = u64::from_le_bytes(b) as usize;
             Ok(())
         }

@@ -49,6 +49,8 @@ enum Command {
     Run(cli::run::RunArgs),
     /// Perplexity of a text file, scored as llama-perplexity does.
     Perplexity(cli::perplexity::PerplexityArgs),
+    /// Measure prompt-processing and generation speed (llama-bench's protocol and flags).
+    Bench(cli::bench::Args),
     /// Print the model's architecture and hyperparameters.
     Info {
         #[arg(short = 'm', long)]
@@ -72,7 +74,8 @@ fn read_tokens(path: &PathBuf) -> Result<Vec<u32>> {
 }
 
 fn main() -> Result<()> {
-    match Cli::parse().command {
+    match Cli::parse_from(cli::bench::normalize_args(std::env::args())).command {
+        Command::Bench(args) => cli::bench::run(args)?,
         Command::Logits {
             model,
             tokens,

@@ -1,5 +1,6 @@
 //! Subcommands of the `fitbench-engine` binary kept out of main.rs.
 
+pub mod bench;
 pub mod perplexity;
 pub mod run;
 pub mod synth;

@@ -63,6 +63,10 @@ pub fn matmul(w: &Tensor, x: &[f32], out: &mut [f32]) -> Result<(), MatmulError>
     let vec_dot = super::x86_dot::vec_dot_for(w.ty).unwrap_or(kern.vec_dot);
     let wrb = w.row_bytes();
     let wdata = w.data();
+    // No rows wanted (e.g. logits of a micro-batch whose positions are all unwanted).
+    if n == 0 {
+        return Ok(());
+    }
     if n == 1 {
         out.par_chunks_mut(ROWS_PER_TASK)
             .enumerate()
