@@ -21,7 +21,7 @@
 //! - [`Session`] owns the KV cache (F16 by default, `kv_type_k`/`kv_type_v`), the Gated DeltaNet
 //!   state (f32) and a thread pool; `decode` splits a batch into micro-batches of `n_ubatch`.
 //! - Numerics follow llama.cpp's CPU backend (see [`quant`]): activations are converted once to
-//!   each weight type's dot type (with the x86 `from_float` rounding, [`cpu::act_quant`]), the
+//!   each weight type's dot type (with the x86 `from_float` rounding, [`quant::activation_quantizer`]), the
 //!   Q8_0 dot keeps ggml's AVX2 lane order ([`cpu::x86_dot`]), and exp/SiLU/GELU/softmax use
 //!   ggml's vectorized formulas ([`model::ggml_math`]). On the tiny fixtures this is bit-exact
 //!   for most qwen35moe quantizations.

@@ -28,7 +28,7 @@ pub fn quantize_rows(
     out: &mut Vec<u8>,
 ) -> Result<usize, MatmulError> {
     // llama.cpp's x86 `from_float` (ties to even for Q8_0/Q8_1), not the reference quantizer.
-    let quantize = super::act_quant::activation_quantizer(ty)
+    let quantize = crate::quant::activation_quantizer(ty)
         .ok_or(MatmulError::Unsupported(ty.name(), "(no quantizer)".into()))?;
     if k as u64 % ty.block_size() != 0 {
         return Err(MatmulError::BadRowLength {

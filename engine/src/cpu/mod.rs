@@ -1,6 +1,5 @@
 //! CPU compute: matrix products over any weight format through `quant::kernels`, and the thread pool.
 
-pub mod act_quant;
 pub mod matmul;
 pub mod pool;
 pub mod x86_dot;

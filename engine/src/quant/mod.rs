@@ -142,17 +142,20 @@ pub fn quantize_activations(
     );
     let blocks = (src.len() / bs).min(dst.len() / ts);
     let (src, dst) = (&src[..blocks * bs], &mut dst[..blocks * ts]);
-    match dot_type {
-        GgmlType::Q8_0 => q8_0::quantize_activations(src, dst),
-        GgmlType::Q8_1 => q8_1::quantize_activations(src, dst),
-        _ => {
-            let quantize = kernels(dot_type)
-                .and_then(|k| k.quantize)
-                .ok_or(UnsupportedType(dot_type))?;
-            quantize(src, dst)
-        }
-    }
+    let quantize = activation_quantizer(dot_type).ok_or(UnsupportedType(dot_type))?;
+    quantize(src, dst);
     Ok(())
+}
+
+/// The function that converts activations to `dot_type` as llama.cpp's x86 backend does: its
+/// `from_float` for Q8_0/Q8_1 (127/amax, ties to even) differs from the reference quantizer in
+/// rare ties, which is enough to move logits; other dot types use their reference quantizer.
+pub fn activation_quantizer(dot_type: GgmlType) -> Option<QuantizeFn> {
+    match dot_type {
+        GgmlType::Q8_0 => Some(q8_0::quantize_activations),
+        GgmlType::Q8_1 => Some(q8_1::quantize_activations),
+        _ => kernels(dot_type)?.quantize,
+    }
 }
 
 #[derive(Debug, Clone, Copy, thiserror::Error)]
