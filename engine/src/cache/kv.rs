@@ -14,6 +14,26 @@ pub enum KvError {
     TooLarge(u128),
 }
 
+/// The rows of one KV head across positions: row `j` is `bytes[j * stride..][..row_bytes]`.
+#[derive(Clone, Copy)]
+pub struct HeadRows<'a> {
+    pub bytes: &'a [u8],
+    pub stride: usize,
+    pub row_bytes: usize,
+}
+
+impl<'a> HeadRows<'a> {
+    #[inline]
+    pub fn row(&self, j: usize) -> &'a [u8] {
+        &self.bytes[j * self.stride..j * self.stride + self.row_bytes]
+    }
+
+    /// Whether rows `0..end` all lie inside `bytes` (what the SIMD kernels rely on).
+    pub fn holds(&self, end: usize) -> bool {
+        end == 0 || (end - 1) * self.stride + self.row_bytes <= self.bytes.len()
+    }
+}
+
 #[derive(Clone)]
 pub struct LayerKv {
     pub k: Vec<u8>,
@@ -114,6 +134,34 @@ impl KvCache {
             .as_ref()
             .map(|l| &l.k[o..o + self.k_row_bytes])
             .unwrap_or(&[])
+    }
+
+    /// K rows of one head of `layer` (empty for layers without attention).
+    pub fn k_rows(&self, layer: usize, head: usize) -> HeadRows<'_> {
+        let l = self.layers[layer].as_ref().map(|l| &l.k[..]);
+        self.head_rows(l, layer, head, self.k_row_bytes)
+    }
+
+    /// V rows of one head of `layer` (empty for layers without attention).
+    pub fn v_rows(&self, layer: usize, head: usize) -> HeadRows<'_> {
+        let l = self.layers[layer].as_ref().map(|l| &l.v[..]);
+        self.head_rows(l, layer, head, self.v_row_bytes)
+    }
+
+    fn head_rows<'a>(
+        &self,
+        data: Option<&'a [u8]>,
+        layer: usize,
+        head: usize,
+        row_bytes: usize,
+    ) -> HeadRows<'a> {
+        let nkv = self.n_kv_head[layer];
+        let bytes = data.and_then(|d| d.get(head * row_bytes..)).unwrap_or(&[]);
+        HeadRows {
+            bytes,
+            stride: nkv * row_bytes,
+            row_bytes,
+        }
     }
 
     pub fn v_row(&self, layer: usize, pos: usize, head: usize) -> &[u8] {

@@ -3,5 +3,5 @@
 pub mod kv;
 pub mod recurrent;
 
-pub use kv::{KvCache, KvError};
+pub use kv::{HeadRows, KvCache, KvError};
 pub use recurrent::RecurrentState;

@@ -4,7 +4,7 @@
 //! Numerics as llama.cpp without flash attention: K·q with q converted to the cache's dot type
 //! (F16), softmax in f32, probabilities rounded to F16 before the product with an F16 V.
 
-use super::attn_head::{flash_head, softmax_head, HeadQuery};
+use super::attn_head::{flash_group, softmax_group, HeadGroup};
 use super::config::Config;
 use super::error::ModelError;
 use super::norm::{rms_norm_weighted, sigmoid};
@@ -116,29 +116,36 @@ pub fn attention(
     // Sliding-window layers see only the last n_swa positions (llama.cpp: masked if p - j >= n_swa).
     let window = if c.swa[il] { c.n_swa } else { usize::MAX };
     let group = nh / nkv;
+    let per_task = heads_per_task(group, t_n * nkv, rayon::current_num_threads());
     let kv_ref = &*kv;
     let mut att = vec![0f32; t_n * nh * hv];
-    att.par_chunks_mut(hv).enumerate().for_each(|(idx, o)| {
-        let (t, h) = (idx / nh, idx % nh);
-        let n_kv = ctx.pos0 + t + 1;
-        let hq = HeadQuery {
-            layer: il,
-            kv_head: h / group,
-            q: &qq[idx * qrb..(idx + 1) * qrb],
-            head_dim_k: hd,
-            scale,
-            first: (n_kv - 1).saturating_sub(window.saturating_sub(1)),
-            n_kv,
-            // llama.cpp's score row spans the KV cells used after this micro-batch, padded to
-            // a multiple of 256 (`llama_kv_cache::get_n_kv`).
-            row_len: (ctx.pos0 + t_n).div_ceil(256) * 256,
-        };
-        if ctx.flash_attn {
-            flash_head(kv_ref, &hq, o);
-        } else {
-            softmax_head(kv_ref, &hq, o);
-        }
-    });
+    // One task per (token, KV head, slice of its query heads): the slice's K and V rows are
+    // read once for all its heads.
+    att.par_chunks_mut(per_task * hv)
+        .enumerate()
+        .for_each(|(idx, o)| {
+            let (t, h0) = (idx * per_task / nh, idx * per_task % nh);
+            let n_kv = ctx.pos0 + t + 1;
+            let q0 = t * nh + h0;
+            let hg = HeadGroup {
+                layer: il,
+                kv_head: h0 / group,
+                q: &qq[q0 * qrb..(q0 + per_task) * qrb],
+                q_row_bytes: qrb,
+                head_dim_k: hd,
+                scale,
+                first: (n_kv - 1).saturating_sub(window.saturating_sub(1)),
+                n_kv,
+                // llama.cpp's score row spans the KV cells used after this micro-batch, padded
+                // to a multiple of 256 (`llama_kv_cache::get_n_kv`).
+                row_len: (ctx.pos0 + t_n).div_ceil(256) * 256,
+            };
+            if ctx.flash_attn {
+                flash_group(kv_ref, &hg, o);
+            } else {
+                softmax_group(kv_ref, &hg, o);
+            }
+        });
     if w.gated {
         for (a, &g) in att.iter_mut().zip(&gate) {
             *a *= sigmoid(g);
@@ -146,6 +153,19 @@ pub fn attention(
     }
     matmul(&w.output, &att, out)?;
     Ok(())
+}
+
+/// Query heads per parallel task: a whole KV group (K and V read once for it) unless that leaves
+/// threads idle, as in single-token decode; then the group is split into equal slices.
+fn heads_per_task(group: usize, n_groups: usize, threads: usize) -> usize {
+    let mut split = 1;
+    while n_groups * split < threads && split < group {
+        split += 1;
+        while group % split != 0 {
+            split += 1;
+        }
+    }
+    group / split
 }
 
 fn add_bias(x: &mut [f32], bias: Option<&[f32]>) {

@@ -1,18 +1,24 @@
-//! One query head against the KV cache, in llama.cpp's two CPU formulations:
-//! - `softmax_head`: scores, softmax, then probabilities (rounded to f16 for an F16 V) times V;
-//! - `flash_head`: ggml's flash-attention kernel: online softmax, V accumulated in f16 for an F16 V.
+//! The query heads that share one KV head, against the KV cache, in llama.cpp's two CPU
+//! formulations:
+//! - `softmax_group`: scores, softmax, then probabilities (rounded to f16 for an F16 V) times V;
+//! - `flash_group`: ggml's flash-attention kernel: online softmax, V accumulated in f16 for an F16 V.
+//!
+//! Each K and V row is read once for all heads of the group. Results equal `attn_head_ref`'s
+//! one-head-at-a-time versions bit for bit (tested below).
 
-use super::ggml_math::softmax_masked_row_len;
+use super::attn_vec::{mad_acc, scale_acc, softmax_row};
 use super::tinyblas;
 use crate::cache::KvCache;
 use crate::gguf::GgmlType;
-use half::f16;
+use std::cell::RefCell;
 
-pub struct HeadQuery<'a> {
+/// Some of the query heads of one KV head, for one token.
+pub struct HeadGroup<'a> {
     pub layer: usize,
     pub kv_head: usize,
-    /// q in the K cache's dot type.
+    /// q of each head, in the K cache's dot type, back to back (`q_row_bytes` each).
     pub q: &'a [u8],
+    pub q_row_bytes: usize,
     pub head_dim_k: usize,
     pub scale: f32,
     /// Positions `first..n_kv` are visible.
@@ -22,82 +28,153 @@ pub struct HeadQuery<'a> {
     pub row_len: usize,
 }
 
-pub fn softmax_head(kv: &KvCache, hq: &HeadQuery, out: &mut [f32]) {
+impl HeadGroup<'_> {
+    fn n_heads(&self) -> usize {
+        self.q.len() / self.q_row_bytes.max(1)
+    }
+
+    fn q_row(&self, h: usize) -> &[u8] {
+        &self.q[h * self.q_row_bytes..(h + 1) * self.q_row_bytes]
+    }
+}
+
+/// Per-thread buffers, reused across calls so the hot loop does not allocate.
+#[derive(Default)]
+struct Scratch {
+    q: Vec<f32>,
+    p: Vec<f32>,
+    vrow: Vec<f32>,
+    acc: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|s| f(&mut s.borrow_mut()))
+}
+
+fn reset(v: &mut Vec<f32>, n: usize, fill: f32) {
+    v.clear();
+    v.resize(n, fill);
+}
+
+/// `out`: one row of `head_dim_v` per head of the group.
+pub fn softmax_group(kv: &KvCache, hg: &HeadGroup, out: &mut [f32]) {
+    let g = hg.n_heads();
+    if g == 0 {
+        return;
+    }
+    let (hd, hv) = (hg.head_dim_k, out.len() / g);
     // llama.cpp runs K·q and P·V through tinyBLAS for F16 caches when the lengths allow it.
     let f16_cache = kv.k_kernels.ggml_type == GgmlType::F16
         && kv.v_kernels.ggml_type == GgmlType::F16
-        && hq.head_dim_k % tinyblas::LANES == 0
-        && hq.row_len % tinyblas::LANES == 0;
-    let mut p: Vec<f32> = (0..hq.n_kv)
-        .map(|j| {
-            if j < hq.first {
-                f32::NEG_INFINITY
-            } else if f16_cache {
-                let k = kv.k_row(hq.layer, j, hq.kv_head);
-                tinyblas::dot_f16(hq.head_dim_k, k, hq.q) * hq.scale
-            } else {
-                score(kv, hq, j)
+        && hd % tinyblas::LANES == 0
+        && hg.row_len % tinyblas::LANES == 0;
+    // 16-wide softmax chunks wholly before `first` add exactly nothing: start at the chunk
+    // holding `first` (earlier scores are masked, -inf).
+    let base = hg.first / 16 * 16;
+    let len = hg.n_kv - base;
+    let off = hg.first - base;
+    let (k, v) = (
+        kv.k_rows(hg.layer, hg.kv_head),
+        kv.v_rows(hg.layer, hg.kv_head),
+    );
+    with_scratch(|s| {
+        reset(&mut s.p, g * len, f32::NEG_INFINITY);
+        if f16_cache {
+            reset(&mut s.q, g * hd, 0.0);
+            for (h, q) in s.q.chunks_exact_mut(hd).enumerate() {
+                // F16 → F32 is exact.
+                (kv.k_kernels.dequantize)(hg.q_row(h), q);
             }
-        })
-        .collect();
-    softmax_masked_row_len(&mut p, hq.row_len);
-    if f16_cache {
-        let mut acc = tinyblas::LaneAcc::new(out.len());
-        for (j, &pj) in p.iter().enumerate().skip(hq.first) {
-            let pj = f16::from_f32(pj).to_f32();
-            acc.add_f16_row(j, pj, kv.v_row(hq.layer, j, hq.kv_head));
+            let rows = hg.first..hg.n_kv;
+            tinyblas::scores_f16(k, rows, &s.q, hd, hg.scale, &mut s.p[off..], len);
+        } else {
+            for j in hg.first..hg.n_kv {
+                let kj = k.row(j);
+                for h in 0..g {
+                    let dot = (kv.k_kernels.vec_dot)(hd, kj, hg.q_row(h));
+                    s.p[h * len + j - base] = dot * hg.scale;
+                }
+            }
         }
-        acc.finish(out);
+        for row in s.p.chunks_exact_mut(len) {
+            softmax_row(row, hg.row_len - base);
+        }
+        if kv.v_kernels.ggml_type == GgmlType::F16 {
+            tinyblas::round_f16(&mut s.p);
+        }
+        if f16_cache {
+            tinyblas::pv_f16(v, hg.first..hg.n_kv, &s.p[off..], len, out, hv);
+            return;
+        }
+        reset(&mut s.vrow, hv, 0.0);
+        out.fill(0.0);
+        for j in hg.first..hg.n_kv {
+            (kv.v_kernels.dequantize)(v.row(j), &mut s.vrow);
+            for (h, o) in out.chunks_exact_mut(hv).enumerate() {
+                let pj = s.p[h * len + j - base];
+                // Multiply, then add (unfused), as the reference.
+                for (a, &b) in o.iter_mut().zip(&s.vrow) {
+                    *a += pj * b;
+                }
+            }
+        }
+    })
+}
+
+/// `out`: one row of `head_dim_v` per head of the group.
+pub fn flash_group(kv: &KvCache, hg: &HeadGroup, out: &mut [f32]) {
+    let g = hg.n_heads();
+    if g == 0 {
         return;
     }
-    let round_p = kv.v_kernels.ggml_type == GgmlType::F16;
-    let mut vrow = vec![0f32; out.len()];
-    out.fill(0.0);
-    for (j, &pj) in p.iter().enumerate().skip(hq.first) {
-        let pj = if round_p {
-            f16::from_f32(pj).to_f32()
-        } else {
-            pj
-        };
-        (kv.v_kernels.dequantize)(kv.v_row(hq.layer, j, hq.kv_head), &mut vrow);
-        for (a, &b) in out.iter_mut().zip(&vrow) {
-            *a += pj * b;
-        }
-    }
-}
-
-pub fn flash_head(kv: &KvCache, hq: &HeadQuery, out: &mut [f32]) {
+    let (hd, hv) = (hg.head_dim_k, out.len() / g);
     let f16_v = kv.v_kernels.ggml_type == GgmlType::F16;
-    let dv = out.len();
-    let mut acc = vec![0f32; dv];
-    let mut vrow = vec![0f32; dv];
-    let (mut s_sum, mut m) = (0f32, f32::NEG_INFINITY);
-    let round = |x: f32| if f16_v { f16::from_f32(x).to_f32() } else { x };
-    for j in hq.first..hq.n_kv {
-        let s = score(kv, hq, j);
-        let (mut ms, mut vs) = (1f32, 1f32);
-        if s > m {
-            let m_old = m;
-            m = s;
-            ms = (m_old - m).exp();
-            for a in acc.iter_mut() {
-                *a = round(*a * ms);
+    let (k, v) = (
+        kv.k_rows(hg.layer, hg.kv_head),
+        kv.v_rows(hg.layer, hg.kv_head),
+    );
+    with_scratch(|s| {
+        reset(&mut s.acc, g * hv, 0.0);
+        reset(&mut s.vrow, hv, 0.0);
+        // Per head: running sum of exponentials, then running maximum.
+        reset(&mut s.p, 2 * g, 0.0);
+        let (sums, maxes) = s.p.split_at_mut(g);
+        maxes.fill(f32::NEG_INFINITY);
+        for j in hg.first..hg.n_kv {
+            let kj = k.row(j);
+            (kv.v_kernels.dequantize)(v.row(j), &mut s.vrow);
+            for (h, acc) in s.acc.chunks_exact_mut(hv).enumerate() {
+                let sc = (kv.k_kernels.vec_dot)(hd, kj, hg.q_row(h)) * hg.scale;
+                let (mut ms, mut vs) = (1f32, 1f32);
+                if sc > maxes[h] {
+                    let m_old = maxes[h];
+                    maxes[h] = sc;
+                    ms = (m_old - sc).exp();
+                    scale_acc(acc, ms, f16_v);
+                } else {
+                    vs = (sc - maxes[h]).exp();
+                }
+                mad_acc(acc, &s.vrow, vs, f16_v);
+                sums[h] = sums[h] * ms + vs;
             }
-        } else {
-            vs = (s - m).exp();
         }
-        (kv.v_kernels.dequantize)(kv.v_row(hq.layer, j, hq.kv_head), &mut vrow);
-        for (a, &v) in acc.iter_mut().zip(&vrow) {
-            *a = round(v.mul_add(vs, *a));
+        for ((o, acc), &sum) in out
+            .chunks_exact_mut(hv)
+            .zip(s.acc.chunks_exact(hv))
+            .zip(&*sums)
+        {
+            let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
+            for (o, &a) in o.iter_mut().zip(acc) {
+                *o = a * inv;
+            }
         }
-        s_sum = s_sum * ms + vs;
-    }
-    let inv = if s_sum == 0.0 { 0.0 } else { 1.0 / s_sum };
-    for (o, &a) in out.iter_mut().zip(&acc) {
-        *o = a * inv;
-    }
+    })
 }
 
-fn score(kv: &KvCache, hq: &HeadQuery, j: usize) -> f32 {
-    (kv.k_kernels.vec_dot)(hq.head_dim_k, kv.k_row(hq.layer, j, hq.kv_head), hq.q) * hq.scale
-}
+#[cfg(test)]
+#[path = "attn_head_tests.rs"]
+mod tests;

@@ -3,6 +3,11 @@
 
 pub mod attention;
 pub mod attn_head;
+#[cfg(test)]
+mod attn_head_ref;
+pub mod attn_vec;
+#[cfg(target_arch = "x86_64")]
+pub mod attn_vec_avx2;
 pub mod config;
 pub mod delta_net;
 pub mod error;
@@ -11,7 +16,11 @@ pub mod forward;
 pub mod ggml_math;
 pub mod norm;
 pub mod rope;
+#[cfg(test)]
+mod test_rng;
 pub mod tinyblas;
+#[cfg(target_arch = "x86_64")]
+pub mod tinyblas_avx2;
 pub mod weights;
 
 use crate::gguf::{GgufModel, Metadata};

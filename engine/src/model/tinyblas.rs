@@ -4,7 +4,13 @@
 //! (`_mm512_reduce_add_ps`). Matching it bit for bit keeps attention from flipping f16 roundings
 //! of probabilities, which a real model (Gemma 3) amplifies into logit differences above 1.
 
+//!
+//! The scalar code here is the reference; `tinyblas_avx2` holds bit-identical AVX2/FMA/F16C
+//! versions, chosen at run time by the dispatching functions (`scores_f16`, `pv_f16`, `round_f16`).
+
+use crate::cache::HeadRows;
 use half::f16;
+use std::ops::Range;
 
 pub const LANES: usize = 16;
 
@@ -34,6 +40,124 @@ pub fn dot_f16(n: usize, a: &[u8], b: &[u8]) -> f32 {
         acc[l] = half_at(a, i).mul_add(half_at(b, i), acc[l]);
     }
     reduce_lanes(acc)
+}
+
+/// `dot_f16` with the second row already widened to f32 (exact, so the result is the same).
+pub fn dot_f16_f32(n: usize, a: &[u8], b: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    for (i, &bi) in b.iter().enumerate().take(n) {
+        let l = i % LANES;
+        acc[l] = half_at(a, i).mul_add(bi, acc[l]);
+    }
+    reduce_lanes(acc)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn simd() -> bool {
+    super::tinyblas_avx2::available()
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn simd() -> bool {
+    false
+}
+
+/// Attention scores of the heads in `q` (rows of `hd` f32) against K rows `rows`:
+/// `p[h * p_stride + (j - rows.start)] = dot_f16(K_j, q_h) * scale`.
+pub fn scores_f16(
+    k: HeadRows,
+    rows: Range<usize>,
+    q: &[f32],
+    hd: usize,
+    scale: f32,
+    p: &mut [f32],
+    p_stride: usize,
+) {
+    let g = q.len() / hd;
+    let len = rows.len();
+    assert!(k.holds(rows.end) && k.row_bytes >= 2 * hd && hd % LANES == 0);
+    assert!(g == 0 || len == 0 || (g - 1) * p_stride + len <= p.len());
+    #[cfg(target_arch = "x86_64")]
+    if simd() {
+        // SAFETY: AVX2, FMA and F16C were detected; the bounds were checked above.
+        return unsafe { super::tinyblas_avx2::scores_f16(k, rows, q, hd, scale, p, p_stride) };
+    }
+    scores_f16_scalar(k, rows, q, hd, scale, p, p_stride)
+}
+
+pub fn scores_f16_scalar(
+    k: HeadRows,
+    rows: Range<usize>,
+    q: &[f32],
+    hd: usize,
+    scale: f32,
+    p: &mut [f32],
+    p_stride: usize,
+) {
+    let start = rows.start;
+    for j in rows {
+        let kj = k.row(j);
+        for (h, qh) in q.chunks_exact(hd).enumerate() {
+            p[h * p_stride + j - start] = dot_f16_f32(hd, kj, qh) * scale;
+        }
+    }
+}
+
+/// `out[h * hv..][..hv] = Σ_j p[h * p_stride + (j - rows.start)] · V_j` for each head h of `out`,
+/// in tinyBLAS order (row j into lane `j % 16`, then the halving tree).
+pub fn pv_f16(
+    v: HeadRows,
+    rows: Range<usize>,
+    p: &[f32],
+    p_stride: usize,
+    out: &mut [f32],
+    hv: usize,
+) {
+    let g = out.len() / hv;
+    let len = rows.len();
+    assert!(v.holds(rows.end) && v.row_bytes >= 2 * hv);
+    assert!(g == 0 || len == 0 || (g - 1) * p_stride + len <= p.len());
+    #[cfg(target_arch = "x86_64")]
+    if simd() {
+        // SAFETY: AVX2, FMA and F16C were detected; the bounds were checked above.
+        return unsafe { super::tinyblas_avx2::pv_f16(v, rows, p, p_stride, out, hv) };
+    }
+    pv_f16_scalar(v, rows, p, p_stride, out, hv)
+}
+
+pub fn pv_f16_scalar(
+    v: HeadRows,
+    rows: Range<usize>,
+    p: &[f32],
+    p_stride: usize,
+    out: &mut [f32],
+    hv: usize,
+) {
+    for (h, o) in out.chunks_exact_mut(hv).enumerate() {
+        let mut acc = LaneAcc::new(hv);
+        for j in rows.clone() {
+            acc.add_f16_row(j, p[h * p_stride + j - rows.start], v.row(j));
+        }
+        acc.finish(o);
+    }
+}
+
+/// Rounds every value to the nearest f16 (ties to even), kept as f32.
+pub fn round_f16(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if simd() {
+        // SAFETY: AVX2 and F16C were detected.
+        return unsafe { super::tinyblas_avx2::round_f16(x) };
+    }
+    round_f16_scalar(x)
+}
+
+pub fn round_f16_scalar(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = f16::from_f32(*v).to_f32();
+    }
 }
 
 /// Per output column, 16 lane accumulators of `p_j * v_j` (row j into lane `j % 16`).
