@@ -216,4 +216,75 @@ mod tests {
         acc.finish(&mut out);
         assert_eq!(out, [10.0, 95.0]);
     }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_kernels_match_the_scalar_reference_bit_for_bit() {
+        use crate::model::test_rng::Rng;
+        use crate::model::tinyblas_avx2 as avx2;
+        if !avx2::available() {
+            println!("skipped: no AVX2/FMA/F16C");
+            return;
+        }
+        let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+        let mut rng = Rng::new(3);
+        for case in 0..120 {
+            let n = LANES * (1 + rng.below(20));
+            let a: Vec<f32> = (0..n).map(|_| rng.normal()).collect();
+            let b: Vec<f32> = (0..n).map(|_| rng.normal() * 4.0).collect();
+            let (ab, bb) = (bytes(&a), bytes(&b));
+            let want = dot_f16(n, &ab, &bb);
+            // SAFETY: AVX2, FMA and F16C are available.
+            let got = unsafe { avx2::dot_f16(n, &ab, &bb) };
+            assert_eq!(want.to_bits(), got.to_bits(), "dot n={n}");
+            let bf: Vec<f32> = bb
+                .chunks_exact(2)
+                .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect();
+            assert_eq!(dot_f16_f32(n, &ab, &bf).to_bits(), want.to_bits());
+
+            // A cache of `n_rows` rows of `heads` KV heads, rows of `dim` halves.
+            let heads = 1 + case % 3;
+            let g = 1 + rng.below(9);
+            let dim = if case % 2 == 0 {
+                n
+            } else {
+                8 * (1 + rng.below(40)) + case % 8
+            };
+            let n_rows = 1 + rng.below(300);
+            let data: Vec<f32> = (0..n_rows * heads * dim).map(|_| rng.normal()).collect();
+            let cache = bytes(&data);
+            let head = rng.below(heads);
+            let rows = HeadRows {
+                bytes: &cache[head * 2 * dim..],
+                stride: heads * 2 * dim,
+                row_bytes: 2 * dim,
+            };
+            let start = rng.below(n_rows);
+            let range = start..n_rows;
+            let stride = range.len() + rng.below(5);
+            if dim % LANES == 0 {
+                let q: Vec<f32> = (0..g * dim)
+                    .map(|_| f16::from_f32(rng.normal()).to_f32())
+                    .collect();
+                let scale = rng.uniform();
+                let (mut want, mut got) = (vec![0f32; g * stride], vec![0f32; g * stride]);
+                scores_f16_scalar(rows, range.clone(), &q, dim, scale, &mut want, stride);
+                // SAFETY: as above; bounds as `scores_f16` checks them.
+                unsafe { avx2::scores_f16(rows, range.clone(), &q, dim, scale, &mut got, stride) };
+                assert!(same(&want, &got), "scores dim={dim} g={g} rows={range:?}");
+            }
+            let mut p: Vec<f32> = (0..g * stride).map(|_| rng.uniform()).collect();
+            let mut p2 = p.clone();
+            round_f16_scalar(&mut p);
+            // SAFETY: AVX2 and F16C are available.
+            unsafe { avx2::round_f16(&mut p2) };
+            assert!(same(&p, &p2), "round");
+            let (mut want, mut got) = (vec![0f32; g * dim], vec![1f32; g * dim]);
+            pv_f16_scalar(rows, range.clone(), &p, stride, &mut want, dim);
+            // SAFETY: as above.
+            unsafe { avx2::pv_f16(rows, range.clone(), &p, stride, &mut got, dim) };
+            assert!(same(&want, &got), "pv dim={dim} g={g} rows={range:?}");
+        }
+    }
 }
