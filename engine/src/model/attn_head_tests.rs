@@ -140,3 +140,82 @@ fn grouped_heads_match_the_reference_bit_for_bit() {
         check(&case, &mut rng);
     }
 }
+
+/// Timing of one decode step's attention at a long context (run with `--ignored --nocapture`).
+#[test]
+#[ignore = "timing, not a check"]
+fn time_long_context_decode_attention() {
+    let (hd, n_kv, group) = (256, 4096, 4);
+    let mut rng = Rng::new(9);
+    let mut kv = KvCache::new(GgmlType::F16, GgmlType::F16, n_kv, hd, hd, &[true], &[1]).unwrap();
+    for pos in 0..n_kv {
+        let k: Vec<f32> = (0..hd).map(|_| rng.normal()).collect();
+        kv.store(0, pos, &k, &k);
+    }
+    let q: Vec<f32> = (0..group * hd).map(|_| rng.normal() * 0.1).collect();
+    let mut qq = Vec::new();
+    let qrb = quantize_rows(GgmlType::F16, &q, hd, &mut qq).unwrap();
+    for per_call in [4, 2, 1] {
+        let mut out = vec![0f32; group * hd];
+        let mut best = f64::MAX;
+        for _ in 0..20 {
+            let t0 = std::time::Instant::now();
+            for h0 in (0..group).step_by(per_call) {
+                let hg = HeadGroup {
+                    layer: 0,
+                    kv_head: 0,
+                    q: &qq[h0 * qrb..(h0 + per_call) * qrb],
+                    q_row_bytes: qrb,
+                    head_dim_k: hd,
+                    scale: 0.0625,
+                    first: 0,
+                    n_kv,
+                    row_len: n_kv,
+                };
+                softmax_group(&kv, &hg, &mut out[h0 * hd..(h0 + per_call) * hd]);
+            }
+            best = best.min(t0.elapsed().as_secs_f64());
+        }
+        let fmas = (2 * group * hd * n_kv) as f64;
+        println!(
+            "{group} heads, n_kv {n_kv}, {per_call} per call: {:.3} ms ({:.2} GFMA/s)",
+            best * 1e3,
+            fmas / best / 1e9
+        );
+    }
+}
+
+#[test]
+#[ignore = "timing, not a check"]
+fn time_kernels() {
+    use crate::model::tinyblas;
+    let (hd, n_kv) = (256, 4096);
+    let mut rng = Rng::new(9);
+    let mut kv = KvCache::new(GgmlType::F16, GgmlType::F16, n_kv, hd, hd, &[true], &[1]).unwrap();
+    for pos in 0..n_kv {
+        let k: Vec<f32> = (0..hd).map(|_| rng.normal()).collect();
+        kv.store(0, pos, &k, &k);
+    }
+    for g in [1, 2, 3, 4] {
+        let q: Vec<f32> = (0..g * hd).map(|_| rng.normal() * 0.1).collect();
+        let mut p = vec![0f32; g * n_kv];
+        let mut out = vec![0f32; g * hd];
+        let (mut bs, mut bp) = (f64::MAX, f64::MAX);
+        for _ in 0..20 {
+            let t0 = std::time::Instant::now();
+            tinyblas::scores_f16(kv.k_rows(0, 0), 0..n_kv, &q, hd, 0.1, &mut p, n_kv);
+            bs = bs.min(t0.elapsed().as_secs_f64());
+            let t0 = std::time::Instant::now();
+            tinyblas::pv_f16(kv.v_rows(0, 0), 0..n_kv, &p, n_kv, &mut out, hd);
+            bp = bp.min(t0.elapsed().as_secs_f64());
+        }
+        let f = (g * hd * n_kv) as f64 / 1e9;
+        println!(
+            "g={g}: scores {:.3} ms ({:.1} GFMA/s), pv {:.3} ms ({:.1} GFMA/s)",
+            bs * 1e3,
+            f / bs,
+            bp * 1e3,
+            f / bp
+        );
+    }
+}

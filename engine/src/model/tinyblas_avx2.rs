@@ -10,6 +10,7 @@ use super::tinyblas::LANES;
 use crate::cache::HeadRows;
 use half::f16;
 use std::arch::x86_64::*;
+use std::cell::RefCell;
 use std::ops::Range;
 
 /// Whether this CPU has AVX2, FMA and F16C.
@@ -76,14 +77,12 @@ pub unsafe fn scores_f16(
     let g = q.len() / hd;
     let mut h0 = 0;
     while h0 < g {
-        // Up to 8 accumulator pairs: rows × heads per pass.
-        let n = (g - h0).min(4);
+        // Two heads × two rows per pass (eight accumulators) measured fastest; one head: four rows.
+        let n = (g - h0).min(2);
         let (qh, ph) = (&q[h0 * hd..(h0 + n) * hd], &mut p[h0 * p_stride..]);
         match n {
             1 => scores_block::<4, 1>(k, rows.clone(), qh, hd, scale, ph, p_stride),
-            2 => scores_block::<2, 2>(k, rows.clone(), qh, hd, scale, ph, p_stride),
-            3 => scores_block::<1, 3>(k, rows.clone(), qh, hd, scale, ph, p_stride),
-            _ => scores_block::<1, 4>(k, rows.clone(), qh, hd, scale, ph, p_stride),
+            _ => scores_block::<SR, 2>(k, rows.clone(), qh, hd, scale, ph, p_stride),
         }
         h0 += n;
     }
@@ -145,6 +144,16 @@ unsafe fn scores_tile<const R: usize, const G: usize>(
     }
 }
 
+/// Bytes of V rows walked per block: small enough to stay in L1 while every lane and column
+/// block of them is processed.
+const SR: usize = 3;
+const PV_BLOCK_BYTES: usize = 32 << 10;
+
+thread_local! {
+    /// Lane accumulators of `pv_f16` that persist across row blocks.
+    static PV_LANES: RefCell<Vec<__m256>> = const { RefCell::new(Vec::new()) };
+}
+
 /// `tinyblas::pv_f16`.
 ///
 /// # Safety
@@ -160,93 +169,132 @@ pub unsafe fn pv_f16(
     hv: usize,
 ) {
     let g = out.len() / hv;
-    let mut h0 = 0;
-    while h0 < g {
-        // Heads × 8-column blocks ≤ 8 accumulators, V converted once per pass.
-        let n = (g - h0).min(4);
-        let (ph, oh) = (&p[h0 * p_stride..], &mut out[h0 * hv..(h0 + n) * hv]);
-        match n {
-            1 => pv_block::<1, 4>(v, rows.clone(), ph, p_stride, oh, hv),
-            2 => pv_block::<2, 4>(v, rows.clone(), ph, p_stride, oh, hv),
-            3 => pv_block::<3, 2>(v, rows.clone(), ph, p_stride, oh, hv),
-            _ => pv_block::<4, 2>(v, rows.clone(), ph, p_stride, oh, hv),
+    // Rows per block: a multiple of 16, so each lane gets the same share of every block.
+    let block = (PV_BLOCK_BYTES / v.row_bytes.max(1) / LANES).max(1) * LANES;
+    PV_LANES.with(|lanes| {
+        let mut lanes = lanes.borrow_mut();
+        let mut h0 = 0;
+        while h0 < g {
+            // Heads × 8-column blocks ≤ 8 accumulators, V converted once per pass.
+            let n = (g - h0).min(4);
+            let (ph, oh) = (&p[h0 * p_stride..], &mut out[h0 * hv..(h0 + n) * hv]);
+            let pv = PvArgs {
+                v,
+                rows: rows.clone(),
+                p: ph,
+                p_stride,
+                block,
+            };
+            match n {
+                1 => pv_heads::<1, 4>(&pv, oh, hv, &mut lanes),
+                2 => pv_heads::<2, 4>(&pv, oh, hv, &mut lanes),
+                3 => pv_heads::<3, 2>(&pv, oh, hv, &mut lanes),
+                _ => pv_heads::<4, 2>(&pv, oh, hv, &mut lanes),
+            }
+            h0 += n;
         }
-        h0 += n;
-    }
+    })
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn pv_block<const G: usize, const NB: usize>(
-    v: HeadRows,
+struct PvArgs<'a> {
+    v: HeadRows<'a>,
     rows: Range<usize>,
-    p: &[f32],
+    /// Probabilities: head h, row j at `p[h * p_stride + j - rows.start]`.
+    p: &'a [f32],
     p_stride: usize,
+    /// Rows per block.
+    block: usize,
+}
+
+/// All columns of `G` heads: blocks of `8 * NB` columns, then of 8, then single columns.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn pv_heads<const G: usize, const NB: usize>(
+    a: &PvArgs,
     out: &mut [f32],
     hv: usize,
+    lanes: &mut Vec<__m256>,
 ) {
-    let mut d = 0;
-    while d + 8 * NB <= hv {
-        pv_columns::<G, NB>(v, rows.clone(), p, p_stride, out, hv, d);
-        d += 8 * NB;
-    }
-    while d + 8 <= hv {
-        pv_columns::<G, 1>(v, rows.clone(), p, p_stride, out, hv, d);
-        d += 8;
-    }
+    let wide = hv / (8 * NB) * (8 * NB);
+    let narrow = hv / 8 * 8;
+    pv_columns::<G, NB>(a, out, hv, 0..wide, lanes);
+    pv_columns::<G, 1>(a, out, hv, wide..narrow, lanes);
     // Leftover columns (hv % 8): the reference loop, one column at a time.
-    for col in d..hv {
+    let rows = a.rows.clone();
+    for col in narrow..hv {
         for h in 0..G {
-            let mut lanes = [0f32; LANES];
+            let mut acc = [0f32; LANES];
             for j in rows.clone() {
-                let b = v.bytes.as_ptr().add(j * v.stride + 2 * col);
+                let b = a.v.bytes.as_ptr().add(j * a.v.stride + 2 * col);
                 let x = f16::from_bits(u16::from_le_bytes([*b, *b.add(1)])).to_f32();
-                let a = &mut lanes[j % LANES];
-                *a = p[h * p_stride + j - rows.start].mul_add(x, *a);
+                let l = &mut acc[j % LANES];
+                *l = a.p[h * a.p_stride + j - rows.start].mul_add(x, *l);
             }
-            out[h * hv + col] = super::tinyblas::reduce_lanes(lanes);
+            out[h * hv + col] = super::tinyblas::reduce_lanes(acc);
         }
     }
 }
 
-/// Columns `d..d + 8 * NB` of `G` heads. Lane `l` only ever sees rows `j ≡ l (mod 16)`, in
-/// increasing order, so each lane is accumulated on its own (in registers), then the tree.
+/// Columns `cols` (a multiple of `8 * NB` wide) of `G` heads. Lane `l` only ever sees rows
+/// `j ≡ l (mod 16)`, in increasing order, so each lane is accumulated on its own (in registers
+/// within a block of rows, in `lanes` between blocks), then the 16 lanes go through the tree.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn pv_columns<const G: usize, const NB: usize>(
-    v: HeadRows,
-    rows: Range<usize>,
-    p: &[f32],
-    p_stride: usize,
+    a: &PvArgs,
     out: &mut [f32],
     hv: usize,
-    d: usize,
+    cols: Range<usize>,
+    lanes: &mut Vec<__m256>,
 ) {
-    let mut lanes = [[[_mm256_setzero_ps(); NB]; LANES]; G];
-    let (vp, pp) = (v.bytes.as_ptr().add(2 * d), p.as_ptr());
-    for l in 0..LANES {
-        let mut acc = [[_mm256_setzero_ps(); NB]; G];
-        let mut j = rows.start + (l + LANES - rows.start % LANES) % LANES;
-        while j < rows.end {
-            let row = vp.add(j * v.stride);
-            let x: [__m256; NB] = std::array::from_fn(|b| load_f16x8(row.add(16 * b)));
-            for (h, a) in acc.iter_mut().enumerate() {
-                let pj = _mm256_broadcast_ss(&*pp.add(h * p_stride + j - rows.start));
-                for b in 0..NB {
-                    a[b] = _mm256_fmadd_ps(pj, x[b], a[b]);
+    let n_cb = cols.len() / (8 * NB);
+    if n_cb == 0 {
+        return;
+    }
+    // lanes[((cb * G + h) * LANES + l) * NB + b]: column block cb, head h, lane l, vector b.
+    lanes.clear();
+    lanes.resize(n_cb * G * LANES * NB, _mm256_setzero_ps());
+    let (vp, pp, start) = (a.v.bytes.as_ptr(), a.p.as_ptr(), a.rows.start);
+    let mut b0 = start;
+    while b0 < a.rows.end {
+        let b1 = (b0 + a.block).min(a.rows.end);
+        for cb in 0..n_cb {
+            let col = cols.start + cb * 8 * NB;
+            let lanes_cb = &mut lanes[cb * G * LANES * NB..(cb + 1) * G * LANES * NB];
+            for l in 0..LANES {
+                let mut acc: [[__m256; NB]; G] = std::array::from_fn(|h| {
+                    std::array::from_fn(|b| lanes_cb[(h * LANES + l) * NB + b])
+                });
+                let mut j = b0 + (l + LANES - b0 % LANES) % LANES;
+                while j < b1 {
+                    let row = vp.add(j * a.v.stride + 2 * col);
+                    let x: [__m256; NB] = std::array::from_fn(|b| load_f16x8(row.add(16 * b)));
+                    for (h, acc_h) in acc.iter_mut().enumerate() {
+                        let pj = _mm256_broadcast_ss(&*pp.add(h * a.p_stride + j - start));
+                        for b in 0..NB {
+                            acc_h[b] = _mm256_fmadd_ps(pj, x[b], acc_h[b]);
+                        }
+                    }
+                    j += LANES;
+                }
+                for (h, acc_h) in acc.iter().enumerate() {
+                    for b in 0..NB {
+                        lanes_cb[(h * LANES + l) * NB + b] = acc_h[b];
+                    }
                 }
             }
-            j += LANES;
         }
-        for h in 0..G {
-            lanes[h][l] = acc[h];
-        }
+        b0 = b1;
     }
-    for (h, lh) in lanes.iter().enumerate() {
-        for b in 0..NB {
-            let s8: [__m256; 8] = std::array::from_fn(|i| _mm256_add_ps(lh[i][b], lh[i + 8][b]));
-            let s4: [__m256; 4] = std::array::from_fn(|i| _mm256_add_ps(s8[i], s8[i + 4]));
-            let s2 = [_mm256_add_ps(s4[0], s4[2]), _mm256_add_ps(s4[1], s4[3])];
-            let o = &mut out[h * hv + d + 8 * b..h * hv + d + 8 * b + 8];
-            _mm256_storeu_ps(o.as_mut_ptr(), _mm256_add_ps(s2[0], s2[1]));
+    for cb in 0..n_cb {
+        let lanes_cb = &lanes[cb * G * LANES * NB..(cb + 1) * G * LANES * NB];
+        for h in 0..G {
+            for b in 0..NB {
+                let lane = |l: usize| lanes_cb[(h * LANES + l) * NB + b];
+                let s8: [__m256; 8] = std::array::from_fn(|i| _mm256_add_ps(lane(i), lane(i + 8)));
+                let s4: [__m256; 4] = std::array::from_fn(|i| _mm256_add_ps(s8[i], s8[i + 4]));
+                let s2 = [_mm256_add_ps(s4[0], s4[2]), _mm256_add_ps(s4[1], s4[3])];
+                let o = h * hv + cols.start + cb * 8 * NB + 8 * b;
+                _mm256_storeu_ps(out[o..o + 8].as_mut_ptr(), _mm256_add_ps(s2[0], s2[1]));
+            }
         }
     }
 }
