@@ -15,6 +15,7 @@ pub mod ffn;
 pub mod forward;
 pub mod ggml_math;
 pub mod norm;
+pub mod qkvz;
 pub mod rope;
 #[cfg(test)]
 mod test_rng;
