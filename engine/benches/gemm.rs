@@ -82,8 +82,26 @@ fn run_pairs(p: &Problem, out: &mut [f32]) {
     });
 }
 
+/// User + system CPU time of this process so far (Linux `/proc/self/stat`, 100 ticks/s); NaN elsewhere.
+fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        f.get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn bench(c: &mut Criterion) {
     let flops = 2 * ROWS * K * N;
+    // GEMM_QUICK=1: only the GFLOP/s lines, no criterion sampling.
+    let quick = std::env::var_os("GEMM_QUICK").is_some();
     for ty in [
         GgmlType::Q4_K,
         GgmlType::Q6_K,
@@ -92,20 +110,29 @@ fn bench(c: &mut Criterion) {
     ] {
         let p = problem(ty);
         let mut out = vec![0f32; ROWS * N];
-        // One timed call each up front, printed as GFLOP/s.
+        // A few timed calls each up front, printed as GFLOP/s of wall time and of process CPU
+        // time (the latter is steadier on a shared machine; per thread it is CPU GFLOP/s × threads).
         for (name, f) in [
             ("gemm", run_gemm as fn(&Problem, &mut [f32])),
             ("vec_dot pairs", run_pairs),
         ] {
             f(&p, &mut out);
-            let t = Instant::now();
-            f(&p, &mut out);
-            let s = t.elapsed().as_secs_f64();
+            let reps = 5;
+            let (t, cpu0) = (Instant::now(), process_cpu_seconds());
+            for _ in 0..reps {
+                f(&p, &mut out);
+            }
+            let (wall, cpu) = (t.elapsed().as_secs_f64(), process_cpu_seconds() - cpu0);
+            let total = (flops * reps) as f64 / 1e9;
             eprintln!(
-                "{ty} {ROWS}x{K} x {N} columns, {name}: {:.1} GFLOP/s ({} threads)",
-                flops as f64 / s / 1e9,
+                "{ty} {ROWS}x{K} x {N} columns, {name}: {:.1} GFLOP/s wall, {:.1} GFLOP per CPU-second ({} threads)",
+                total / wall,
+                total / cpu.max(1e-9),
                 rayon::current_num_threads()
             );
+        }
+        if quick {
+            continue;
         }
         let mut g = c.benchmark_group(format!("{ty} {ROWS}x{K}x{N}"));
         g.throughput(Throughput::Elements(flops as u64));

@@ -88,12 +88,23 @@ impl Q0Format for Q4_0 {
     }
 }
 
-/// One expanded weight block: signed quants, their absolute values, and the scale.
+/// One expanded weight block: signed quants, their absolute values, and the scale (scalar and
+/// broadcast).
 #[derive(Clone, Copy)]
 struct Expanded {
     qx: __m256i,
     ax: __m256i,
+    dv: __m256,
     d: f32,
+}
+
+/// Weight blocks expanded at a time per row (bounded stack use: 4 rows × 32 blocks × 128 bytes).
+const KCHUNK: usize = 32;
+
+/// Per (column, row) accumulators of a whole tile, kept across K chunks.
+struct TileAcc<const R: usize> {
+    lanes: [[__m256; R]; MAX_COLS],
+    scalar: [[f32; R]; MAX_COLS],
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -106,47 +117,99 @@ unsafe fn q0_rows<F: Q0Format, const R: usize>(
     nb: usize,
     sums: &mut Sums,
 ) {
-    const ATS: usize = q8_0::TYPE_SIZE;
     let ts = F::TYPE_SIZE;
     let nc = nc.min(MAX_COLS);
-    let ones = _mm256_set1_epi16(1);
-    let mut lanes = [[_mm256_setzero_ps(); R]; MAX_COLS];
-    let mut scalar = [[0f32; R]; MAX_COLS];
-    for ib in 0..nb {
-        let blocks: [Expanded; R] = std::array::from_fn(|r| {
-            let x = &w[r * wrb + ib * ts..r * wrb + (ib + 1) * ts];
-            let qx = F::expand(x);
-            Expanded {
-                qx,
-                ax: _mm256_sign_epi8(qx, qx),
-                d: f16_at(x, 0),
+    let mut acc = TileAcc::<R> {
+        lanes: [[_mm256_setzero_ps(); R]; MAX_COLS],
+        scalar: [[0f32; R]; MAX_COLS],
+    };
+    let zero = Expanded {
+        qx: _mm256_setzero_si256(),
+        ax: _mm256_setzero_si256(),
+        dv: _mm256_setzero_ps(),
+        d: 0.0,
+    };
+    let mut exp = [[zero; KCHUNK]; R];
+    for k0 in (0..nb).step_by(KCHUNK) {
+        let len = (nb - k0).min(KCHUNK);
+        // Expand each weight block once for all the tile's columns.
+        for (r, row) in exp.iter_mut().enumerate() {
+            for (i, e) in row.iter_mut().enumerate().take(len) {
+                let at = r * wrb + (k0 + i) * ts;
+                let x = &w[at..at + ts];
+                let qx = F::expand(x);
+                let d = f16_at(x, 0);
+                *e = Expanded {
+                    qx,
+                    ax: _mm256_sign_epi8(qx, qx),
+                    dv: _mm256_set1_ps(d),
+                    d,
+                };
             }
-        });
-        for c in 0..nc {
-            let y = &a[c * arb + ib * ATS..c * arb + (ib + 1) * ATS];
-            let qy = load32(y, 2);
-            let dy = f16_at(y, 0);
-            for (r, b) in blocks.iter().enumerate() {
-                // maddubs needs an unsigned operand: move x's sign onto y.
-                let sy = _mm256_sign_epi8(qy, b.qx);
-                let dot = _mm256_madd_epi16(_mm256_maddubs_epi16(b.ax, sy), ones);
-                if F::LANES {
-                    let d = _mm256_set1_ps(b.d * dy);
-                    lanes[c][r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot), lanes[c][r]);
-                } else {
-                    scalar[c][r] += hsum_i32(dot) as f32 * (b.d * dy);
-                }
-            }
+        }
+        let mut c = 0;
+        while c + 2 <= nc {
+            q0_cols::<F, R, 2>(&exp, len, a, arb, c, k0, &mut acc);
+            c += 2;
+        }
+        if c < nc {
+            q0_cols::<F, R, 1>(&exp, len, a, arb, c, k0, &mut acc);
         }
     }
     for c in 0..nc {
         for r in 0..R {
             sums[c][r] = if F::LANES {
-                hsum_f32(lanes[c][r])
+                hsum_f32(acc.lanes[c][r])
             } else {
-                scalar[c][r]
+                acc.scalar[c][r]
             };
         }
+    }
+}
+
+/// Columns `c0..c0 + C` against the expanded blocks `k0..k0 + len`, with the (row, column)
+/// accumulators held in registers for the whole run.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn q0_cols<F: Q0Format, const R: usize, const C: usize>(
+    exp: &[[Expanded; KCHUNK]; R],
+    len: usize,
+    a: &[u8],
+    arb: usize,
+    c0: usize,
+    k0: usize,
+    acc: &mut TileAcc<R>,
+) {
+    const ATS: usize = q8_0::TYPE_SIZE;
+    let ones = _mm256_set1_epi16(1);
+    let mut lanes: [[__m256; R]; C] = std::array::from_fn(|c| acc.lanes[c0 + c]);
+    let mut scalar: [[f32; R]; C] = std::array::from_fn(|c| acc.scalar[c0 + c]);
+    for i in 0..len {
+        let ib = k0 + i;
+        for c in 0..C {
+            let at = (c0 + c) * arb + ib * ATS;
+            let y = &a[at..at + ATS];
+            let qy = load32(y, 2);
+            let dy = f16_at(y, 0);
+            let dyv = _mm256_set1_ps(dy);
+            for r in 0..R {
+                let e = &exp[r][i];
+                // maddubs needs an unsigned operand: move x's sign onto y.
+                let sy = _mm256_sign_epi8(qy, e.qx);
+                let dot = _mm256_madd_epi16(_mm256_maddubs_epi16(e.ax, sy), ones);
+                if F::LANES {
+                    // set1(dx)·set1(dy) is the scalar product dx·dy the vec_dot broadcasts.
+                    let d = _mm256_mul_ps(e.dv, dyv);
+                    lanes[c][r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot), lanes[c][r]);
+                } else {
+                    scalar[c][r] += hsum_i32(dot) as f32 * (e.d * dy);
+                }
+            }
+        }
+    }
+    for c in 0..C {
+        acc.lanes[c0 + c] = lanes[c];
+        acc.scalar[c0 + c] = scalar[c];
     }
 }
 

@@ -43,8 +43,15 @@ pub fn quantize_rows(
     let n = x.len() / k;
     out.clear();
     out.resize(rb * n, 0);
-    for (src, dst) in x.chunks_exact(k).zip(out.chunks_exact_mut(rb)) {
-        quantize(src, dst);
+    if n > 1 {
+        // Prompts: rows are independent, so quantize them in parallel.
+        out.par_chunks_exact_mut(rb)
+            .zip(x.par_chunks_exact(k))
+            .for_each(|(dst, src)| quantize(src, dst));
+    } else {
+        for (src, dst) in x.chunks_exact(k).zip(out.chunks_exact_mut(rb)) {
+            quantize(src, dst);
+        }
     }
     Ok(rb)
 }
