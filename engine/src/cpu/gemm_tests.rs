@@ -116,6 +116,7 @@ fn tile_kernels_exist_for_the_main_formats() {
         GgmlType::Q8_0,
         GgmlType::Q5_0,
         GgmlType::Q4_0,
+        GgmlType::F32,
     ] {
         assert!(tile_kernel(ty).is_some(), "{ty}");
     }
@@ -152,13 +153,15 @@ fn q4_0_matches_vec_dot_bit_for_bit() {
 }
 
 #[test]
+fn f32_matches_vec_dot_bit_for_bit() {
+    check_shapes(GgmlType::F32);
+    // A row length with a tail after the runs of eight.
+    check_bit_identical(GgmlType::F32, 6, 515, 5);
+}
+
+#[test]
 fn formats_without_tile_kernels_fall_back_to_vec_dot() {
-    for ty in [
-        GgmlType::F32,
-        GgmlType::F16,
-        GgmlType::IQ4_XS,
-        GgmlType::Q8_K,
-    ] {
+    for ty in [GgmlType::F16, GgmlType::IQ4_XS, GgmlType::Q8_K] {
         check_shapes(ty);
     }
 }
