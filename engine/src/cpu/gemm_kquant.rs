@@ -25,37 +25,48 @@ macro_rules! dispatch_rows {
 }
 pub(super) use dispatch_rows;
 
-/// The eight 32-element sums of the activations (pairs of Q8_K's 16-element `bsums`).
+/// Q8_K's sixteen 16-element sums `bsums` as i16 lanes.
 #[inline(always)]
-fn pair_sums(y: &[u8]) -> [i32; 8] {
-    std::array::from_fn(|j| q8_k::bsum(y, 2 * j) as i32 + q8_k::bsum(y, 2 * j + 1) as i32)
+unsafe fn bsums(y: &[u8]) -> __m256i {
+    load32(y, q8_k::BSUMS)
+}
+
+/// (Σ lanes of `a`, Σ lanes of `b`): both horizontal sums in one reduction (exact integers).
+#[inline(always)]
+unsafe fn hsum_pair_i32(a: __m256i, b: __m256i) -> (i32, i32) {
+    let h = _mm256_hadd_epi32(a, b);
+    let s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    let t = _mm_hadd_epi32(s, s);
+    (_mm_cvtsi128_si32(t), _mm_extract_epi32(t, 1))
 }
 
 /// One Q4_K or Q5_K block row, unpacked: 32-byte quant vectors per sub-block, scales and mins.
 struct KBlock {
     q: [__m256i; 8],
     scale: [__m256i; 8],
-    min: [i32; 8],
+    /// Each sub-block's min twice, as i16 lanes matching `bsums` (two 16-sums per sub-block).
+    min_dup: __m256i,
     d: f32,
     dmin: f32,
 }
 
 #[inline(always)]
-unsafe fn scales_and_mins(scales: &[u8]) -> ([__m256i; 8], [i32; 8]) {
+unsafe fn scales_and_mins(scales: &[u8]) -> ([__m256i; 8], __m256i) {
     let mut sc = [_mm256_setzero_si256(); 8];
-    let mut mn = [0i32; 8];
+    let mut mn = [0i16; 16];
     for j in 0..8 {
         let (s, m) = scale_min_k4(j, scales);
         sc[j] = _mm256_set1_epi16(s as i16);
-        mn[j] = m as i32;
+        mn[2 * j] = m as i16;
+        mn[2 * j + 1] = m as i16;
     }
-    (sc, mn)
+    (sc, _mm256_loadu_si256(mn.as_ptr() as *const __m256i))
 }
 
 #[inline(always)]
 unsafe fn unpack_q4_k(x: &[u8]) -> KBlock {
     let m4 = _mm256_set1_epi8(0x0F);
-    let (scale, min) = scales_and_mins(&x[4..16]);
+    let (scale, min_dup) = scales_and_mins(&x[4..16]);
     let mut q = [_mm256_setzero_si256(); 8];
     for c in 0..4 {
         let v = load32(x, 16 + 32 * c);
@@ -65,7 +76,7 @@ unsafe fn unpack_q4_k(x: &[u8]) -> KBlock {
     KBlock {
         q,
         scale,
-        min,
+        min_dup,
         d: f16_at(x, 0),
         dmin: f16_at(x, 2),
     }
@@ -82,7 +93,7 @@ unsafe fn high_bit(h: __m256i, bit: i32) -> __m256i {
 #[inline(always)]
 unsafe fn unpack_q5_k(x: &[u8]) -> KBlock {
     let m4 = _mm256_set1_epi8(0x0F);
-    let (scale, min) = scales_and_mins(&x[4..16]);
+    let (scale, min_dup) = scales_and_mins(&x[4..16]);
     let hbits = load32(x, 16);
     let mut q = [_mm256_setzero_si256(); 8];
     for c in 0..4 {
@@ -97,21 +108,21 @@ unsafe fn unpack_q5_k(x: &[u8]) -> KBlock {
     KBlock {
         q,
         scale,
-        min,
+        min_dup,
         d: f16_at(x, 0),
         dmin: f16_at(x, 2),
     }
 }
 
-/// Integer lanes of Σ_j scale_j · (q_j · a_j) over the block, and Σ_j min_j · asum_j.
+/// Integer lanes of Σ_j scale_j · (q_j · a_j) over the block, and lanes of min_j · asum_j.
 #[inline(always)]
-unsafe fn k_block_dot(b: &KBlock, a: &[__m256i; 8], pairs: &[i32; 8]) -> (__m256i, i32) {
+unsafe fn k_block_dot(b: &KBlock, a: &[__m256i; 8], bsums: __m256i) -> (__m256i, __m256i) {
     let mut acc = _mm256_setzero_si256();
     for j in 0..8 {
         acc = _mm256_add_epi32(acc, dot_u8_i8_scaled(b.q[j], a[j], b.scale[j]));
     }
-    let mins = (0..8).map(|j| b.min[j] * pairs[j]).sum();
-    (acc, mins)
+    // Lane j: min_j · (bsum(2j) + bsum(2j+1)), exact in i32.
+    (acc, _mm256_madd_epi16(bsums, b.min_dup))
 }
 
 #[inline(always)]
@@ -153,10 +164,10 @@ unsafe fn q4_k_rows<const R: usize>(
             std::array::from_fn(|r| unpack_q4_k(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS]));
         for (c, col) in sums.iter_mut().enumerate().take(nc) {
             let y = &a[c * arb + ib * q8_k::TYPE_SIZE..c * arb + (ib + 1) * q8_k::TYPE_SIZE];
-            let (dy, qa, pairs) = (q8_k::d(y), q8_k_quants(y), pair_sums(y));
+            let (dy, qa, bs) = (q8_k::d(y), q8_k_quants(y), bsums(y));
             for (b, s) in blocks.iter().zip(col.iter_mut()) {
-                let (acc, summins) = k_block_dot(b, &qa, &pairs);
-                let sumi = hsum_i32(acc);
+                let (acc, min_lanes) = k_block_dot(b, &qa, bs);
+                let (sumi, summins) = hsum_pair_i32(acc, min_lanes);
                 // The scalar kernel's per-block formula and association.
                 *s += b.d * dy * sumi as f32 - b.dmin * dy * summins as f32;
             }
@@ -200,11 +211,12 @@ unsafe fn q5_k_rows<const R: usize>(
             std::array::from_fn(|r| unpack_q5_k(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS]));
         for c in 0..nc {
             let y = &a[c * arb + ib * q8_k::TYPE_SIZE..c * arb + (ib + 1) * q8_k::TYPE_SIZE];
-            let (dy, qa, pairs) = (q8_k::d(y), q8_k_quants(y), pair_sums(y));
+            let (dy, qa, bs) = (q8_k::d(y), q8_k_quants(y), bsums(y));
             for (r, b) in blocks.iter().enumerate() {
                 let d = dy * b.d;
                 let dmin = -dy * b.dmin;
-                let (sumi, mins) = k_block_dot(b, &qa, &pairs);
+                let (sumi, min_lanes) = k_block_dot(b, &qa, bs);
+                let mins = hsum_i32(min_lanes);
                 summs[c][r] += dmin * mins as f32;
                 lanes[c][r] =
                     _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), lanes[c][r]);
@@ -301,8 +313,7 @@ unsafe fn q6_k_rows<const R: usize>(
             let y = &a[c * arb + ib * q8_k::TYPE_SIZE..c * arb + (ib + 1) * q8_k::TYPE_SIZE];
             let dy = q8_k::d(y);
             let qa = q8_k_quants(y);
-            let bs = &y[q8_k::BSUMS..q8_k::BSUMS + 32];
-            let bsums = _mm256_loadu_si256(bs.as_ptr() as *const __m256i);
+            let bsums = bsums(y);
             for (r, b) in blocks.iter().enumerate() {
                 let mut acc = _mm256_setzero_si256();
                 for j in 0..8 {
