@@ -18,6 +18,8 @@ pub enum MatmulError {
         row_len: usize,
         ty: &'static str,
     },
+    #[error("tensor '{name}': {detail}")]
+    Shape { name: String, detail: String },
 }
 
 /// Converts `n` rows of `k` floats to `ty` (a dot type), returning the bytes per row.
@@ -41,8 +43,15 @@ pub fn quantize_rows(
     let n = x.len() / k;
     out.clear();
     out.resize(rb * n, 0);
-    for (src, dst) in x.chunks_exact(k).zip(out.chunks_exact_mut(rb)) {
-        quantize(src, dst);
+    if n > 1 {
+        // Prompts: rows are independent, so quantize them in parallel.
+        out.par_chunks_exact_mut(rb)
+            .zip(x.par_chunks_exact(k))
+            .for_each(|(dst, src)| quantize(src, dst));
+    } else {
+        for (src, dst) in x.chunks_exact(k).zip(out.chunks_exact_mut(rb)) {
+            quantize(src, dst);
+        }
     }
     Ok(rb)
 }
@@ -78,23 +87,6 @@ pub fn matmul(w: &Tensor, x: &[f32], out: &mut [f32]) -> Result<(), MatmulError>
             });
         return Ok(());
     }
-    // Row-major over weights (each weight row read once for all tokens), then transpose.
-    let mut tmp = vec![0f32; rows * n];
-    tmp.par_chunks_mut(ROWS_PER_TASK * n)
-        .enumerate()
-        .for_each(|(c, chunk)| {
-            for (i, orow) in chunk.chunks_exact_mut(n).enumerate() {
-                let r = c * ROWS_PER_TASK + i;
-                let wrow = &wdata[r * wrb..(r + 1) * wrb];
-                for (t, o) in orow.iter_mut().enumerate() {
-                    *o = vec_dot(k, wrow, &qa[t * arb..(t + 1) * arb]);
-                }
-            }
-        });
-    for r in 0..rows {
-        for t in 0..n {
-            out[t * rows + r] = tmp[r * n + t];
-        }
-    }
+    super::gemm::gemm(w, &qa, arb, n, out, vec_dot)?;
     Ok(())
 }

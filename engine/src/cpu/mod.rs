@@ -1,5 +1,16 @@
 //! CPU compute: matrix products over any weight format through `quant::kernels`, and the thread pool.
 
+pub mod gemm;
+#[cfg(target_arch = "x86_64")]
+mod gemm_f32;
+#[cfg(target_arch = "x86_64")]
+mod gemm_kquant;
+#[cfg(target_arch = "x86_64")]
+mod gemm_q8_0;
+#[cfg(target_arch = "x86_64")]
+mod gemm_simd;
+#[cfg(test)]
+mod gemm_tests;
 pub mod matmul;
 pub mod pool;
 pub mod x86_dot;

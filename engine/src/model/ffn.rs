@@ -6,7 +6,9 @@ use super::error::ModelError;
 use super::ggml_math::{geglu_in_place, swiglu_in_place};
 use super::norm::{sigmoid, softmax_in_place};
 use super::weights::{Ffn, SharedExpert};
-use crate::cpu::matmul;
+use crate::cpu::gemm::gemm;
+use crate::cpu::{matmul, quantize_rows, MatmulError};
+use crate::gguf::GgmlType;
 use crate::tensor::Tensor;
 
 /// `x`: T rows of n_embd; `out`: T rows of n_embd.
@@ -95,26 +97,37 @@ fn moe(
         chosen.extend(idx[..k].iter().map(|&e| (e, row[e] / sum)));
     }
     // Per expert: gather its tokens, run its SwiGLU, scatter weighted results per (token, slot).
+    // The gate and up inputs are quantized once for all experts (quantization is per row, so
+    // gathering quantized rows gives the bytes quantizing the gathered rows would).
+    let gate_in = QuantizedInput::new(gate, x, n_embd)?;
+    let up_in = if gate_in.dot_type == dot_type(up)? {
+        None
+    } else {
+        Some(QuantizedInput::new(up, x, n_embd)?)
+    };
+    let up_in = up_in.as_ref().unwrap_or(&gate_in);
+    let (gate_dot, up_dot) = (vec_dot(gate)?, vec_dot(up)?);
     let mut results = vec![0f32; t_n * k * n_embd];
+    let (mut qg, mut qu) = (Vec::new(), Vec::new());
     for e in 0..n_expert {
         let slots: Vec<usize> = (0..t_n * k).filter(|&s| chosen[s].0 == e).collect();
         if slots.is_empty() {
             continue;
         }
-        let mut xe = Vec::with_capacity(slots.len() * n_embd);
-        for &s in &slots {
-            let t = s / k;
-            xe.extend_from_slice(&x[t * n_embd..(t + 1) * n_embd]);
+        let tokens: Vec<usize> = slots.iter().map(|&s| s / k).collect();
+        gate_in.gather(&tokens, &mut qg);
+        up_in.gather(&tokens, &mut qu);
+        let ns = slots.len();
+        let mut g = vec![0f32; ns * n_ff];
+        let mut u = vec![0f32; ns * n_ff];
+        let (ge, ue) = (gate.rows(e * n_ff, n_ff), up.rows(e * n_ff, n_ff));
+        gemm(&ge, &qg, gate_in.row_bytes, ns, &mut g, gate_dot)?;
+        gemm(&ue, &qu, up_in.row_bytes, ns, &mut u, up_dot)?;
+        for (gr, ur) in g.chunks_exact_mut(n_ff).zip(u.chunks_exact(n_ff)) {
+            swiglu_in_place(gr, ur);
         }
-        let mut ye = vec![0f32; slots.len() * n_embd];
-        gated_ffn(
-            Activation::Silu,
-            &gate.rows(e * n_ff, n_ff),
-            &up.rows(e * n_ff, n_ff),
-            &down.rows(e * n_embd, n_embd),
-            &xe,
-            &mut ye,
-        )?;
+        let mut ye = vec![0f32; ns * n_embd];
+        matmul(&down.rows(e * n_embd, n_embd), &g, &mut ye)?;
         for (i, &s) in slots.iter().enumerate() {
             let w = chosen[s].1;
             for (r, &y) in results[s * n_embd..(s + 1) * n_embd]
@@ -161,4 +174,46 @@ fn shared_expert(sh: &SharedExpert, x: &[f32], out: &mut [f32]) -> Result<(), Mo
         }
     }
     Ok(())
+}
+
+/// The activation format `w`'s dot products take.
+fn dot_type(w: &Tensor) -> Result<GgmlType, MatmulError> {
+    crate::quant::kernels(w.ty)
+        .map(|k| k.dot_type)
+        .ok_or_else(|| MatmulError::Unsupported(w.ty.name(), w.name.clone()))
+}
+
+/// The dot kernel the matmul path uses for `w` (the same one, so results match it).
+fn vec_dot(w: &Tensor) -> Result<fn(usize, &[u8], &[u8]) -> f32, MatmulError> {
+    crate::cpu::x86_dot::vec_dot_for(w.ty)
+        .ok_or_else(|| MatmulError::Unsupported(w.ty.name(), w.name.clone()))
+}
+
+/// Token rows quantized once to a weight's dot type, from which each expert gathers its tokens.
+struct QuantizedInput {
+    dot_type: GgmlType,
+    bytes: Vec<u8>,
+    row_bytes: usize,
+}
+
+impl QuantizedInput {
+    fn new(w: &Tensor, x: &[f32], n_embd: usize) -> Result<QuantizedInput, MatmulError> {
+        let dot_type = dot_type(w)?;
+        let mut bytes = Vec::new();
+        let row_bytes = quantize_rows(dot_type, x, n_embd, &mut bytes)?;
+        Ok(QuantizedInput {
+            dot_type,
+            bytes,
+            row_bytes,
+        })
+    }
+
+    /// Copies the rows of `tokens` into `out`, in order.
+    fn gather(&self, tokens: &[usize], out: &mut Vec<u8>) {
+        let rb = self.row_bytes;
+        out.clear();
+        for &t in tokens {
+            out.extend_from_slice(&self.bytes[t * rb..(t + 1) * rb]);
+        }
+    }
 }

@@ -1,0 +1,209 @@
+//! Matrix–matrix products for prompts (more than one activation row): `out[t][r] = W[r] · x[t]`.
+//!
+//! The activations are quantized once (by the caller), then the output is computed in tiles of up
+//! to [`MAX_ROWS`] weight rows × [`MAX_COLS`] activation columns: a tile kernel unpacks each weight
+//! block once and dots it with every column of the tile, keeping the per-(row, column) sums local.
+//! Each tile kernel reproduces, for every (row, column), the integer block sums and the float
+//! accumulation order of the `vec_dot` that the decode path uses for that format, so a prompt
+//! computes bit for bit what token-by-token decoding would.
+//!
+//! Work is split across the rayon pool by weight rows; each task walks column blocks outermost so
+//! that one block of activations stays in cache while the task's weight rows stream past it.
+
+use super::matmul::MatmulError;
+#[cfg(target_arch = "x86_64")]
+use super::{gemm_f32, gemm_kquant, gemm_q8_0};
+use crate::gguf::GgmlType;
+use crate::tensor::Tensor;
+use rayon::prelude::*;
+
+/// Weight rows per tile.
+pub const MAX_ROWS: usize = 4;
+/// Activation columns per tile: enough to amortize unpacking a weight block, few enough that the
+/// tile's activations stay in L1.
+pub const MAX_COLS: usize = 16;
+
+/// A tile's results: `sums[c][r]` = weight row `r` · activation column `c`.
+pub type Sums = [[f32; MAX_ROWS]; MAX_COLS];
+
+/// A format's tile kernel: `nr` (1..=MAX_ROWS) weight rows at `w` (row stride `wrb` bytes) against
+/// `nc` (1..=MAX_COLS) activation columns at `a` (stride `arb`), `nb` blocks each; fills `sums`.
+///
+/// # Safety
+/// The CPU must have the features the kernel was selected for (see [`tile_kernel`]), and
+/// `w.len() >= (nr - 1) * wrb + nb * weight_block_bytes`,
+/// `a.len() >= (nc - 1) * arb + nb * activation_block_bytes`.
+pub type TileFn = unsafe fn(
+    w: &[u8],
+    wrb: usize,
+    nr: usize,
+    a: &[u8],
+    arb: usize,
+    nc: usize,
+    nb: usize,
+    sums: &mut Sums,
+);
+
+/// The tile kernel for weights of `ty` on this CPU, if there is one (otherwise the caller falls
+/// back to one `vec_dot` per output, still tiled).
+pub fn tile_kernel(ty: GgmlType) -> Option<TileFn> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let avx2 = std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("f16c");
+        if !avx2 {
+            return None;
+        }
+        let f: TileFn = match ty {
+            GgmlType::Q4_K => gemm_kquant::q4_k,
+            GgmlType::Q5_K => gemm_kquant::q5_k,
+            GgmlType::Q6_K => gemm_kquant::q6_k,
+            GgmlType::Q8_0 => gemm_q8_0::q8_0,
+            GgmlType::Q5_0 => gemm_q8_0::q5_0,
+            GgmlType::Q4_0 => gemm_q8_0::q4_0,
+            GgmlType::F32 => gemm_f32::f32,
+            _ => return None,
+        };
+        Some(f)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = ty;
+        None
+    }
+}
+
+/// The output pointer shared by the row tasks; each task writes only its own rows.
+#[derive(Clone, Copy)]
+struct OutPtr(*mut f32);
+// SAFETY: tasks write disjoint elements (their own weight rows) and the slice outlives the scope.
+unsafe impl Send for OutPtr {}
+unsafe impl Sync for OutPtr {}
+
+impl OutPtr {
+    /// # Safety
+    /// `i` is in bounds of the output slice and no other task writes element `i`.
+    #[inline(always)]
+    unsafe fn write(self, i: usize, v: f32) {
+        *self.0.add(i) = v;
+    }
+}
+
+/// `out[t * rows + r] = W[r] · x[t]` for `n` activation columns already quantized to the weight's
+/// dot type: `qa` holds `n` rows of `arb` bytes. `vec_dot` serves formats without a tile kernel.
+pub fn gemm(
+    w: &Tensor,
+    qa: &[u8],
+    arb: usize,
+    n: usize,
+    out: &mut [f32],
+    vec_dot: fn(usize, &[u8], &[u8]) -> f32,
+) -> Result<(), MatmulError> {
+    let weights = Weights {
+        name: &w.name,
+        ty: w.ty,
+        row_len: w.row_len(),
+        rows: w.n_rows(),
+        row_bytes: w.row_bytes(),
+        data: w.data(),
+    };
+    gemm_weights(&weights, qa, arb, n, out, vec_dot)
+}
+
+/// A weight matrix as raw rows (what [`gemm`] needs of a [`Tensor`]).
+pub struct Weights<'a> {
+    pub name: &'a str,
+    pub ty: GgmlType,
+    pub row_len: usize,
+    pub rows: usize,
+    pub row_bytes: usize,
+    pub data: &'a [u8],
+}
+
+/// [`gemm`] over raw weight rows.
+pub fn gemm_weights(
+    w: &Weights,
+    qa: &[u8],
+    arb: usize,
+    n: usize,
+    out: &mut [f32],
+    vec_dot: fn(usize, &[u8], &[u8]) -> f32,
+) -> Result<(), MatmulError> {
+    let (k, rows, wrb, wdata) = (w.row_len, w.rows, w.row_bytes, w.data);
+    let bad_len = |what: &str| MatmulError::Shape {
+        name: w.name.to_string(),
+        detail: format!("{what} (rows {rows}, row length {k}, columns {n})"),
+    };
+    let bs = w.ty.block_size() as usize;
+    if bs == 0 || k % bs != 0 {
+        return Err(bad_len("row length is not a whole number of blocks"));
+    }
+    let nb = k / bs;
+    let wbytes = w.ty.bytes_for(k as u64).unwrap_or(u64::MAX) as usize;
+    if wrb < wbytes || wdata.len() < rows * wrb {
+        return Err(bad_len("weight data shorter than its shape"));
+    }
+    if qa.len() < n * arb || out.len() < n * rows {
+        return Err(bad_len("activation or output buffer too short"));
+    }
+    if n == 0 || rows == 0 {
+        return Ok(());
+    }
+    let tile = tile_kernel(w.ty);
+    if let Some(dot_type) = crate::quant::kernels(w.ty).map(|kk| kk.dot_type) {
+        let abytes = dot_type.bytes_for(k as u64).unwrap_or(u64::MAX) as usize;
+        if tile.is_some() && arb < abytes {
+            return Err(bad_len("activation rows shorter than the row length"));
+        }
+    }
+    let out_ptr = OutPtr(out.as_mut_ptr());
+    let rows_per_task = rows_per_task(rows);
+    let n_tasks = rows.div_ceil(rows_per_task);
+    (0..n_tasks).into_par_iter().for_each(|task| {
+        let r_start = task * rows_per_task;
+        let r_end = (r_start + rows_per_task).min(rows);
+        let mut sums: Sums = [[0.0; MAX_ROWS]; MAX_COLS];
+        for c0 in (0..n).step_by(MAX_COLS) {
+            let nc = (n - c0).min(MAX_COLS);
+            for r0 in (r_start..r_end).step_by(MAX_ROWS) {
+                let nr = (r_end - r0).min(MAX_ROWS);
+                let wt = &wdata[r0 * wrb..];
+                let at = &qa[c0 * arb..];
+                match tile {
+                    // SAFETY: the kernel's CPU features were detected by `tile_kernel`; the length
+                    // preconditions follow from the checks above (rows * wrb weight bytes with
+                    // wrb >= nb blocks, n * arb activation bytes with arb >= nb blocks).
+                    Some(f) => unsafe { f(wt, wrb, nr, at, arb, nc, nb, &mut sums) },
+                    None => {
+                        for (c, col) in sums.iter_mut().enumerate().take(nc) {
+                            for (r, s) in col.iter_mut().enumerate().take(nr) {
+                                *s = vec_dot(
+                                    k,
+                                    &wt[r * wrb..(r + 1) * wrb],
+                                    &at[c * arb..(c + 1) * arb],
+                                );
+                            }
+                        }
+                    }
+                }
+                for (c, col) in sums.iter().enumerate().take(nc) {
+                    let base = (c0 + c) * rows + r0;
+                    for (r, &s) in col.iter().enumerate().take(nr) {
+                        // SAFETY: base + r < n * rows <= out.len(), and only this task owns rows
+                        // r_start..r_end of every column.
+                        unsafe { out_ptr.write(base + r, s) };
+                    }
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Rows per parallel task: about four tasks per thread (for balance), a whole number of tiles.
+fn rows_per_task(rows: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    let per = rows.div_ceil(threads * 4);
+    per.div_ceil(MAX_ROWS).max(1) * MAX_ROWS
+}

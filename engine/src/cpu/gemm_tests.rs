@@ -1,0 +1,195 @@
+//! The GEMM path against the decode `vec_dot` it must reproduce bit for bit, on random weights and
+//! activations, with tile edges (rows and columns that are not multiples of the tile) covered.
+
+use super::gemm::{gemm_weights, tile_kernel, Weights, MAX_COLS};
+use super::matmul::quantize_rows;
+use super::x86_dot::vec_dot_for;
+use crate::gguf::GgmlType;
+use crate::quant;
+
+/// xorshift64*, enough for test data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let v = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40;
+        v as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+    }
+
+    /// Values with a per-row scale and occasional outliers, as real weights and activations have.
+    fn row(&mut self, k: usize, scale: f32) -> Vec<f32> {
+        (0..k)
+            .map(|i| {
+                let v = self.next() + self.next() + self.next();
+                if i % 97 == 13 {
+                    v * scale * 8.0
+                } else {
+                    v * scale
+                }
+            })
+            .collect()
+    }
+}
+
+/// Quantized weights (`rows` × `k`) and activations (`n` × `k`) for `ty`.
+fn random_problem(
+    ty: GgmlType,
+    rows: usize,
+    k: usize,
+    n: usize,
+    seed: u64,
+) -> (Vec<u8>, Vec<u8>, usize) {
+    let kern = quant::kernels(ty).expect("kernels");
+    let quantize = kern.quantize.expect("a reference quantizer");
+    let mut rng = Rng(seed);
+    let wrb = ty.bytes_for(k as u64).expect("whole blocks") as usize;
+    let mut w = vec![0u8; rows * wrb];
+    for (r, dst) in w.chunks_exact_mut(wrb).enumerate() {
+        let x = rng.row(k, 0.02 * (1 + r % 5) as f32);
+        quantize(&x, dst);
+    }
+    let x: Vec<f32> = (0..n)
+        .flat_map(|t| rng.row(k, 0.5 + t as f32 * 0.3))
+        .collect();
+    let mut qa = Vec::new();
+    let arb = quantize_rows(kern.dot_type, &x, k, &mut qa).expect("activations");
+    (w, qa, arb)
+}
+
+fn check_bit_identical(ty: GgmlType, rows: usize, k: usize, n: usize) {
+    let (w, qa, arb) = random_problem(ty, rows, k, n, 0x9E37_79B9 ^ (rows * 31 + n) as u64);
+    let wrb = w.len() / rows;
+    let dot = vec_dot_for(ty).expect("vec_dot");
+    let weights = Weights {
+        name: "test",
+        ty,
+        row_len: k,
+        rows,
+        row_bytes: wrb,
+        data: &w,
+    };
+    let mut out = vec![f32::NAN; n * rows];
+    gemm_weights(&weights, &qa, arb, n, &mut out, dot).expect("gemm");
+    for t in 0..n {
+        for r in 0..rows {
+            let want = dot(k, &w[r * wrb..(r + 1) * wrb], &qa[t * arb..(t + 1) * arb]);
+            let got = out[t * rows + r];
+            assert_eq!(
+                got.to_bits(),
+                want.to_bits(),
+                "{ty} rows {rows} n {n}: out[{t}][{r}] = {got}, vec_dot {want}"
+            );
+        }
+    }
+}
+
+/// Shapes that exercise full tiles, row and column remainders and several column blocks.
+fn check_shapes(ty: GgmlType) {
+    let k = 512;
+    for (rows, n) in [
+        (4, 2),
+        (11, 5),
+        (8, MAX_COLS),
+        (13, 2 * MAX_COLS + 3),
+        (1, 7),
+    ] {
+        check_bit_identical(ty, rows, k, n);
+    }
+}
+
+#[test]
+fn tile_kernels_exist_for_the_main_formats() {
+    if !(std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+        && std::is_x86_feature_detected!("f16c"))
+    {
+        eprintln!("skipped: no AVX2/FMA/F16C on this CPU");
+        return;
+    }
+    for ty in [
+        GgmlType::Q4_K,
+        GgmlType::Q5_K,
+        GgmlType::Q6_K,
+        GgmlType::Q8_0,
+        GgmlType::Q5_0,
+        GgmlType::Q4_0,
+        GgmlType::F32,
+    ] {
+        assert!(tile_kernel(ty).is_some(), "{ty}");
+    }
+}
+
+#[test]
+fn q4_k_matches_vec_dot_bit_for_bit() {
+    check_shapes(GgmlType::Q4_K);
+}
+
+#[test]
+fn q5_k_matches_vec_dot_bit_for_bit() {
+    check_shapes(GgmlType::Q5_K);
+}
+
+#[test]
+fn q6_k_matches_vec_dot_bit_for_bit() {
+    check_shapes(GgmlType::Q6_K);
+}
+
+#[test]
+fn q8_0_matches_vec_dot_bit_for_bit() {
+    check_shapes(GgmlType::Q8_0);
+}
+
+#[test]
+fn q5_0_matches_vec_dot_bit_for_bit() {
+    check_shapes(GgmlType::Q5_0);
+}
+
+#[test]
+fn q4_0_matches_vec_dot_bit_for_bit() {
+    check_shapes(GgmlType::Q4_0);
+}
+
+#[test]
+fn f32_matches_vec_dot_bit_for_bit() {
+    check_shapes(GgmlType::F32);
+    // A row length with a tail after the runs of eight.
+    check_bit_identical(GgmlType::F32, 6, 515, 5);
+}
+
+#[test]
+fn formats_without_tile_kernels_fall_back_to_vec_dot() {
+    for ty in [GgmlType::F16, GgmlType::IQ4_XS, GgmlType::Q8_K] {
+        check_shapes(ty);
+    }
+}
+
+#[test]
+fn short_buffers_are_errors_not_panics() {
+    let ty = GgmlType::Q4_K;
+    let (w, qa, arb) = random_problem(ty, 4, 256, 3, 7);
+    let dot = vec_dot_for(ty).expect("vec_dot");
+    let weights = Weights {
+        name: "short",
+        ty,
+        row_len: 256,
+        rows: 4,
+        row_bytes: w.len() / 4,
+        data: &w[..w.len() - 1],
+    };
+    let mut out = vec![0f32; 12];
+    assert!(gemm_weights(&weights, &qa, arb, 3, &mut out, dot).is_err());
+    let weights = Weights {
+        data: &w,
+        ..weights
+    };
+    assert!(gemm_weights(&weights, &qa[..qa.len() - 1], arb, 3, &mut out, dot).is_err());
+    assert!(gemm_weights(&weights, &qa, arb, 3, &mut out[..11], dot).is_err());
+    let bad_k = Weights {
+        row_len: 250,
+        ..weights
+    };
+    assert!(gemm_weights(&bad_k, &qa, arb, 3, &mut out, dot).is_err());
+}
