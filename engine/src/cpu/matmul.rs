@@ -18,6 +18,10 @@ pub enum MatmulError {
         row_len: usize,
         ty: &'static str,
     },
+    #[error("tensor '{name}': {detail}")]
+    Shape { name: String, detail: String },
+    #[error("{0} matrix-vector jobs in one call; at most {1}")]
+    TooManyJobs(usize, usize),
 }
 
 /// Converts `n` rows of `k` floats to `ty` (a dot type), returning the bytes per row.
@@ -56,6 +60,10 @@ pub fn matmul(w: &Tensor, x: &[f32], out: &mut [f32]) -> Result<(), MatmulError>
     let rows = w.n_rows();
     let n = x.len() / k;
     debug_assert_eq!(out.len(), n * rows);
+    // One token (decode): the bandwidth-bound matrix-vector path.
+    if n == 1 {
+        return super::matvec::matvec(w, x, out);
+    }
     let kern = quant::kernels(w.ty)
         .ok_or_else(|| MatmulError::Unsupported(w.ty.name(), w.name.clone()))?;
     let mut qa = Vec::new();
@@ -65,17 +73,6 @@ pub fn matmul(w: &Tensor, x: &[f32], out: &mut [f32]) -> Result<(), MatmulError>
     let wdata = w.data();
     // No rows wanted (e.g. logits of a micro-batch whose positions are all unwanted).
     if n == 0 {
-        return Ok(());
-    }
-    if n == 1 {
-        out.par_chunks_mut(ROWS_PER_TASK)
-            .enumerate()
-            .for_each(|(c, chunk)| {
-                for (i, o) in chunk.iter_mut().enumerate() {
-                    let r = c * ROWS_PER_TASK + i;
-                    *o = vec_dot(k, &wdata[r * wrb..(r + 1) * wrb], &qa);
-                }
-            });
         return Ok(());
     }
     // Row-major over weights (each weight row read once for all tokens), then transpose.
