@@ -239,3 +239,72 @@ fn process_cpu_ns() -> u64 {
         .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
         .sum()
 }
+
+/// The real Gemma 3 head from the mmap: `FITBENCH_MATVEC_PROBE=/path/to/gemma3-270m.gguf`.
+#[test]
+fn probe_real_head() {
+    let Some(path) = std::env::var_os("FITBENCH_MATVEC_PROBE") else {
+        return;
+    };
+    let Ok(g) = crate::gguf::GgufModel::open(&path) else {
+        return;
+    };
+    let t = Tensor::bind_any(&g, "token_embd.weight").unwrap();
+    let x = floats(1, t.row_len());
+    let mut out = vec![0f32; t.n_rows()];
+    let pool = crate::cpu::ThreadPool::new(1).unwrap();
+    let copy = t.data().to_vec();
+    let anon = WeightRows {
+        data: &copy,
+        ..WeightRows::of(&t)
+    };
+    // Cache-resident rows (the first 1024, read 256 times): the kernel's compute speed alone.
+    let hot = WeightRows::of(&t).rows(0, 1024);
+    let mut hot_out = vec![0f32; 1024];
+    let c = process_cpu_ns();
+    for _ in 0..2560 {
+        pool.install(|| {
+            matvec_jobs(&mut [MatvecJob {
+                w: hot,
+                x: &x,
+                out: &mut hot_out,
+            }])
+        })
+        .unwrap();
+    }
+    let ns = process_cpu_ns().saturating_sub(c) as f64 / 10.0;
+    eprintln!(
+        "cache-resident, same bytes as one head: cpu {:.2} ms",
+        ns * 1e-6
+    );
+    for _ in 0..3 {
+        let c = process_cpu_ns();
+        for _ in 0..10 {
+            pool.install(|| {
+                matvec_jobs(&mut [MatvecJob {
+                    w: anon,
+                    x: &x,
+                    out: &mut out,
+                }])
+            })
+            .unwrap();
+        }
+        let ns = process_cpu_ns().saturating_sub(c) as f64 / 10.0;
+        eprintln!("anonymous copy: cpu {:.2} ms/call", ns * 1e-6);
+    }
+    for _ in 0..3 {
+        let c = process_cpu_ns();
+        let w = std::time::Instant::now();
+        for _ in 0..10 {
+            pool.install(|| matvec(&t, &x, &mut out)).unwrap();
+        }
+        let ns = process_cpu_ns().saturating_sub(c) as f64 / 10.0;
+        eprintln!(
+            "{}: cpu {:.2} ms/call ({:.1} GB/s), wall {:.2} ms",
+            t.ty.name(),
+            ns * 1e-6,
+            t.data().len() as f64 / ns,
+            w.elapsed().as_secs_f64() * 100.0
+        );
+    }
+}

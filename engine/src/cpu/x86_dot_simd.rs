@@ -50,19 +50,26 @@ pub fn q5_0_blocks(level: Level) -> BlocksFn {
     }
 }
 
-/// f16 at `p` → f32 through F16C.
+/// `f16(x) · f16(y)` broadcast to eight lanes, both scales converted by one F16C instruction.
+/// The two halves are packed in a general register first: when LLVM instead inserts a loaded
+/// half into a vector register, it picks the accumulator as the merge source, which chains each
+/// block's scale onto the previous block's FMA (measured: 8 instead of 4 cycles per block).
 #[inline(always)]
-unsafe fn half(p: *const u8) -> f32 {
-    let bits = (p as *const u16).read_unaligned();
-    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32)))
+unsafe fn scale_product(x: *const u8, y: *const u8) -> __m256 {
+    let dx = (x as *const u16).read_unaligned() as u32;
+    let dy = (y as *const u16).read_unaligned() as u32;
+    let both = _mm_cvtph_ps(_mm_cvtsi32_si128((dx | (dy << 16)) as i32));
+    _mm256_broadcastss_ps(_mm_mul_ss(both, _mm_movehdup_ps(both)))
 }
 
 /// ggml's `hsum_float_8` order.
 #[inline(always)]
 unsafe fn hsum8(acc: __m256) -> f32 {
-    let mut lanes = [0f32; 8];
-    _mm256_storeu_ps(lanes.as_mut_ptr(), acc);
-    super::x86_dot::hsum8(&lanes)
+    // (l + h) lanes, then pairs (0 + 2, 1 + 3), then the two: the scalar `hsum8` order.
+    let s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    _mm_cvtss_f32(s)
 }
 
 /// Per i32 lane: Σ of four products x·y (x, y signed bytes), AVX2.
@@ -98,7 +105,7 @@ unsafe fn q8_0_loop<const VNNI: bool>(nb: usize, w: &[u8], a: &[u8]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     for ib in 0..nb {
         let (x, y) = (wp.add(ib * 34), ap.add(ib * 34));
-        let d = _mm256_set1_ps(half(x) * half(y));
+        let d = scale_product(x, y);
         let qx = _mm256_loadu_si256(x.add(2) as *const __m256i);
         let qy = _mm256_loadu_si256(y.add(2) as *const __m256i);
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sum4::<VNNI>(qx, qy)), acc);
@@ -124,7 +131,7 @@ unsafe fn q5_0_loop<const VNNI: bool>(nb: usize, w: &[u8], a: &[u8]) -> f32 {
     let all = _mm256_set1_epi64x(-1);
     for ib in 0..nb {
         let (x, y) = (wp.add(ib * 22), ap.add(ib * 34));
-        let d = _mm256_set1_ps(half(x) * half(y));
+        let d = scale_product(x, y);
         let qh = (x.add(2) as *const u32).read_unaligned();
         let bits = _mm256_shuffle_epi8(_mm256_set1_epi32(qh as i32), spread);
         let set = _mm256_cmpeq_epi8(_mm256_or_si256(bits, bit_of_byte), all);
