@@ -41,6 +41,17 @@ impl<'a> WeightRows<'a> {
         }
     }
 
+    /// No rows (a placeholder in fixed-size job arrays).
+    pub fn empty() -> WeightRows<'static> {
+        WeightRows {
+            name: "",
+            ty: GgmlType::F32,
+            row_len: 0,
+            n_rows: 0,
+            data: &[],
+        }
+    }
+
     fn row_bytes(&self) -> usize {
         self.ty.bytes_for(self.row_len as u64).unwrap_or(0) as usize
     }
