@@ -2,9 +2,10 @@
 //! weights read next to this machine's measured single-thread and all-thread read bandwidth.
 //!
 //! `cargo bench -p fitbench-engine --bench matvec` (criterion prints time and bytes/s per format;
-//! the summary lines after it put GB/s and GFLOP/s beside the RAM figure). The 4096² weights
-//! (9–64 MiB) are larger than this box's 32 MiB L3 for every format but the 2-bit ones, so the
-//! product is measured against RAM as in real decoding.
+//! the summary lines after it put GB/s and GFLOP/s beside the RAM figure). The 4096² weights are
+//! 9–35 MB: most fit in a 32 MiB L3, so a figure above RAM bandwidth means cache hits across
+//! iterations (the real decode matrices, e.g. a 178 MB output head, stream from RAM). On a shared
+//! machine wall time is noisy: compare formats within one run.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use fitbench_engine::cpu::matvec::{matvec_jobs, MatvecJob, WeightRows};
