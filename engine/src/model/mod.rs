@@ -11,6 +11,7 @@ mod ffn_decode;
 pub mod forward;
 pub mod ggml_math;
 pub mod norm;
+pub mod qkvz;
 pub mod rope;
 pub mod tinyblas;
 pub mod weights;
