@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use fitbench_engine::bench::{run_bench, BenchLine, BenchSpec};
 use fitbench_engine::gguf::GgmlType;
-use fitbench_engine::{LoadOptions, Model, Session, SessionOptions};
+use fitbench_engine::{Model, Session, SessionOptions};
 use serde_json::json;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -25,6 +25,8 @@ pub enum Output {
 
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub load: super::LoadFlags,
     /// GGUF model file (first part of a split set).
     #[arg(short = 'm', long)]
     pub model: PathBuf,
@@ -136,7 +138,7 @@ pub fn run(args: Args) -> Result<()> {
     let flash_attn = parse_flash_attn(&args.flash_attn)?;
     let threads = resolved_threads(args.threads);
 
-    let model = Model::load(&args.model, &LoadOptions::default())
+    let model = Model::load(&args.model, &args.load.options())
         .with_context(|| format!("loading {}", args.model.display()))?;
     let max = |v: &[usize]| v.iter().copied().max().unwrap_or(0);
     // Room for the deepest point plus its longest test (a tg warm-up adds one token at most).

@@ -10,6 +10,8 @@ use std::time::Instant;
 
 #[derive(Args)]
 pub struct PerplexityArgs {
+    #[command(flatten)]
+    pub load: super::LoadFlags,
     #[arg(short = 'm', long)]
     model: PathBuf,
     /// Text file to score.
@@ -26,7 +28,7 @@ pub struct PerplexityArgs {
 pub fn run(a: PerplexityArgs) -> Result<()> {
     let text = std::fs::read_to_string(&a.file)
         .with_context(|| format!("reading {}", a.file.display()))?;
-    let (model, tok) = super::load(&a.model)?;
+    let (model, tok) = super::load(&a.model, &a.load)?;
     let bos = tok
         .bos()
         .with_context(|| format!("{} has no BOS token", a.model.display()))?;

@@ -11,6 +11,8 @@ use std::time::Instant;
 
 #[derive(Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub load: super::LoadFlags,
     #[arg(short = 'm', long)]
     model: PathBuf,
     #[arg(short = 'p', long)]
@@ -94,7 +96,7 @@ fn sampling(a: &RunArgs) -> Result<SamplingParams> {
 
 pub fn run(a: RunArgs) -> Result<()> {
     let params = sampling(&a)?;
-    let (model, tok) = super::load(&a.model)?;
+    let (model, tok) = super::load(&a.model, &a.load)?;
     let tokens = if a.chat {
         let template = match &a.chat_template_file {
             Some(f) => ChatTemplate::from_file(f)?,

@@ -20,6 +20,8 @@ pub enum MatmulError {
     },
     #[error("tensor '{name}': {detail}")]
     Shape { name: String, detail: String },
+    #[error("{0} matrix-vector jobs in one call; at most {1}")]
+    TooManyJobs(usize, usize),
 }
 
 /// Converts `n` rows of `k` floats to `ty` (a dot type), returning the bytes per row.
@@ -56,35 +58,23 @@ pub fn quantize_rows(
     Ok(rb)
 }
 
-/// Rows of output computed per task: enough work to amortize scheduling.
-const ROWS_PER_TASK: usize = 16;
-
 /// `x` holds `n` rows of `w.row_len()` floats; `out` gets `n` rows of `w.n_rows()` floats.
 pub fn matmul(w: &Tensor, x: &[f32], out: &mut [f32]) -> Result<(), MatmulError> {
     let k = w.row_len();
     let rows = w.n_rows();
     let n = x.len() / k;
     debug_assert_eq!(out.len(), n * rows);
+    // One token (decode): the bandwidth-bound matrix-vector path.
+    if n == 1 {
+        return super::matvec::matvec(w, x, out);
+    }
     let kern = quant::kernels(w.ty)
         .ok_or_else(|| MatmulError::Unsupported(w.ty.name(), w.name.clone()))?;
     let mut qa = Vec::new();
     let arb = quantize_rows(kern.dot_type, x, k, &mut qa)?;
     let vec_dot = super::x86_dot::vec_dot_for(w.ty).unwrap_or(kern.vec_dot);
-    let wrb = w.row_bytes();
-    let wdata = w.data();
     // No rows wanted (e.g. logits of a micro-batch whose positions are all unwanted).
     if n == 0 {
-        return Ok(());
-    }
-    if n == 1 {
-        out.par_chunks_mut(ROWS_PER_TASK)
-            .enumerate()
-            .for_each(|(c, chunk)| {
-                for (i, o) in chunk.iter_mut().enumerate() {
-                    let r = c * ROWS_PER_TASK + i;
-                    *o = vec_dot(k, &wdata[r * wrb..(r + 1) * wrb], &qa);
-                }
-            });
         return Ok(());
     }
     super::gemm::gemm(w, &qa, arb, n, out, vec_dot)?;

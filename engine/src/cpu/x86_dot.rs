@@ -5,7 +5,6 @@
 
 use crate::gguf::GgmlType;
 use crate::quant;
-use half::f16;
 
 /// The `vec_dot` to use for weights of `ty`.
 pub fn vec_dot_for(ty: GgmlType) -> Option<fn(usize, &[u8], &[u8]) -> f32> {
@@ -16,9 +15,9 @@ pub fn vec_dot_for(ty: GgmlType) -> Option<fn(usize, &[u8], &[u8]) -> f32> {
     }
 }
 
-#[inline]
-fn half(b: &[u8]) -> f32 {
-    f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()
+#[inline(always)]
+pub(crate) fn half(b: &[u8]) -> f32 {
+    quant::common::f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]]))
 }
 
 /// `hsum_float_8`: (x[i] + x[i+4]), then pairs (0+2, 1+3), then the two.
@@ -29,7 +28,7 @@ pub fn hsum8(x: &[f32; 8]) -> f32 {
     s[0] + s[1]
 }
 
-fn dot_q8_0_q8_0(n: usize, w: &[u8], a: &[u8]) -> f32 {
+pub(crate) fn dot_q8_0_q8_0(n: usize, w: &[u8], a: &[u8]) -> f32 {
     const TS: usize = 34;
     let mut acc = [0f32; 8];
     for (x, y) in w.chunks_exact(TS).zip(a.chunks_exact(TS)).take(n / 32) {
@@ -46,7 +45,7 @@ fn dot_q8_0_q8_0(n: usize, w: &[u8], a: &[u8]) -> f32 {
 }
 
 /// ggml's AVX2 Q5_0·Q8_0 (and llamafile's tinyBLAS_Q0_AVX): the same eight lanes as Q8_0.
-fn dot_q5_0_q8_0(n: usize, w: &[u8], a: &[u8]) -> f32 {
+pub(crate) fn dot_q5_0_q8_0(n: usize, w: &[u8], a: &[u8]) -> f32 {
     const TS: usize = 22;
     let mut acc = [0f32; 8];
     for (x, y) in w.chunks_exact(TS).zip(a.chunks_exact(34)).take(n / 32) {
@@ -63,140 +62,128 @@ fn dot_q5_0_q8_0(n: usize, w: &[u8], a: &[u8]) -> f32 {
     hsum8(&acc)
 }
 
-/// Q5_0 · Q8_0: the AVX2 version when the CPU has it (same lanes and order, so the same bits), else scalar.
+/// Q5_0 · Q8_0: the SIMD version when the CPU has one (same lanes and order, so the same bits), else scalar.
 fn q5_0_dot() -> fn(usize, &[u8], &[u8]) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            return dot_q5_0_q8_0_avx2_entry;
-        }
+    match super::x86_dot_simd::detect() {
+        Some(super::x86_dot_simd::Level::AvxVnni) => return q5_0_vnni_entry,
+        Some(super::x86_dot_simd::Level::Avx2) => return q5_0_avx2_entry,
+        None => {}
     }
     dot_q5_0_q8_0
 }
 
-#[cfg(target_arch = "x86_64")]
-fn dot_q5_0_q8_0_avx2_entry(n: usize, w: &[u8], a: &[u8]) -> f32 {
-    let nb = (n / 32).min(w.len() / 22).min(a.len() / 34);
-    // SAFETY: selected only after runtime detection of AVX2 and FMA; reads stay within `nb` blocks.
-    unsafe { dot_q5_0_q8_0_avx2(nb, w, a) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn dot_q5_0_q8_0_avx2(nb: usize, w: &[u8], a: &[u8]) -> f32 {
-    use crate::quant::q5_0_avx2::{bytes_from_bits, nibbles32};
-    use std::arch::x86_64::*;
-    let mut acc = _mm256_setzero_ps();
-    let ones = _mm256_set1_epi16(1);
-    for ib in 0..nb {
-        let (x, y) = (&w[ib * 22..ib * 22 + 22], &a[ib * 34..ib * 34 + 34]);
-        let d = _mm256_set1_ps(half(x) * half(y));
-        // 32 signed values q - 16 in element order: bit 4 clear makes the byte negative.
-        let qh = u32::from_le_bytes([x[2], x[3], x[4], x[5]]);
-        let hi = _mm256_andnot_si256(bytes_from_bits(qh), _mm256_set1_epi8(0xF0u8 as i8));
-        let qx = _mm256_or_si256(nibbles32(&x[6..]), hi);
-        let qy = _mm256_loadu_si256(y[2..].as_ptr() as *const __m256i);
-        let ax = _mm256_sign_epi8(qx, qx);
-        let sy = _mm256_sign_epi8(qy, qx);
-        let dot32 = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones);
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot32), acc);
-    }
-    let mut lanes = [0f32; 8];
-    _mm256_storeu_ps(lanes.as_mut_ptr(), acc);
-    hsum8(&lanes)
-}
-
-/// The AVX2 version when the CPU has it (same lanes and order, so the same result), else scalar.
+/// Q8_0 · Q8_0: the SIMD version when the CPU has one, else scalar.
 fn q8_0_dot() -> fn(usize, &[u8], &[u8]) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            return dot_q8_0_q8_0_avx2_entry;
-        }
+    match super::x86_dot_simd::detect() {
+        Some(super::x86_dot_simd::Level::AvxVnni) => return q8_0_vnni_entry,
+        Some(super::x86_dot_simd::Level::Avx2) => return q8_0_avx2_entry,
+        None => {}
     }
     dot_q8_0_q8_0
 }
 
+/// Safe entry points: whole blocks present in both operands, then the SIMD loop.
 #[cfg(target_arch = "x86_64")]
-fn dot_q8_0_q8_0_avx2_entry(n: usize, w: &[u8], a: &[u8]) -> f32 {
-    let nb = (n / 32).min(w.len() / 34).min(a.len() / 34);
-    // SAFETY: selected only after runtime detection of AVX2 and FMA; reads stay within `nb` blocks.
-    unsafe { dot_q8_0_q8_0_avx2(nb, w, a) }
+macro_rules! entry {
+    ($name:ident, $ts:expr, $kernel:ident, $level:ident) => {
+        fn $name(n: usize, w: &[u8], a: &[u8]) -> f32 {
+            use super::x86_dot_simd::{$kernel, Level};
+            let nb = (n / 32).min(w.len() / $ts).min(a.len() / 34);
+            // SAFETY: chosen only after `detect` found this level; `nb` blocks exist in both slices.
+            unsafe { $kernel(Level::$level)(nb, w, a) }
+        }
+    };
 }
-
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn dot_q8_0_q8_0_avx2(nb: usize, w: &[u8], a: &[u8]) -> f32 {
-    use std::arch::x86_64::*;
-    let mut acc = _mm256_setzero_ps();
-    let ones = _mm256_set1_epi16(1);
-    for ib in 0..nb {
-        let (x, y) = (&w[ib * 34..ib * 34 + 34], &a[ib * 34..ib * 34 + 34]);
-        let d = _mm256_set1_ps(half(x) * half(y));
-        let qx = _mm256_loadu_si256(x[2..].as_ptr() as *const __m256i);
-        let qy = _mm256_loadu_si256(y[2..].as_ptr() as *const __m256i);
-        // mul_sum_i8_pairs_float: |x| * sign(y, x), pairwise to i16, then to i32 lanes of 4 products.
-        let ax = _mm256_sign_epi8(qx, qx);
-        let sy = _mm256_sign_epi8(qy, qx);
-        let dot16 = _mm256_maddubs_epi16(ax, sy);
-        let dot32 = _mm256_madd_epi16(dot16, ones);
-        let q = _mm256_cvtepi32_ps(dot32);
-        acc = _mm256_fmadd_ps(d, q, acc);
-    }
-    let mut lanes = [0f32; 8];
-    _mm256_storeu_ps(lanes.as_mut_ptr(), acc);
-    hsum8(&lanes)
-}
+entry!(q8_0_avx2_entry, 34, q8_0_blocks, Avx2);
+#[cfg(target_arch = "x86_64")]
+entry!(q8_0_vnni_entry, 34, q8_0_blocks, AvxVnni);
+#[cfg(target_arch = "x86_64")]
+entry!(q5_0_avx2_entry, 22, q5_0_blocks, Avx2);
+#[cfg(target_arch = "x86_64")]
+entry!(q5_0_vnni_entry, 22, q5_0_blocks, AvxVnni);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use half::f16;
 
-    #[test]
-    fn avx2_q5_0_matches_scalar_bit_for_bit() {
-        let nb = 9;
-        let mut w = vec![0u8; 22 * nb];
-        let mut a = vec![0u8; 34 * nb];
+    /// Random blocks of `ts` bytes with a finite f16 scale first; quants in every byte pattern
+    /// except that activations (`no_min`) never hold −128, as the quantizer never writes it.
+    fn blocks(seed: u64, nb: usize, ts: usize, scale: f32, no_min: bool) -> Vec<u8> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut v: Vec<u8> = (0..nb * ts)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 24) as u8
+            })
+            .collect();
         for b in 0..nb {
-            w[b * 22..b * 22 + 2].copy_from_slice(
-                &f16::from_f32(0.013 * (b + 1) as f32)
-                    .to_bits()
-                    .to_le_bytes(),
-            );
-            a[b * 34..b * 34 + 2]
-                .copy_from_slice(&f16::from_f32(0.29 / (b + 1) as f32).to_bits().to_le_bytes());
-            for i in 2..22 {
-                w[b * 22 + i] = ((i * 53 + b * 29 + 5) % 256) as u8;
-            }
-            // Q8_0 activations stay within -127..=127 (the quantizer never writes -128).
-            for i in 0..32 {
-                a[b * 34 + 2 + i] = (((i * 91 + b * 7 + 3) % 255) as i32 - 127) as i8 as u8;
+            let d = scale * (0.5 + v[b * ts + 7] as f32 / 128.0);
+            v[b * ts..b * ts + 2].copy_from_slice(&f16::from_f32(d).to_bits().to_le_bytes());
+            if no_min {
+                for q in &mut v[b * ts + 2..(b + 1) * ts] {
+                    if *q == 0x80 {
+                        *q = 0x81;
+                    }
+                }
             }
         }
-        assert_eq!(
-            q5_0_dot()(32 * nb, &w, &a).to_bits(),
-            dot_q5_0_q8_0(32 * nb, &w, &a).to_bits()
-        );
+        v
+    }
+
+    /// Every SIMD level this CPU has, against the scalar lane-order kernel, bit for bit.
+    fn check(ts: usize, scalar: fn(usize, &[u8], &[u8]) -> f32, q8_0: bool) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use super::super::x86_dot_simd::{detect, q5_0_blocks, q8_0_blocks, Level};
+            let Some(best) = detect() else {
+                eprintln!("skipped: no AVX2/FMA/F16C");
+                return;
+            };
+            let levels: &[Level] = if best == Level::AvxVnni {
+                &[Level::Avx2, Level::AvxVnni]
+            } else {
+                &[Level::Avx2]
+            };
+            for &level in levels {
+                let kernel = if q8_0 {
+                    q8_0_blocks(level)
+                } else {
+                    q5_0_blocks(level)
+                };
+                for (seed, nb) in [(1u64, 1usize), (2, 20), (3, 80), (4, 7), (5, 128)] {
+                    let w = blocks(seed, nb, ts, 0.01, false);
+                    let a = blocks(seed + 100, nb, 34, 0.03, true);
+                    // SAFETY: detected above; both slices hold `nb` blocks.
+                    let got = unsafe { kernel(nb, &w, &a) };
+                    let want = scalar(32 * nb, &w, &a);
+                    assert_eq!(got.to_bits(), want.to_bits(), "{level:?} {nb} blocks");
+                }
+            }
+        }
     }
 
     #[test]
-    fn avx2_q8_0_matches_scalar_bit_for_bit() {
-        let n = 32 * 7;
-        let mut w = vec![0u8; 34 * 7];
-        let mut a = vec![0u8; 34 * 7];
-        for b in 0..7 {
-            w[b * 34..b * 34 + 2]
-                .copy_from_slice(&f16::from_f32(0.01 * (b + 1) as f32).to_bits().to_le_bytes());
-            a[b * 34..b * 34 + 2]
-                .copy_from_slice(&f16::from_f32(0.3 / (b + 1) as f32).to_bits().to_le_bytes());
-            for i in 0..32 {
-                w[b * 34 + 2 + i] = ((i * 37 + b * 11) % 255) as u8;
-                a[b * 34 + 2 + i] = ((i * 91 + b * 7 + 3) % 255) as u8;
-            }
-        }
-        assert_eq!(
-            q8_0_dot()(n, &w, &a).to_bits(),
-            dot_q8_0_q8_0(n, &w, &a).to_bits()
-        );
+    fn simd_q8_0_matches_scalar_bit_for_bit() {
+        check(34, dot_q8_0_q8_0, true);
+    }
+
+    #[test]
+    fn simd_q5_0_matches_scalar_bit_for_bit() {
+        check(22, dot_q5_0_q8_0, false);
+    }
+
+    #[test]
+    fn dispatched_kernels_truncate_short_slices() {
+        let w = blocks(9, 3, 34, 0.01, false);
+        let a = blocks(10, 3, 34, 0.01, true);
+        // n claims 4 blocks; only 2 of the weight row are given.
+        let got = q8_0_dot()(128, &w[..68], &a);
+        assert_eq!(got.to_bits(), dot_q8_0_q8_0(64, &w[..68], &a).to_bits());
     }
 }

@@ -67,6 +67,12 @@ pub struct GgufFile {
 impl GgufFile {
     /// Maps and parses `path`. Every count, size and offset is checked against the file's length.
     pub fn open(path: impl AsRef<Path>) -> Result<GgufFile> {
+        Self::open_with(path, LoadMode::default())
+    }
+
+    /// As [`GgufFile::open`], reading the file into anonymous memory instead of mapping it
+    /// (`no_mmap`) and/or locking its pages in RAM (`mlock`), as llama.cpp's `--no-mmap`/`--mlock`.
+    pub fn open_with(path: impl AsRef<Path>, mode: LoadMode) -> Result<GgufFile> {
         let path = path.as_ref();
         let file =
             File::open(path).map_err(|e| GgufError::new(path, format!("cannot open: {e}")))?;
@@ -79,8 +85,20 @@ impl GgufFile {
         }
         // SAFETY: the mapping is read-only; a file changed underneath by another process is the
         // same hazard every mmap-based loader (llama.cpp included) accepts.
-        let mmap = unsafe { Mmap::map(&file) }
-            .map_err(|e| GgufError::new(path, format!("cannot mmap: {e}")))?;
+        let mmap = if mode.no_mmap {
+            read_to_anonymous(&file, len).map_err(|e| GgufError::new(path, e))?
+        } else {
+            unsafe { Mmap::map(&file) }
+                .map_err(|e| GgufError::new(path, format!("cannot mmap: {e}")))?
+        };
+        if mode.mlock {
+            mmap.lock().map_err(|e| {
+                GgufError::new(
+                    path,
+                    format!("cannot lock {len} bytes in RAM (mlock: {e}); raise `ulimit -l` or drop --mlock"),
+                )
+            })?;
+        }
         let header = parse_header(&mmap[..]).map_err(|m| GgufError::new(path, m))?;
         Ok(GgufFile {
             path: path.to_path_buf(),
@@ -108,6 +126,29 @@ impl GgufFile {
     pub fn bytes(&self) -> &[u8] {
         &self.mmap[..]
     }
+}
+
+/// How a GGUF file's bytes are brought into memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadMode {
+    /// Read the whole file into anonymous memory instead of mapping it.
+    pub no_mmap: bool,
+    /// Lock the pages in RAM (mlock) so they are never paged out.
+    pub mlock: bool,
+}
+
+/// Reads the whole file into an anonymous mapping (page-aligned, like the file mapping).
+fn read_to_anonymous(file: &File, len: u64) -> std::result::Result<Mmap, String> {
+    use std::io::Read;
+    let n = usize::try_from(len).map_err(|_| format!("{len} bytes do not fit in memory"))?;
+    let mut anon = memmap2::MmapMut::map_anon(n)
+        .map_err(|e| format!("cannot allocate {len} bytes to read the file into: {e}"))?;
+    let mut reader = file;
+    reader
+        .read_exact(&mut anon[..])
+        .map_err(|e| format!("cannot read {len} bytes: {e}"))?;
+    anon.make_read_only()
+        .map_err(|e| format!("cannot make the copy read-only: {e}"))
 }
 
 /// Everything in a GGUF header, parsed from a byte slice.

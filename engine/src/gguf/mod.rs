@@ -11,7 +11,9 @@ pub mod writer;
 mod tests;
 
 pub use error::{GgufError, Result};
-pub use file::{align_up, parse_header, GgufFile, Header, TensorInfo, DEFAULT_ALIGNMENT, MAX_DIMS};
+pub use file::{
+    align_up, parse_header, GgufFile, Header, LoadMode, TensorInfo, DEFAULT_ALIGNMENT, MAX_DIMS,
+};
 pub use model_files::{parse_split_name, split_part_path, GgufModel, ModelTensor};
 pub use types::{GgmlType, UnknownType};
 pub use value::{Array, Metadata, Value, ValueType};

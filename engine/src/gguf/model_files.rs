@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::error::{GgufError, Result};
-use super::file::{GgufFile, TensorInfo};
+use super::file::{GgufFile, LoadMode, TensorInfo};
 use super::value::Metadata;
 
 /// A tensor of a (possibly split) model: its index entry and the part that holds its data.
@@ -44,8 +44,13 @@ pub fn split_part_path(like: &Path, prefix: &str, no: u32, count: u32) -> PathBu
 impl GgufModel {
     /// Opens `path`; if it is one part of a split set, opens every part.
     pub fn open(path: impl AsRef<Path>) -> Result<GgufModel> {
+        Self::open_with(path, LoadMode::default())
+    }
+
+    /// As [`GgufModel::open`], every part loaded as `mode` says.
+    pub fn open_with(path: impl AsRef<Path>, mode: LoadMode) -> Result<GgufModel> {
         let path = path.as_ref();
-        let first = GgufFile::open(path)?;
+        let first = GgufFile::open_with(path, mode)?;
         let declared = first.metadata.get_i64("split.count").unwrap_or(1);
         let from_name = parse_split_name(path);
         let paths: Vec<PathBuf> = match (declared, from_name) {
@@ -84,7 +89,7 @@ impl GgufModel {
                     ),
                 ));
             }
-            parts.push(GgufFile::open(p)?);
+            parts.push(GgufFile::open_with(p, mode)?);
         }
         for (i, part) in parts.iter().enumerate() {
             if let Some(no) = part.metadata.get_i64("split.no") {

@@ -3,6 +3,7 @@
 
 use super::config::Activation;
 use super::error::ModelError;
+use super::ffn_decode;
 use super::ggml_math::{geglu_in_place, swiglu_in_place};
 use super::norm::{sigmoid, softmax_in_place};
 use super::weights::{Ffn, SharedExpert};
@@ -19,7 +20,29 @@ pub fn ffn(
     x: &[f32],
     out: &mut [f32],
 ) -> Result<(), ModelError> {
+    let one_token = x.len() == n_embd(f);
     match f {
+        Ffn::Dense { gate, up, down } if one_token => {
+            ffn_decode::gated_ffn_one(act, gate, up, down, x, out)
+        }
+        Ffn::Moe {
+            router,
+            gate,
+            up,
+            down,
+            n_ff,
+            shared,
+        } if one_token && ffn_decode::moe_one_fits(n_expert_used) => ffn_decode::moe_one(
+            router,
+            gate,
+            up,
+            down,
+            *n_ff,
+            n_expert_used,
+            shared.as_ref(),
+            x,
+            out,
+        ),
         Ffn::Dense { gate, up, down } => gated_ffn(act, gate, up, down, x, out),
         Ffn::Moe {
             router,
@@ -35,6 +58,14 @@ pub fn ffn(
             }
             Ok(())
         }
+    }
+}
+
+/// Width of the vectors this block reads and writes (n_embd).
+fn n_embd(f: &Ffn) -> usize {
+    match f {
+        Ffn::Dense { gate, .. } => gate.row_len(),
+        Ffn::Moe { router, .. } => router.row_len(),
     }
 }
 

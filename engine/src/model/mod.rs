@@ -12,6 +12,7 @@ pub mod config;
 pub mod delta_net;
 pub mod error;
 pub mod ffn;
+mod ffn_decode;
 pub mod forward;
 pub mod ggml_math;
 pub mod norm;
@@ -24,7 +25,7 @@ pub mod tinyblas;
 pub mod tinyblas_avx2;
 pub mod weights;
 
-use crate::gguf::{GgufModel, Metadata};
+use crate::gguf::{GgufModel, LoadMode, Metadata};
 use crate::tensor::Tensor;
 pub use config::{Activation, Arch, Config, RopeKind, SsmConfig};
 pub use error::ModelError;
@@ -32,9 +33,14 @@ use rope::Rope;
 use std::path::Path;
 use weights::{Mixer, Weights};
 
-/// Options for [`Model::load`] (none needed yet; kept for forward compatibility).
+/// Options for [`Model::load`].
 #[derive(Debug, Clone, Default)]
-pub struct LoadOptions {}
+pub struct LoadOptions {
+    /// Read the weights into anonymous memory instead of mapping the file (llama.cpp `--no-mmap`).
+    pub no_mmap: bool,
+    /// Lock the weights in RAM (llama.cpp `--mlock`); fails clearly when the limit is too low.
+    pub mlock: bool,
+}
 
 /// A loaded model: weights stay in the memory map (zero-copy); small tensors are copied to f32.
 pub struct Model {
@@ -48,9 +54,13 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn load(path: impl AsRef<Path>, _opts: &LoadOptions) -> Result<Model, ModelError> {
+    pub fn load(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Model, ModelError> {
         let path = path.as_ref();
-        let gguf = GgufModel::open(path)?;
+        let mode = LoadMode {
+            no_mmap: opts.no_mmap,
+            mlock: opts.mlock,
+        };
+        let gguf = GgufModel::open_with(path, mode)?;
         let shown = path.display().to_string();
         let embd =
             Tensor::bind_any(&gguf, "token_embd.weight").map_err(|e| ModelError::Tensor {

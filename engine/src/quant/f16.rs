@@ -14,7 +14,7 @@ pub const KERNELS: Kernels = Kernels {
 
 #[inline]
 fn read(b: &[u8], i: usize) -> f32 {
-    f16::from_bits(u16::from_le_bytes([b[2 * i], b[2 * i + 1]])).to_f32()
+    super::common::f16_bits_to_f32(u16::from_le_bytes([b[2 * i], b[2 * i + 1]]))
 }
 
 fn dequantize(src: &[u8], dst: &mut [f32]) {

@@ -21,7 +21,7 @@ unsafe fn load8(b: &[u8], i: usize) -> __m256 {
 
 #[inline]
 fn read(b: &[u8], i: usize) -> f32 {
-    half::f16::from_bits(u16::from_le_bytes([b[2 * i], b[2 * i + 1]])).to_f32()
+    super::common::f16_bits_to_f32(u16::from_le_bytes([b[2 * i], b[2 * i + 1]]))
 }
 
 /// # Safety

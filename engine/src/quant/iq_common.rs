@@ -19,7 +19,7 @@ pub fn read_u32(bytes: &[u8], at: usize) -> u32 {
 
 #[inline(always)]
 pub fn read_f16(bytes: &[u8], at: usize) -> f32 {
-    half::f16::from_bits(read_u16(bytes, at)).to_f32()
+    super::common::f16_bits_to_f32(read_u16(bytes, at))
 }
 
 /// One Q8_K block, borrowed from the activation buffer.

@@ -13,7 +13,7 @@ use crate::gguf::GgmlType;
 
 mod avx2_util;
 pub mod bf16;
-mod common;
+pub(crate) mod common;
 pub mod f16;
 #[cfg(target_arch = "x86_64")]
 mod f16_avx2;
@@ -61,6 +61,18 @@ pub mod iq3_xxs_avx2;
 mod iq_avx2;
 mod iq_common;
 pub mod iq_grids;
+
+/// Whether the AVX2 + FMA kernels can run on this CPU (checked once by std, then cached).
+pub fn avx2_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        avx2_util::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
 
 /// A reference quantizer: whole blocks of f32 in, blocks of the format out.
 pub type QuantizeFn = fn(src: &[f32], dst: &mut [u8]);
