@@ -40,6 +40,7 @@ pub mod fixtures;
 pub mod gguf;
 pub mod model;
 pub mod perplexity;
+pub mod placement;
 pub mod quant;
 pub mod reference;
 pub mod sample;
