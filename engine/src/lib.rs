@@ -36,6 +36,7 @@
 pub mod bench;
 pub mod cache;
 pub mod cpu;
+pub mod cuda;
 pub mod fixtures;
 pub mod gguf;
 pub mod model;
