@@ -6,7 +6,7 @@ use super::error::ModelError;
 use super::ggml_math::{geglu_in_place, swiglu_in_place};
 use super::norm::{sigmoid, softmax_in_place};
 use super::weights::{Ffn, SharedExpert};
-use crate::cpu::matmul;
+use crate::backend::matmul;
 use crate::tensor::Tensor;
 
 /// `x`: T rows of n_embd; `out`: T rows of n_embd.

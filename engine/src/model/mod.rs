@@ -7,14 +7,17 @@ pub mod config;
 pub mod delta_net;
 pub mod error;
 pub mod ffn;
+pub mod fit_input;
 pub mod forward;
 pub mod ggml_math;
 pub mod norm;
+pub mod residency;
 pub mod rope;
 pub mod tinyblas;
 pub mod weights;
 
 use crate::gguf::{GgufModel, Metadata};
+use crate::placement::{Placement, PlacementOptions};
 use crate::tensor::Tensor;
 pub use config::{Activation, Arch, Config, RopeKind, SsmConfig};
 pub use error::ModelError;
@@ -22,9 +25,23 @@ use rope::Rope;
 use std::path::Path;
 use weights::{Mixer, Weights};
 
-/// Options for [`Model::load`] (none needed yet; kept for forward compatibility).
-#[derive(Debug, Clone, Default)]
-pub struct LoadOptions {}
+/// Options for [`Model::load`].
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Where weights live (`-ngl`, `--n-cpu-moe`, `-ot`, `--fit`). Default: everything in RAM.
+    pub placement: PlacementOptions,
+    /// Context size `--fit` budgets the KV cache for.
+    pub fit_n_ctx: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            placement: PlacementOptions::default(),
+            fit_n_ctx: 4096,
+        }
+    }
+}
 
 /// A loaded model: weights stay in the memory map (zero-copy); small tensors are copied to f32.
 pub struct Model {
@@ -33,12 +50,15 @@ pub struct Model {
     rope: Rope,
     /// Rope of sliding-window layers (Gemma 3: base 10000).
     rope_swa: Rope,
+    placement: Placement,
+    /// Why a GPU request was not (fully) honoured, for the CLI to print.
+    placement_notice: Option<String>,
     // Declared last: the tensors above point into its mmap.
     gguf: GgufModel,
 }
 
 impl Model {
-    pub fn load(path: impl AsRef<Path>, _opts: &LoadOptions) -> Result<Model, ModelError> {
+    pub fn load(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Model, ModelError> {
         let path = path.as_ref();
         let gguf = GgufModel::open(path)?;
         let shown = path.display().to_string();
@@ -58,10 +78,12 @@ impl Model {
                 "{shown}: gated attention needs key_length == value_length"
             )));
         }
-        let weights = Weights::bind(&gguf, &config).map_err(|e| ModelError::Tensor {
-            path: shown,
+        let mut weights = Weights::bind(&gguf, &config).map_err(|e| ModelError::Tensor {
+            path: shown.clone(),
             cause: e,
         })?;
+        let (placement, placement_notice) =
+            residency::apply(&gguf, &shown, &config, &mut weights, opts)?;
         let freq_factors = Tensor::bind_opt(&gguf, "rope_freqs.weight", &[config.n_rot / 2])
             .map_err(|e| ModelError::Tensor {
                 path: path.display().to_string(),
@@ -76,6 +98,8 @@ impl Model {
             weights,
             rope,
             rope_swa,
+            placement,
+            placement_notice,
             gguf,
         })
     }
@@ -86,6 +110,16 @@ impl Model {
 
     pub fn vocab_size(&self) -> usize {
         self.config.n_vocab
+    }
+
+    /// Where each weight lives, as applied at load.
+    pub fn placement(&self) -> &Placement {
+        &self.placement
+    }
+
+    /// Set when a GPU was asked for and could not be used (fully): print it.
+    pub fn placement_notice(&self) -> Option<&str> {
+        self.placement_notice.as_deref()
     }
 
     pub fn metadata(&self) -> &Metadata {

@@ -9,10 +9,10 @@ use regex::Regex;
 pub const FFN_EXPS_REGEX: &str = r"\.ffn_(up|down|gate|gate_up)_(ch|)exps";
 
 /// `-ngl`: how many of the model's layers (counting the output layer as one more) go to the GPU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The engine's default is 0 (CPU only; llama.cpp defaults to all): pass `-ngl all` or `99`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GpuLayers {
-    /// `auto` / `all` (llama.cpp's default, -1): every layer and the output.
-    #[default]
+    /// `auto` / `all` / a negative number: every layer and the output.
     All,
     /// The last `n` of (layers 0..n_layer, output).
     Count(usize),
@@ -31,6 +31,12 @@ impl GpuLayers {
                 ))),
             },
         }
+    }
+}
+
+impl Default for GpuLayers {
+    fn default() -> GpuLayers {
+        GpuLayers::Count(0)
     }
 }
 

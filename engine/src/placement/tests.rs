@@ -2,8 +2,12 @@ use super::*;
 use crate::fixtures;
 use crate::gguf::GgufModel;
 
+/// All layers on the GPU (llama.cpp's default; the engine's default is CPU only).
 fn opts() -> PlacementOptions {
-    PlacementOptions::default()
+    PlacementOptions {
+        gpu_layers: GpuLayers::All,
+        ..Default::default()
+    }
 }
 
 fn names(list: &[&str]) -> Vec<(String, u64)> {
@@ -26,6 +30,13 @@ const TOY: &[&str] = &[
 
 fn dev(p: &Placement, name: &str) -> Device {
     p.device_of(name).expect(name)
+}
+
+#[test]
+fn engine_default_is_cpu_only() {
+    let p = Placement::resolve_names(&names(TOY), 12, &PlacementOptions::default(), 1).unwrap();
+    assert!(!p.uses_gpu());
+    assert!(!PlacementOptions::default().wants_gpu());
 }
 
 #[test]
