@@ -13,6 +13,16 @@ pub enum BackendError {
     Cuda { tensor: String, cause: CudaError },
 }
 
+/// CPU errors keep their old variant (callers match `ModelError::Matmul` to skip formats).
+impl From<BackendError> for crate::ModelError {
+    fn from(e: BackendError) -> crate::ModelError {
+        match e {
+            BackendError::Cpu(m) => crate::ModelError::Matmul(m),
+            cuda => crate::ModelError::Backend(cuda),
+        }
+    }
+}
+
 /// `out[t][r] = W[r] · x[t]` (`x`: rows of `w.row_len()`, `out`: rows of `w.n_rows()`).
 pub fn matmul(w: &Tensor, x: &[f32], out: &mut [f32]) -> Result<(), BackendError> {
     match w.gpu() {

@@ -20,7 +20,7 @@ pub enum ModelError {
     #[error(transparent)]
     Matmul(#[from] MatmulError),
     #[error(transparent)]
-    Backend(#[from] BackendError),
+    Backend(BackendError),
     #[error(transparent)]
     Kv(#[from] KvError),
     #[error("token id {token} is outside the vocabulary (size {n_vocab})")]
