@@ -101,7 +101,8 @@ pub fn apply(
         if !device.is_gpu() {
             return Ok(());
         }
-        if matmul_kernel(t.ty).is_none() {
+        // The kernels take rows in steps of 8 weights.
+        if matmul_kernel(t.ty).is_none() || t.row_len() % 8 != 0 {
             kept.push(format!("{} ({})", t.name, t.ty.name()));
             return Ok(());
         }
@@ -137,7 +138,7 @@ pub fn apply(
             }
         }
         notice = Some(format!(
-            "{} tensor(s) have no CUDA kernel for their format and stay in RAM: {}",
+            "{} tensor(s) have no CUDA kernel for their format (or shape) and stay in RAM: {}",
             kept.len(),
             kept.join(", ")
         ));
