@@ -11,6 +11,7 @@ pub mod fit_input;
 pub mod forward;
 pub mod ggml_math;
 pub mod norm;
+pub mod qkvz;
 pub mod residency;
 pub mod rope;
 pub mod tinyblas;

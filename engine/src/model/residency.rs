@@ -1,6 +1,7 @@
 //! Applies a [`Placement`] to bound weights: tensors placed on the GPU are uploaded there (when
 //! the backend has a kernel for their format; otherwise they stay in RAM and the notice says so).
 
+use super::qkvz::QkvzProjection;
 use super::weights::{Ffn, Mixer, Weights};
 use super::ModelError;
 use super::{Config, LoadOptions};
@@ -26,8 +27,13 @@ fn for_each_tensor_mut(
                 f(&mut a.output)?;
             }
             Mixer::DeltaNet(d) => {
-                f(&mut d.qkv)?;
-                f(&mut d.z)?;
+                match &mut d.qkvz {
+                    QkvzProjection::Split { qkv, z } => {
+                        f(qkv)?;
+                        f(z)?;
+                    }
+                    QkvzProjection::Fused(w) => f(w)?,
+                }
                 for t in [&mut d.beta, &mut d.alpha, &mut d.ba].into_iter().flatten() {
                     f(t)?;
                 }
