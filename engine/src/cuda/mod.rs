@@ -16,6 +16,10 @@ pub mod kernels;
 #[cfg(feature = "cuda")]
 pub mod nvrtc;
 #[cfg(feature = "cuda")]
+pub mod ops;
+#[cfg(all(test, feature = "cuda"))]
+mod ops_tests;
+#[cfg(feature = "cuda")]
 mod runtime;
 #[cfg(feature = "cuda")]
 pub use runtime::{availability, bandwidth, matmul, upload, DeviceBytes};

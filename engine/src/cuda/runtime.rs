@@ -10,15 +10,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-struct Runtime {
+pub(super) struct Runtime {
     ctx: Arc<CudaContext>,
-    stream: Arc<CudaStream>,
+    pub(super) stream: Arc<CudaStream>,
     arch: &'static str,
     info: DeviceInfo,
     modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
 }
 
-fn driver_err(what: &'static str) -> impl Fn(cudarc::driver::DriverError) -> CudaError {
+pub(super) fn driver_err(what: &'static str) -> impl Fn(cudarc::driver::DriverError) -> CudaError {
     move |e| CudaError::Driver {
         what,
         detail: format!("{e:?}"),
@@ -61,7 +61,7 @@ fn runtime() -> Result<&'static Runtime, Availability> {
     RT.get_or_init(init).as_ref().map_err(|a| a.clone())
 }
 
-fn rt() -> Result<&'static Runtime, CudaError> {
+pub(super) fn rt() -> Result<&'static Runtime, CudaError> {
     runtime().map_err(|a| {
         CudaError::NoDevice(a.fallback_notice().unwrap_or_else(|| "unavailable".into()))
     })
@@ -76,7 +76,11 @@ pub fn availability() -> Availability {
 }
 
 impl Runtime {
-    fn function(&self, src: &KernelSource, name: &str) -> Result<CudaFunction, CudaError> {
+    pub(super) fn function(
+        &self,
+        src: &KernelSource,
+        name: &str,
+    ) -> Result<CudaFunction, CudaError> {
         let mut mods = self.modules.lock().unwrap_or_else(|e| e.into_inner());
         let module = match mods.get(src.name) {
             Some(m) => m.clone(),
