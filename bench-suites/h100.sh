@@ -15,6 +15,13 @@ work=$(realpath -m "${1:-/tmp/fitbench-h100}")
 mkdir -p "$work" results
 TARGET="${CARGO_TARGET_DIR:-target}"
 
+# NVRTC must match the driver: PTX from a newer NVRTC (the pip wheel is 13.5 and emits PTX ISA 9.5)
+# is rejected by driver 580 (CUDA 13.0, PTX ISA 9.0) at module load. Use the toolkit's.
+if [ -z "${FITBENCH_NVRTC:-}" ] && [ -f /usr/local/cuda/lib64/libnvrtc.so.13 ]; then
+  export FITBENCH_NVRTC=/usr/local/cuda/lib64/libnvrtc.so.13
+fi
+nvidia-smi || true
+
 echo "== build fitbench and fitbench-engine (feature cuda is on by default)"
 cargo build --release -p fitbench -p fitbench-engine
 fb="$TARGET/release/fitbench"

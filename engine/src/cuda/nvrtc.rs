@@ -38,12 +38,10 @@ pub fn preload(path: &Path) -> bool {
     }
 }
 
-/// Candidate full paths: `FITBENCH_NVRTC`, then `$CUDA_HOME`/`$CUDA_PATH`/`/usr/local/cuda` lib64.
+/// Candidate full paths: `$CUDA_HOME`/`$CUDA_PATH`/`/usr/local/cuda` lib64 (after the loader's
+/// search path, which cudarc tries by bare name).
 fn candidates() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    if let Some(p) = std::env::var_os("FITBENCH_NVRTC") {
-        out.push(PathBuf::from(p));
-    }
     let roots = ["CUDA_HOME", "CUDA_PATH"]
         .iter()
         .filter_map(|v| std::env::var_os(v).map(PathBuf::from))
@@ -57,24 +55,38 @@ fn candidates() -> Vec<PathBuf> {
     out
 }
 
-/// True when NVRTC can be used (preloading a known copy first if needed). Checked once.
+/// True when NVRTC can be used. `FITBENCH_NVRTC` (a library path) is loaded first when set;
+/// otherwise the loader's search path, then a CUDA toolkit. A miss is not cached, so a caller
+/// may [`preload`] another copy and ask again.
+///
+/// Prefer the toolkit that matches the driver: PTX from a newer NVRTC (e.g. the 13.5 pip wheel)
+/// may be rejected by an older driver (580 = CUDA 13.0) when the module is loaded.
 pub fn available() -> bool {
-    static OK: OnceLock<bool> = OnceLock::new();
-    *OK.get_or_init(|| {
-        // SAFETY: only tries to open the library by name.
-        if unsafe { cudarc::nvrtc::sys::is_culib_present() } {
-            return true;
+    static FOUND: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    static EXPLICIT: OnceLock<()> = OnceLock::new();
+    if FOUND.load(std::sync::atomic::Ordering::Relaxed) {
+        return true;
+    }
+    EXPLICIT.get_or_init(|| {
+        if let Some(p) = std::env::var_os("FITBENCH_NVRTC") {
+            preload(Path::new(&p));
         }
+    });
+    // SAFETY: only tries to open the library by name.
+    let mut ok = unsafe { cudarc::nvrtc::sys::is_culib_present() };
+    if !ok {
         for c in candidates() {
-            if c.is_file() && preload(&c) {
-                // SAFETY: as above.
-                if unsafe { cudarc::nvrtc::sys::is_culib_present() } {
-                    return true;
-                }
+            // SAFETY: as above.
+            if c.is_file() && preload(&c) && unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+                ok = true;
+                break;
             }
         }
-        false
-    })
+    }
+    if ok {
+        FOUND.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    ok
 }
 
 /// `compute_XY` for a compute capability (NVRTC wants a `&'static str`; few distinct values).

@@ -21,20 +21,17 @@ fn pip_nvrtc() -> Option<PathBuf> {
     lib.is_file().then_some(lib)
 }
 
-fn nvrtc_found() -> bool {
-    if nvrtc::available() {
-        return true;
-    }
-    false
-}
-
+/// The system's NVRTC first (on a GPU machine it matches the driver); the pip wheel otherwise.
 fn ensure_nvrtc() -> bool {
     static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *OK.get_or_init(|| {
+        if nvrtc::available() {
+            return true;
+        }
         if let Some(lib) = pip_nvrtc() {
             nvrtc::preload(&lib);
         }
-        nvrtc_found()
+        nvrtc::available()
     })
 }
 
