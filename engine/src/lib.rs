@@ -28,18 +28,28 @@
 //! - `SessionOptions::flash_attn` switches attention to ggml's flash-attention formulation
 //!   (llama.cpp `-fa on`); the default is llama.cpp's default non-FA path.
 //!
+//! - Placement ([`placement`], `LoadOptions::placement`): llama.cpp's `-ngl`, `--n-cpu-moe`,
+//!   `--cpu-moe`, `-ot REGEX=CPU|CUDA0` and `--fit` decide which weights live on the GPU
+//!   (default: none). With the `cuda` feature (default; builds without a toolkit or driver) those
+//!   weights are uploaded at load and their matrix products run on the GPU ([`backend`],
+//!   [`cuda`]); everything else, the KV cache and the recurrent state stay on the CPU for now.
+//!   No GPU → "no CUDA device; running on the CPU" ([`Model::placement_notice`]).
+//!
 //! Architectures: qwen35moe, qwen35, qwen3moe, qwen3, llama (checked against llama.cpp on the
 //! fixtures), gemma3 (top-1 agrees with llama.cpp on Gemma 3 270M at 279/289 positions; logits
 //! not yet within 0.1), qwen2 and qwen3next (implemented from llama.cpp's graphs, not checked:
 //! no fixtures).
 
+pub mod backend;
 pub mod bench;
 pub mod cache;
 pub mod cpu;
+pub mod cuda;
 pub mod fixtures;
 pub mod gguf;
 pub mod model;
 pub mod perplexity;
+pub mod placement;
 pub mod quant;
 pub mod reference;
 pub mod sample;

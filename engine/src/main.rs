@@ -3,8 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use fitbench_engine::reference::ReferenceLogits;
-use fitbench_engine::{LoadOptions, Model, Session, SessionOptions, WantLogits};
-use std::io::Write;
+use fitbench_engine::{Model, Session, SessionOptions, WantLogits};
 use std::path::PathBuf;
 
 mod cli;
@@ -42,6 +41,8 @@ enum Command {
         output: PathBuf,
         #[arg(short = 't', long, default_value_t = 0)]
         threads: usize,
+        #[command(flatten)]
+        placement: cli::placement_args::PlacementArgs,
     },
     /// Write a synthetic GGUF (real shapes, seeded random weights) from a JSON spec.
     Synth(cli::synth::Args),
@@ -51,10 +52,12 @@ enum Command {
     Perplexity(cli::perplexity::PerplexityArgs),
     /// Measure prompt-processing and generation speed (llama-bench's protocol and flags).
     Bench(cli::bench::Args),
-    /// Print the model's architecture and hyperparameters.
+    /// Print the model's architecture, hyperparameters and where each tensor would live.
     Info {
         #[arg(short = 'm', long)]
         model: PathBuf,
+        #[command(flatten)]
+        placement: cli::placement_args::PlacementArgs,
     },
 }
 
@@ -82,12 +85,15 @@ fn main() -> Result<()> {
             mode,
             output,
             threads,
+            placement,
         } => {
             let tokens = read_tokens(&tokens)?;
             if tokens.is_empty() {
                 bail!("no tokens to evaluate");
             }
-            let m = Model::load(&model, &LoadOptions::default())?;
+            let m = Model::load(&model, &placement.load_options(tokens.len())?)
+                .with_context(|| format!("loading {}", model.display()))?;
+            cli::placement_args::report_notice(&m);
             let n = tokens.len();
             let n_ctx_train = m.config().n_ctx_train;
             if n > n_ctx_train {
@@ -125,21 +131,7 @@ fn main() -> Result<()> {
         Command::Synth(a) => cli::synth::run(a)?,
         Command::Run(a) => cli::run::run(a)?,
         Command::Perplexity(a) => cli::perplexity::run(a)?,
-        Command::Info { model } => {
-            let m = Model::load(&model, &LoadOptions::default())?;
-            // Write errors (a closed pipe) end the command quietly instead of panicking.
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "{:#?}", m.config())?;
-            for t in &m.gguf().tensors {
-                writeln!(
-                    out,
-                    "{:40} {:8} {:?}",
-                    t.info.name,
-                    t.info.ggml_type.name(),
-                    t.info.dims
-                )?;
-            }
-        }
+        Command::Info { model, placement } => cli::info::run(&model, &placement)?,
     }
     Ok(())
 }

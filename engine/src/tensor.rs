@@ -27,6 +27,8 @@ pub struct Tensor {
     /// SAFETY: points into the `GgufModel` mmap owned by the same `Model`, which outlives every
     /// `Tensor` it hands out (tensors are only reachable through `&Model`) and never moves its pages.
     data: &'static [u8],
+    /// A copy in GPU memory when the placement put this weight there: its products run there.
+    gpu: Option<crate::cuda::DeviceBytes>,
 }
 
 impl Tensor {
@@ -82,6 +84,7 @@ impl Tensor {
             ty: mt.info.ggml_type,
             dims: mt.info.dims.iter().map(|&d| d as usize).collect(),
             data,
+            gpu: None,
         })
     }
 
@@ -95,6 +98,17 @@ impl Tensor {
 
     pub fn row_bytes(&self) -> usize {
         self.data.len() / self.n_rows().max(1)
+    }
+
+    /// The GPU copy, if this weight lives on the GPU.
+    pub fn gpu(&self) -> Option<&crate::cuda::DeviceBytes> {
+        self.gpu.as_ref()
+    }
+
+    /// Copies the weight to the GPU; later products with it run there.
+    pub fn upload_to_gpu(&mut self) -> Result<(), crate::cuda::CudaError> {
+        self.gpu = Some(crate::cuda::upload(self.data)?);
+        Ok(())
     }
 
     pub fn data(&self) -> &[u8] {
@@ -114,6 +128,7 @@ impl Tensor {
             ty: self.ty,
             dims: vec![self.dims[0], count],
             data: &self.data[start * rb..(start + count) * rb],
+            gpu: self.gpu.as_ref().map(|g| g.slice(start * rb, count * rb)),
         }
     }
 

@@ -70,3 +70,95 @@ fn bad_input_fails_cleanly() {
         .unwrap();
     assert!(!o.status.success());
 }
+
+/// `info` prints each tensor's device and the bytes per device for the placement flags (the
+/// placement a one-GPU machine would get, when this one has none); bad flags fail with a message.
+#[test]
+fn info_prints_the_placement() {
+    let Some(model) = fixtures::find("models/qwen35moe-tiny-Q4_K_M.gguf") else {
+        println!("skipped: fixtures not found");
+        return;
+    };
+    let out = engine()
+        .args(["info", "-m"])
+        .arg(&model)
+        .args([
+            "-ngl",
+            "all",
+            "--n-cpu-moe",
+            "1",
+            "-ot",
+            r"blk\.3\.attn_q=CPU",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let device_of = |name: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .unwrap_or_else(|| panic!("{name} not listed:\n{text}"))
+            .to_string()
+    };
+    assert_eq!(device_of("token_embd.weight"), "CPU");
+    assert_eq!(device_of("blk.0.ffn_up_exps.weight"), "CPU");
+    assert_eq!(device_of("blk.1.ffn_up_exps.weight"), "CUDA0");
+    assert_eq!(device_of("blk.3.attn_q.weight"), "CPU");
+    assert_eq!(device_of("blk.3.attn_k.weight"), "CUDA0");
+    assert!(text.contains("CUDA0"), "{text}");
+
+    let bad = engine()
+        .args(["info", "-m"])
+        .arg(&model)
+        .args(["-ot", "exps=TPU"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown device 'TPU'"));
+}
+
+/// Asking for the GPU where there is none: a warning, and the CPU result is still right.
+#[test]
+fn gpu_request_without_a_gpu_falls_back_to_the_cpu() {
+    if fitbench_engine::cuda::availability().is_ready() {
+        println!("skipped: this machine has a CUDA device");
+        return;
+    }
+    let (Some(model), Some(reference)) = (
+        fixtures::find("models/llama-tiny-Q4_K_M.gguf"),
+        fixtures::find("reference/llama-tiny-Q4_K_M.batch.bin"),
+    ) else {
+        println!("skipped: fixtures not found");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.bin");
+    let run = engine()
+        .args(["logits", "-m"])
+        .arg(&model)
+        .arg("--tokens")
+        .arg(&reference)
+        .args(["-ngl", "99", "-t", "2", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("running on the CPU"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let ours = ReferenceLogits::read(&out).unwrap();
+    let r = ReferenceLogits::read(&reference).unwrap();
+    let (max_abs, _) = fitbench_engine::reference::compare(&r.logits, &ours.logits, r.n_vocab);
+    assert!(max_abs < 0.107, "{max_abs}");
+}

@@ -72,13 +72,9 @@ pub struct Args {
     /// Worker threads (0 = one per core).
     #[arg(short = 't', long = "threads", default_value_t = 0)]
     pub threads: usize,
-    /// MoE layers whose experts stay on the CPU. Accepted and recorded for command-line
-    /// compatibility: this engine is CPU-only, so every layer runs on the CPU whatever the value.
-    #[arg(long = "n-cpu-moe", default_value_t = 0)]
-    pub n_cpu_moe: usize,
-    /// GPU layers (`-ngl`). Accepted and recorded; this engine is CPU-only and ignores it.
-    #[arg(long = "ngl", alias = "n-gpu-layers")]
-    pub n_gpu_layers: Option<usize>,
+    /// Weight placement (`-ngl`, `--n-cpu-moe`, `--cpu-moe`, `-ot`, `--fit`).
+    #[command(flatten)]
+    pub placement: super::placement_args::PlacementArgs,
     /// Timed repetitions per point.
     #[arg(short = 'r', long = "repetitions", default_value_t = 5)]
     pub reps: usize,
@@ -94,7 +90,9 @@ pub struct Args {
 
 /// Rewrites llama-bench's multi-letter single-dash flags (`-ub 512`) to long flags (`--ub 512`).
 pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    const MULTI: [&str; 5] = ["-ub", "-ctk", "-ctv", "-fa", "-ngl"];
+    const MULTI: [&str; 9] = [
+        "-ub", "-ctk", "-ctv", "-fa", "-ngl", "-ot", "-ncmoe", "-cmoe", "-fitt",
+    ];
     args.into_iter()
         .map(|a| {
             if MULTI.contains(&a.as_str()) {
@@ -138,8 +136,18 @@ pub fn run(args: Args) -> Result<()> {
     let flash_attn = parse_flash_attn(&args.flash_attn)?;
     let threads = resolved_threads(args.threads);
 
-    let model = Model::load(&args.model, &args.load.options())
+    let max_tokens = args
+        .n_prompt
+        .iter()
+        .chain(&args.n_gen)
+        .max()
+        .copied()
+        .unwrap_or(0)
+        + args.depths.iter().max().copied().unwrap_or(0);
+    let load = args.load.apply(args.placement.load_options(max_tokens)?);
+    let model = Model::load(&args.model, &load)
         .with_context(|| format!("loading {}", args.model.display()))?;
+    super::placement_args::report_notice(&model);
     let max = |v: &[usize]| v.iter().copied().max().unwrap_or(0);
     // Room for the deepest point plus its longest test (a tg warm-up adds one token at most).
     let n_ctx = max(&args.depths) + max(&args.n_prompt).max(max(&args.n_gen)) + 1;
@@ -165,9 +173,21 @@ pub fn run(args: Args) -> Result<()> {
     params.insert("type_k".into(), json!(type_k.name()));
     params.insert("type_v".into(), json!(type_v.name()));
     params.insert("flash_attn".into(), json!(flash_attn));
-    params.insert("n_cpu_moe".into(), json!(args.n_cpu_moe));
-    params.insert("n_gpu_layers".into(), json!(args.n_gpu_layers.unwrap_or(0)));
-    params.insert("backend".into(), json!("CPU"));
+    params.insert("n_cpu_moe".into(), json!(args.placement.n_cpu_moe));
+    let n_gpu_layers = match load.placement.gpu_layers {
+        fitbench_engine::placement::GpuLayers::All => model.config().n_layer + 1,
+        fitbench_engine::placement::GpuLayers::Count(n) => n,
+    };
+    params.insert("n_gpu_layers".into(), json!(n_gpu_layers));
+    let placement = model.placement();
+    let backend = if placement.uses_gpu() { "CUDA" } else { "CPU" };
+    params.insert("backend".into(), json!(backend));
+    let per_device: BTreeMap<String, u64> = placement
+        .bytes_per_device()
+        .into_iter()
+        .map(|(d, b)| (d.to_string(), b))
+        .collect();
+    params.insert("weight_bytes_per_device".into(), json!(per_device));
     params.insert("n_ctx".into(), json!(n_ctx));
     let spec = BenchSpec {
         n_prompt: args.n_prompt,

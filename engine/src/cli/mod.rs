@@ -1,7 +1,9 @@
 //! Subcommands of the `fitbench-engine` binary kept out of main.rs.
 
 pub mod bench;
+pub mod info;
 pub mod perplexity;
+pub mod placement_args;
 pub mod run;
 pub mod synth;
 
@@ -22,21 +24,23 @@ pub struct LoadFlags {
 }
 
 impl LoadFlags {
-    pub fn options(&self) -> LoadOptions {
+    /// `opts` with these flags set.
+    pub fn apply(&self, opts: LoadOptions) -> LoadOptions {
         LoadOptions {
             no_mmap: self.no_mmap,
             mlock: self.mlock,
+            ..opts
         }
     }
 }
 
-/// Loads a model and its tokenizer; errors name the file.
-pub fn load(path: &Path, flags: &LoadFlags) -> Result<(Model, Tokenizer)> {
+/// Loads a model (placing its weights per `opts`) and its tokenizer; errors name the file.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Model, Tokenizer)> {
     if !path.is_file() {
         anyhow::bail!("model file {} not found", path.display());
     }
-    let model = Model::load(path, &flags.options())
-        .with_context(|| format!("loading {}", path.display()))?;
+    let model = Model::load(path, opts).with_context(|| format!("loading {}", path.display()))?;
+    placement_args::report_notice(&model);
     let tok = Tokenizer::from_metadata(model.metadata())
         .with_context(|| format!("tokenizer of {}", path.display()))?;
     Ok((model, tok))

@@ -23,12 +23,15 @@ pub struct PerplexityArgs {
     batch_size: usize,
     #[arg(short = 't', long, default_value_t = 0)]
     threads: usize,
+    #[command(flatten)]
+    placement: super::placement_args::PlacementArgs,
 }
 
 pub fn run(a: PerplexityArgs) -> Result<()> {
     let text = std::fs::read_to_string(&a.file)
         .with_context(|| format!("reading {}", a.file.display()))?;
-    let (model, tok) = super::load(&a.model, &a.load)?;
+    let opts = a.load.apply(a.placement.load_options(a.ctx_size)?);
+    let (model, tok) = super::load(&a.model, &opts)?;
     let bos = tok
         .bos()
         .with_context(|| format!("{} has no BOS token", a.model.display()))?;

@@ -34,6 +34,8 @@ pub struct RunArgs {
     ctx_size: usize,
     #[arg(short = 'b', long, default_value_t = 512)]
     batch_size: usize,
+    #[command(flatten)]
+    placement: super::placement_args::PlacementArgs,
     /// Sampling preset (thinking-general, thinking-coding, instruct-general, instruct-reasoning);
     /// explicit flags override it.
     #[arg(long)]
@@ -96,7 +98,8 @@ fn sampling(a: &RunArgs) -> Result<SamplingParams> {
 
 pub fn run(a: RunArgs) -> Result<()> {
     let params = sampling(&a)?;
-    let (model, tok) = super::load(&a.model, &a.load)?;
+    let opts = a.load.apply(a.placement.load_options(a.ctx_size)?);
+    let (model, tok) = super::load(&a.model, &opts)?;
     let tokens = if a.chat {
         let template = match &a.chat_template_file {
             Some(f) => ChatTemplate::from_file(f)?,

@@ -10,8 +10,9 @@ use super::error::ModelError;
 use super::norm::{rms_norm_weighted, sigmoid};
 use super::rope::{Rope, RopeAngles};
 use super::weights::AttentionWeights;
+use crate::backend::matmul;
 use crate::cache::KvCache;
-use crate::cpu::{matmul, quantize_rows};
+use crate::cpu::quantize_rows;
 use rayon::prelude::*;
 
 pub struct AttnCtx<'a> {

@@ -7,8 +7,8 @@ use super::error::ModelError;
 use super::ggml_math::silu_in_place;
 use super::norm::{l2_norm_in_place, rms_norm_weighted, sigmoid, softplus};
 use super::weights::DeltaNetWeights;
+use crate::backend::matmul;
 use crate::cache::recurrent::LayerState;
-use crate::cpu::matmul;
 use rayon::prelude::*;
 
 /// `x`: T rows of n_embd (normed input); `out`: T rows of n_embd.

@@ -1,5 +1,6 @@
 //! Errors of model loading and evaluation.
 
+use crate::backend::BackendError;
 use crate::cache::KvError;
 use crate::cpu::MatmulError;
 use crate::gguf::GgufError;
@@ -19,6 +20,8 @@ pub enum ModelError {
     #[error(transparent)]
     Matmul(#[from] MatmulError),
     #[error(transparent)]
+    Backend(BackendError),
+    #[error(transparent)]
     Kv(#[from] KvError),
     #[error("token id {token} is outside the vocabulary (size {n_vocab})")]
     BadToken { token: u32, n_vocab: usize },
@@ -30,6 +33,13 @@ pub enum ModelError {
     },
     #[error("invalid session options: {0}")]
     Options(String),
+    #[error("placement: {0}")]
+    Placement(#[from] crate::placement::PlacementError),
+    #[error("{path}: moving weights to the GPU: {cause}")]
+    Gpu {
+        path: String,
+        cause: crate::cuda::CudaError,
+    },
     #[error("thread pool: {0}")]
     Threads(String),
 }

@@ -7,8 +7,9 @@ use super::ffn_decode;
 use super::ggml_math::{geglu_in_place, swiglu_in_place};
 use super::norm::{sigmoid, softmax_in_place};
 use super::weights::{Ffn, SharedExpert};
+use crate::backend::matmul;
 use crate::cpu::gemm::gemm;
-use crate::cpu::{matmul, quantize_rows, MatmulError};
+use crate::cpu::{quantize_rows, MatmulError};
 use crate::gguf::GgmlType;
 use crate::tensor::Tensor;
 
@@ -20,7 +21,8 @@ pub fn ffn(
     x: &[f32],
     out: &mut [f32],
 ) -> Result<(), ModelError> {
-    let one_token = x.len() == n_embd(f);
+    // The one-token CPU kernels read the memory map; GPU-resident blocks go through the backend.
+    let one_token = x.len() == n_embd(f) && on_cpu(f);
     match f {
         Ffn::Dense { gate, up, down } if one_token => {
             ffn_decode::gated_ffn_one(act, gate, up, down, x, out)
@@ -57,6 +59,26 @@ pub fn ffn(
                 shared_expert(sh, x, out)?;
             }
             Ok(())
+        }
+    }
+}
+
+/// Whether every weight of the block lives in RAM (no GPU copy).
+fn on_cpu(f: &Ffn) -> bool {
+    match f {
+        Ffn::Dense { gate, up, down } => [gate, up, down].iter().all(|t| t.gpu().is_none()),
+        Ffn::Moe {
+            router,
+            gate,
+            up,
+            down,
+            shared,
+            ..
+        } => {
+            [router, gate, up, down].iter().all(|t| t.gpu().is_none())
+                && shared
+                    .as_ref()
+                    .is_none_or(|s| [&s.gate, &s.up, &s.down].iter().all(|t| t.gpu().is_none()))
         }
     }
 }
@@ -127,6 +149,9 @@ fn moe(
             .max(6.103_515_6e-5);
         chosen.extend(idx[..k].iter().map(|&e| (e, row[e] / sum)));
     }
+    if gate.gpu().is_some() || up.gpu().is_some() {
+        return moe_experts_on_gpu(gate, up, down, n_ff, k, &chosen, x, out);
+    }
     // Per expert: gather its tokens, run its SwiGLU, scatter weighted results per (token, slot).
     // The gate and up inputs are quantized once for all experts (quantization is per row, so
     // gathering quantized rows gives the bytes quantizing the gathered rows would).
@@ -159,19 +184,77 @@ fn moe(
         }
         let mut ye = vec![0f32; ns * n_embd];
         matmul(&down.rows(e * n_embd, n_embd), &g, &mut ye)?;
-        for (i, &s) in slots.iter().enumerate() {
-            let w = chosen[s].1;
-            for (r, &y) in results[s * n_embd..(s + 1) * n_embd]
-                .iter_mut()
-                .zip(&ye[i * n_embd..(i + 1) * n_embd])
-            {
-                *r = y * w;
-            }
+        scatter_weighted(&slots, &chosen, &ye, n_embd, &mut results);
+    }
+    sum_slots(&results, k, n_embd, out);
+    Ok(())
+}
+
+/// The routed experts when their weights live on the GPU: each expert's gathered tokens go
+/// through the backend's matmul; slots are summed in order as on the CPU path.
+#[allow(clippy::too_many_arguments)]
+fn moe_experts_on_gpu(
+    gate: &Tensor,
+    up: &Tensor,
+    down: &Tensor,
+    n_ff: usize,
+    k: usize,
+    chosen: &[(usize, f32)],
+    x: &[f32],
+    out: &mut [f32],
+) -> Result<(), ModelError> {
+    let n_embd = gate.row_len();
+    let t_n = x.len() / n_embd;
+    let n_expert = gate.n_rows() / n_ff;
+    let mut results = vec![0f32; t_n * k * n_embd];
+    for e in 0..n_expert {
+        let slots: Vec<usize> = (0..t_n * k).filter(|&s| chosen[s].0 == e).collect();
+        if slots.is_empty() {
+            continue;
+        }
+        let mut xs = Vec::with_capacity(slots.len() * n_embd);
+        for &s in &slots {
+            let t = s / k;
+            xs.extend_from_slice(&x[t * n_embd..(t + 1) * n_embd]);
+        }
+        let ns = slots.len();
+        let mut g = vec![0f32; ns * n_ff];
+        let mut u = vec![0f32; ns * n_ff];
+        matmul(&gate.rows(e * n_ff, n_ff), &xs, &mut g)?;
+        matmul(&up.rows(e * n_ff, n_ff), &xs, &mut u)?;
+        for (gr, ur) in g.chunks_exact_mut(n_ff).zip(u.chunks_exact(n_ff)) {
+            swiglu_in_place(gr, ur);
+        }
+        let mut ye = vec![0f32; ns * n_embd];
+        matmul(&down.rows(e * n_embd, n_embd), &g, &mut ye)?;
+        scatter_weighted(&slots, chosen, &ye, n_embd, &mut results);
+    }
+    sum_slots(&results, k, n_embd, out);
+    Ok(())
+}
+
+/// Writes expert output row i, times its routing weight, into result slot `slots[i]`.
+fn scatter_weighted(
+    slots: &[usize],
+    chosen: &[(usize, f32)],
+    ye: &[f32],
+    n_embd: usize,
+    results: &mut [f32],
+) {
+    for (i, &s) in slots.iter().enumerate() {
+        let w = chosen[s].1;
+        for (r, &y) in results[s * n_embd..(s + 1) * n_embd]
+            .iter_mut()
+            .zip(&ye[i * n_embd..(i + 1) * n_embd])
+        {
+            *r = y * w;
         }
     }
-    // Sum the slots in order, as ggml adds the expert views one after another.
-    for t in 0..t_n {
-        let o = &mut out[t * n_embd..(t + 1) * n_embd];
+}
+
+/// Sums each token's k slots in order, as ggml adds the expert views one after another.
+fn sum_slots(results: &[f32], k: usize, n_embd: usize, out: &mut [f32]) {
+    for (t, o) in out.chunks_exact_mut(n_embd).enumerate() {
         o.copy_from_slice(&results[t * k * n_embd..(t * k + 1) * n_embd]);
         for slot in 1..k {
             let r = &results[(t * k + slot) * n_embd..(t * k + slot + 1) * n_embd];
@@ -180,7 +263,6 @@ fn moe(
             }
         }
     }
-    Ok(())
 }
 
 /// Adds `shexp(x) * sigmoid(gate_inp · x)` (ungated when there is no gate tensor).

@@ -6,8 +6,8 @@ use super::ffn::ffn;
 use super::norm::{rms_norm_rows, rms_norm_weighted};
 use super::weights::Mixer;
 use super::{Model, ModelError};
+use crate::backend::matmul;
 use crate::cache::{KvCache, RecurrentState};
-use crate::cpu::matmul;
 
 /// Per-sequence memory the forward pass reads and extends.
 #[derive(Clone)]

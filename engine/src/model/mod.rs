@@ -13,10 +13,12 @@ pub mod delta_net;
 pub mod error;
 pub mod ffn;
 mod ffn_decode;
+pub mod fit_input;
 pub mod forward;
 pub mod ggml_math;
 pub mod norm;
 pub mod qkvz;
+pub mod residency;
 pub mod rope;
 #[cfg(test)]
 mod test_rng;
@@ -26,6 +28,7 @@ pub mod tinyblas_avx2;
 pub mod weights;
 
 use crate::gguf::{GgufModel, LoadMode, Metadata};
+use crate::placement::{Placement, PlacementOptions};
 use crate::tensor::Tensor;
 pub use config::{Activation, Arch, Config, RopeKind, SsmConfig};
 pub use error::ModelError;
@@ -34,12 +37,27 @@ use std::path::Path;
 use weights::{Mixer, Weights};
 
 /// Options for [`Model::load`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// Read the weights into anonymous memory instead of mapping the file (llama.cpp `--no-mmap`).
     pub no_mmap: bool,
     /// Lock the weights in RAM (llama.cpp `--mlock`); fails clearly when the limit is too low.
     pub mlock: bool,
+    /// Where weights live (`-ngl`, `--n-cpu-moe`, `-ot`, `--fit`). Default: everything in RAM.
+    pub placement: PlacementOptions,
+    /// Context size `--fit` budgets the KV cache for.
+    pub fit_n_ctx: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            no_mmap: false,
+            mlock: false,
+            placement: PlacementOptions::default(),
+            fit_n_ctx: 4096,
+        }
+    }
 }
 
 /// A loaded model: weights stay in the memory map (zero-copy); small tensors are copied to f32.
@@ -49,6 +67,9 @@ pub struct Model {
     rope: Rope,
     /// Rope of sliding-window layers (Gemma 3: base 10000).
     rope_swa: Rope,
+    placement: Placement,
+    /// Why a GPU request was not (fully) honoured, for the CLI to print.
+    placement_notice: Option<String>,
     // Declared last: the tensors above point into its mmap.
     gguf: GgufModel,
 }
@@ -78,10 +99,12 @@ impl Model {
                 "{shown}: gated attention needs key_length == value_length"
             )));
         }
-        let weights = Weights::bind(&gguf, &config).map_err(|e| ModelError::Tensor {
-            path: shown,
+        let mut weights = Weights::bind(&gguf, &config).map_err(|e| ModelError::Tensor {
+            path: shown.clone(),
             cause: e,
         })?;
+        let (placement, placement_notice) =
+            residency::apply(&gguf, &shown, &config, &mut weights, opts)?;
         let freq_factors = Tensor::bind_opt(&gguf, "rope_freqs.weight", &[config.n_rot / 2])
             .map_err(|e| ModelError::Tensor {
                 path: path.display().to_string(),
@@ -96,6 +119,8 @@ impl Model {
             weights,
             rope,
             rope_swa,
+            placement,
+            placement_notice,
             gguf,
         })
     }
@@ -106,6 +131,16 @@ impl Model {
 
     pub fn vocab_size(&self) -> usize {
         self.config.n_vocab
+    }
+
+    /// Where each weight lives, as applied at load.
+    pub fn placement(&self) -> &Placement {
+        &self.placement
+    }
+
+    /// Set when a GPU was asked for and could not be used (fully): print it.
+    pub fn placement_notice(&self) -> Option<&str> {
+        self.placement_notice.as_deref()
     }
 
     pub fn metadata(&self) -> &Metadata {

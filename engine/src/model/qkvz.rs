@@ -5,7 +5,7 @@
 
 use super::config::SsmConfig;
 use super::error::ModelError;
-use crate::cpu::matmul;
+use crate::backend::matmul;
 use crate::tensor::Tensor;
 
 pub enum QkvzProjection {

@@ -118,10 +118,17 @@ fn print_summary(p: &HardwareProfile) {
                 ),
             ]);
         }
+        let d2d = g
+            .measured_bandwidth_gbs
+            .map_or("not measured".to_string(), |b| format!("{b:.0} GB/s"));
+        let h2d = g
+            .pcie
+            .as_ref()
+            .and_then(|l| l.measured_h2d_gbs)
+            .map_or("not measured".to_string(), |b| format!("{b:.1} GB/s"));
         t.add_row(vec![
             format!("GPU {i} measured"),
-            "device and host-to-device bandwidth: not measured (needs the CUDA backend)"
-                .to_string(),
+            format!("device-to-device {d2d}, host-to-device {h2d}"),
         ]);
     }
     println!("{t}");

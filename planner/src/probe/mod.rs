@@ -4,6 +4,7 @@
 //! bandwidth, CPU GFLOP/s) are estimates and say so in `sources`.
 
 mod apple;
+mod gpubw;
 mod host;
 mod membw;
 mod nvidia;
@@ -41,7 +42,9 @@ pub fn probe(measure_bandwidth: bool) -> Result<HardwareProfile, ProbeError> {
     let apple = cfg!(target_os = "macos")
         .then(|| apple_silicon(&host.cpu_name, host.total_gib, apple::wired_limit_mb()))
         .flatten();
-    Ok(build_profile(host, measured, nvidia, apple))
+    let mut profile = build_profile(host, measured, nvidia, apple);
+    gpubw::apply(&mut profile, measure_bandwidth);
+    Ok(profile)
 }
 
 fn build_profile(
@@ -122,13 +125,6 @@ fn build_profile(
                 .into(),
         );
     }
-    if !nvidia.gpus.is_empty() {
-        notes.push(
-            "GPU device-to-device and host-to-device bandwidths: not measured (needs the CUDA backend, not built yet)."
-                .into(),
-        );
-    }
-
     let mut gpus = nvidia.gpus;
     let mut unified_memory = None;
     if let Some(a) = apple {
