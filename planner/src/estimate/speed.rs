@@ -1,6 +1,7 @@
 //! Speed of llama.cpp (CUDA/Metal build, or its CPU build when the machine has no GPU) versus context
 //! depth. A roofline with calibrated efficiencies; constants and their sources are in
-//! docs/planner-model.md and in `Calibration`.
+//! docs/planner-model.md and in `Calibration`. Where the profile carries coefficients measured on
+//! that machine (`HardwareProfile::calibration`, from `fitbench calibrate`), CPU work uses them.
 
 use serde::Serialize;
 
@@ -132,8 +133,19 @@ pub fn generation_tps(
     let c = CALIBRATION;
     let gpu = hw.gpus.first();
     let r = token_reads(spec, p, cfg, depth, gpu.is_some());
-    let ram = ram_bandwidth(hw) * c.cpu_read;
-    let mut t = (r.cpu_weights + r.cpu_kv) / ram;
+    let cpu_bytes = r.cpu_weights + r.cpu_kv;
+    let mut t = match &hw.calibration {
+        // Measured on this machine: effective read rate plus a fixed cost per CPU-computed layer.
+        Some(cal) => {
+            let n = spec.n_layers();
+            let cpu_layers = match gpu {
+                Some(_) => n - p.n_gpu_layers.min(n),
+                None => n,
+            };
+            cpu_bytes / (cal.gen_read_gbs * 1e9) + cpu_layers as f64 * cal.gen_layer_overhead_s
+        }
+        None => cpu_bytes / (ram_bandwidth(hw) * c.cpu_read),
+    };
     if let Some(g) = gpu {
         if p.n_gpu_layers > 0 {
             let bw = g.measured_bandwidth_gbs.unwrap_or(g.bandwidth_gbs) * 1e9;
@@ -232,8 +244,15 @@ pub fn prompt_tps(
             ub / (t_compute + t_copy + t_offload)
         }
         _ => {
-            let gflops = hw.cpu.gflops.unwrap_or(hw.cpu.physical_cores as f64 * 50.0) * 1e9;
-            gflops * c.cpu_prompt / (w + a)
+            let effective = match &hw.calibration {
+                Some(cal) => cal.prompt_gflops * 1e9,
+                None => {
+                    hw.cpu.gflops.unwrap_or(hw.cpu.physical_cores as f64 * 50.0)
+                        * 1e9
+                        * c.cpu_prompt
+                }
+            };
+            effective / (w + a)
         }
     }
 }

@@ -157,6 +157,7 @@ fn build_profile(
         gpus,
         unified_memory,
         notes,
+        calibration: None,
     }
 }
 
