@@ -44,6 +44,12 @@ pub struct Args {
     pub output: OutputArgs,
 }
 
+/// One-minute load average (Linux); None elsewhere.
+fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let names: Vec<&str> = if !args.slices.is_empty() {
         args.slices.iter().map(String::as_str).collect()
@@ -76,6 +82,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bail!("--n-prompt and --n-gen: at most 4096 (calibration needs short runs)");
     }
     let host = HostFingerprint::detect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(load) = load_average() {
+        if load > cores as f64 * 0.5 {
+            eprintln!(
+                "warning: load average {load:.1} on {cores} cores before starting: other work shares the CPU, \
+                 so the coefficients will describe a busy machine (slower than an idle one)"
+            );
+        }
+    }
     let out = match args.out {
         Some(p) => p,
         None => default_dir()?.join(file_name(&host)),
