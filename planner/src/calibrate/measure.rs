@@ -136,14 +136,28 @@ pub fn measure(
         ));
     }
     let path = synthesize(job, work_dir, settings.seed)?;
+    measure_file(&path, job, settings)
+}
+
+/// Measures an existing GGUF (`job` only labels the result).
+pub fn measure_file(
+    path: &Path,
+    job: &SliceJob,
+    settings: &BenchSettings,
+) -> Result<Measurement, CalibrateError> {
+    if settings.n_prompt == 0 || settings.n_gen == 0 || settings.reps == 0 {
+        return Err(CalibrateError::Settings(
+            "prompt, generation and repetitions must all be at least 1".into(),
+        ));
+    }
     let shown = path.display().to_string();
     let engine_err = |what: String| CalibrateError::Engine {
         path: shown.clone(),
         what,
     };
-    let spec = crate::model::open(&path).map_err(|e| engine_err(e.to_string()))?;
+    let spec = crate::model::open(path).map_err(|e| engine_err(e.to_string()))?;
     let model =
-        Model::load(&path, &LoadOptions::default()).map_err(|e| engine_err(e.to_string()))?;
+        Model::load(path, &LoadOptions::default()).map_err(|e| engine_err(e.to_string()))?;
     let opts = SessionOptions {
         n_ctx: settings.n_prompt.max(settings.n_gen) + 8,
         n_batch: settings.n_prompt,
@@ -191,7 +205,7 @@ pub fn measure(
     let (w, a) = prompt_flops_per_token(&spec, (settings.n_prompt / 2) as u64);
     Ok(Measurement {
         slice: job.clone(),
-        file_bytes: std::fs::metadata(&path).map_or(0, |m| m.len()),
+        file_bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
         n_layers: spec.n_layers(),
         n_prompt: settings.n_prompt,
         n_gen: settings.n_gen,

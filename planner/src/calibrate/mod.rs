@@ -15,7 +15,7 @@ pub use fit::{
     fit_generation, fit_prompt, generation_residual, prompt_residual, FitError, GenerationFit,
     PromptCost, TokenCost,
 };
-pub use measure::{measure, BenchSettings, Measurement, SliceJob};
+pub use measure::{measure, measure_file, BenchSettings, Measurement, SliceJob};
 pub use store::{
     default_dir, file_name, load, load_for_host, save, today_utc, CalibrationFile, StoreError,
     CALIBRATION_SCHEMA,

@@ -150,3 +150,68 @@ fn stored_coefficients_change_the_cpu_prediction() {
     let ratio = prompt_tps(&spec, &plain, &p, &cfg, 0) / prompt_tps(&spec, &slow, &p, &cfg, 0);
     assert!((ratio - 2.0).abs() < 1e-9, "{ratio}");
 }
+
+/// Held-out check (slow, opt-in): calibrate with the quick slices, then predict a model the fit
+/// never saw and compare with the engine's own measurement of it.
+/// `FITBENCH_CALIBRATE_HELDOUT=/path/to/model.gguf cargo test -p fitbench --release heldout -- --nocapture`
+#[test]
+fn heldout_prediction_after_quick_calibration() {
+    let Some(file) = std::env::var_os("FITBENCH_CALIBRATE_HELDOUT") else {
+        println!("skipped: set FITBENCH_CALIBRATE_HELDOUT to a GGUF to run the held-out check");
+        return;
+    };
+    let path = std::path::PathBuf::from(file);
+    let work = std::env::temp_dir().join("fitbench-calibrate");
+    let settings = BenchSettings {
+        n_prompt: 64,
+        n_gen: 16,
+        reps: 2,
+        threads: 0,
+        seed: 0,
+    };
+    let jobs: Vec<SliceJob> = QUICK_SLICES
+        .iter()
+        .map(|s| SliceJob::parse(s).unwrap())
+        .collect();
+    let host = crate::bench::host::HostFingerprint::detect();
+    let cal = calibrate(&jobs, &settings, &work, host, |m| {
+        println!(
+            "fit slice {}: tg {:.1} pp {:.1}",
+            m.slice.like, m.tg_tps, m.pp_tps
+        )
+    })
+    .unwrap();
+    let label = SliceJob {
+        like: path.display().to_string(),
+        layers: 0,
+        quant: String::new(),
+        vocab: 0,
+    };
+    let m = measure_file(&path, &label, &settings).unwrap();
+    let spec = crate::model::open(&path).unwrap();
+    let hw = calibrated_cpu(cal.cpu.clone());
+    let plain = crate::probe::probe(true).unwrap();
+    let cfg = RunConfig::new(128, fitbench_engine::gguf::GgmlType::F16);
+    let p = Placement::cpu_only();
+    let tg_cal = generation_tps(&spec, &hw, &p, &cfg, 8);
+    let tg_plain = generation_tps(&spec, &plain, &p, &cfg, 8);
+    let pp_cal = prompt_tps(&spec, &hw, &p, &cfg, 32);
+    let pp_plain = prompt_tps(&spec, &plain, &p, &cfg, 32);
+    println!(
+        "coefficients: {:.2} GB/s, {:.1} us/layer, {:.1} GFLOP/s",
+        cal.cpu.gen_read_gbs,
+        cal.cpu.gen_layer_overhead_s * 1e6,
+        cal.cpu.prompt_gflops
+    );
+    println!(
+        "held-out {}: measured tg {:.1} pp {:.1}; calibrated tg {tg_cal:.1} ({:+.0}%) pp {pp_cal:.1} ({:+.0}%); \
+         built-in tg {tg_plain:.1} ({:+.0}%) pp {pp_plain:.1} ({:+.0}%)",
+        path.display(),
+        m.tg_tps,
+        m.pp_tps,
+        (tg_cal / m.tg_tps - 1.0) * 100.0,
+        (pp_cal / m.pp_tps - 1.0) * 100.0,
+        (tg_plain / m.tg_tps - 1.0) * 100.0,
+        (pp_plain / m.pp_tps - 1.0) * 100.0
+    );
+}
