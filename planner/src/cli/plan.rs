@@ -236,6 +236,18 @@ fn plan_one(
             gib(p.gpu_capacity)
         ),
     ]);
+    if p.gpu_split.len() > 1 {
+        let per: Vec<String> = p
+            .gpu_split
+            .iter()
+            .zip(&hw.gpus)
+            .map(|(b, g)| format!("{} {}", g.name, gib(*b)))
+            .collect();
+        t.add_row(vec![
+            "VRAM per GPU".to_string(),
+            format!("{} (layer split by free memory)", per.join(", ")),
+        ]);
+    }
     t.add_row(vec![
         "RAM".to_string(),
         format!(

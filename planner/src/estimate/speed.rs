@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::cache::kv_bytes_for_layer;
 use super::config::{Placement, RunConfig};
 use super::memory::tensor_on_gpu;
+use super::multi_gpu::GpuSet;
 use crate::hw::HardwareProfile;
 use crate::model::{LayerKind, ModelSpec, TensorRole};
 
@@ -40,6 +41,9 @@ pub struct Calibration {
     /// Prompt time per token per layer whose experts are in RAM, beyond the copy (seconds); fitted on
     /// the 5090 `--n-cpu-moe 38` ubatch table, whose speed levels off near 700 t/s.
     pub offload_prompt_token_layer_s: f64,
+    /// Per token, per GPU beyond the first in a layer split: the hidden state handed to the next
+    /// GPU and a sync. Assumed (no multi-GPU speed measurement in PLANNER-DATA.md to fit it on).
+    pub gpu_hop_s: f64,
 }
 
 pub const CALIBRATION: Calibration = Calibration {
@@ -54,6 +58,7 @@ pub const CALIBRATION: Calibration = Calibration {
     pcie: 0.47,
     cpu_prompt: 0.7,
     offload_prompt_token_layer_s: 29e-6,
+    gpu_hop_s: 100e-6,
 };
 
 /// Effective RAM read bandwidth, bytes/s.
@@ -146,9 +151,11 @@ pub fn generation_tps(
         }
         None => cpu_bytes / (ram_bandwidth(hw) * c.cpu_read),
     };
-    if let Some(g) = gpu {
+    if let Some(set) = GpuSet::of(hw) {
         if p.n_gpu_layers > 0 {
-            let bw = g.measured_bandwidth_gbs.unwrap_or(g.bandwidth_gbs) * 1e9;
+            // Several GPUs: layer blocks in turn (see multi_gpu.rs).
+            let bw = set.bandwidth_gbs * 1e9;
+            t += (set.n_gpus() - 1) as f64 * c.gpu_hop_s;
             let kv_eff = if is_quant_kv(cfg.kv_k) || is_quant_kv(cfg.kv_v) {
                 c.gpu_kv_quant
             } else {
@@ -210,7 +217,7 @@ pub fn prompt_tps(
     let ub = cfg.ubatch.max(1) as f64;
     match hw.gpus.first() {
         Some(g) if p.n_gpu_layers > 0 => {
-            let flops = g.fp16_tflops * 1e12;
+            let flops = GpuSet::of(hw).map_or(g.fp16_tflops, |s| s.fp16_tflops) * 1e12;
             // Attention (flash attention on tensor cores) runs at about twice the matmul share.
             let t_compute = ub * (w / (flops * c.gpu_prompt) + a / (flops * c.gpu_prompt * 2.0));
             // CPU-resident weights cross PCIe once per ubatch (llama.cpp offloads the op when ubatch >= 32).
