@@ -113,6 +113,7 @@ pub fn fit_file(
         },
         gen_fit_max_error: generation_residual(&g, &gen),
         prompt_fit_max_error: prompt_residual(rate, &prompt),
+        load_average: None,
         measurements,
     })
 }

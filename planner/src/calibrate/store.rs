@@ -26,6 +26,10 @@ pub struct CalibrationFile {
     /// Largest relative error of the fitted generation / prompt model over the measured slices.
     pub gen_fit_max_error: f64,
     pub prompt_fit_max_error: f64,
+    /// One-minute load average when the run started (Linux): above the core count, other work
+    /// shared the CPU and the coefficients describe a busy machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_average: Option<f64>,
     pub measurements: Vec<Measurement>,
 }
 

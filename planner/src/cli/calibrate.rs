@@ -83,7 +83,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let host = HostFingerprint::detect();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if let Some(load) = load_average() {
+    let load = load_average();
+    if let Some(load) = load {
         if load > cores as f64 * 0.5 {
             eprintln!(
                 "warning: load average {load:.1} on {cores} cores before starting: other work shares the CPU, \
@@ -106,7 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         settings.reps,
         work_dir.display()
     );
-    let file = calibrate(&jobs, &settings, &work_dir, host, |m| {
+    let mut file = calibrate(&jobs, &settings, &work_dir, host, |m| {
         eprintln!(
             "  {}:{}:{}:{}  tg {:.1} t/s ({:.1} MB/token)  pp {:.1} t/s ({:.2} GFLOP/token)",
             m.slice.like,
@@ -119,6 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             m.prompt_flops_per_token / 1e9
         );
     })?;
+    file.load_average = load;
     save(&file, &out)?;
     if args.output.emit(&file)? {
         return Ok(());
