@@ -1,6 +1,7 @@
 //! fitbench: plan which model and quant fit a machine, benchmark them, compare runs.
 
 pub mod bench;
+pub mod calibrate;
 pub mod catalog;
 pub mod cli;
 pub mod compare;

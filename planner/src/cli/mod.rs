@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod bench;
+pub mod calibrate;
 pub mod compare;
 pub mod import;
 pub mod inspect;
@@ -42,6 +43,8 @@ pub enum Command {
     Import(import::Args),
     /// Write a GGUF with a catalog model's real shapes and random weights (see --help).
     Synth(synth::Args),
+    /// Measure this machine's CPU speed coefficients on synthetic slices; `plan` then uses them.
+    Calibrate(calibrate::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -54,5 +57,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Compare(a) => compare::run(a),
         Command::Import(a) => import::run(a),
         Command::Synth(a) => synth::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
     }
 }

@@ -62,6 +62,8 @@ pub struct PlanReport {
     pub bundled_engine: String,
     /// Repeating layers of the model (for reading `-ngl`).
     pub n_layers: usize,
+    /// Whether the speed figures use coefficients measured on this machine.
+    pub calibration: String,
 }
 
 fn request(args: &Args) -> anyhow::Result<PlanRequest> {
@@ -128,6 +130,7 @@ fn report(
     path: &str,
     p: Plan,
     hw: &HardwareProfile,
+    for_this_host: bool,
 ) -> PlanReport {
     let quality = entry
         .zip(quant.as_ref())
@@ -149,6 +152,7 @@ fn report(
         bundled_engine: engine_command(path, &p),
         plan: p,
         quality,
+        calibration: crate::calibrate::status(hw, for_this_host),
     }
 }
 
@@ -173,7 +177,15 @@ fn plan_one(
         _ => name.to_string(),
     };
     let p = plan(&spec, hw, req)?;
-    let r = report(&spec, quant, entry.as_ref(), &path, p, hw);
+    let r = report(
+        &spec,
+        quant,
+        entry.as_ref(),
+        &path,
+        p,
+        hw,
+        args.profile.is_none(),
+    );
     if args.output.emit(&r)? {
         return Ok(());
     }
@@ -224,6 +236,18 @@ fn plan_one(
             gib(p.gpu_capacity)
         ),
     ]);
+    if p.gpu_split.len() > 1 {
+        let per: Vec<String> = p
+            .gpu_split
+            .iter()
+            .zip(&hw.gpus)
+            .map(|(b, g)| format!("{} {}", g.name, gib(*b)))
+            .collect();
+        t.add_row(vec![
+            "VRAM per GPU".to_string(),
+            format!("{} (layer split by free memory)", per.join(", ")),
+        ]);
+    }
     t.add_row(vec![
         "RAM".to_string(),
         format!(
@@ -245,6 +269,7 @@ fn plan_one(
         "prompt".to_string(),
         format!("{:.0} t/s (ubatch {})", p.prompt_tps, p.config.ubatch),
     ]);
+    t.add_row(vec!["speed model".to_string(), r.calibration.clone()]);
     if let Some(q) = &r.quality {
         t.add_row(vec!["quality".to_string(), q.clone()]);
     }
@@ -296,6 +321,7 @@ fn rank_catalog(args: &Args, hw: &HardwareProfile, req: &PlanRequest) -> anyhow:
                 &path,
                 p,
                 hw,
+                args.profile.is_none(),
             ));
         }
     }
@@ -346,8 +372,10 @@ fn rank_catalog(args: &Args, hw: &HardwareProfile, req: &PlanRequest) -> anyhow:
         ]);
     }
     println!(
-        "Machine: {} — {} (predictions for llama.cpp)",
-        hw.name, hw.description
+        "Machine: {} — {} (predictions for llama.cpp; {})",
+        hw.name,
+        hw.description,
+        crate::calibrate::status(hw, args.profile.is_none())
     );
     println!("{t}");
     if !args.all {

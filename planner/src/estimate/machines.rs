@@ -41,5 +41,6 @@ pub fn cpu_2core() -> HardwareProfile {
         gpus: vec![],
         unified_memory: None,
         notes: vec![],
+        calibration: None,
     }
 }

@@ -3,6 +3,7 @@
 mod cache;
 mod config;
 mod memory;
+mod multi_gpu;
 mod speed;
 
 pub use cache::*;
@@ -11,6 +12,7 @@ pub use memory::{
     compute_buffer_bytes, estimate_memory, tensor_on_gpu, DeviceMemory, MemoryEstimate,
     GPU_RUNTIME_OVERHEAD,
 };
+pub use multi_gpu::GpuSet;
 pub use speed::{
     generation_tps, prompt_flops_per_token, prompt_tps, ram_bandwidth, token_reads, Calibration,
     TokenReads, CALIBRATION,

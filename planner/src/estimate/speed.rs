@@ -1,12 +1,14 @@
 //! Speed of llama.cpp (CUDA/Metal build, or its CPU build when the machine has no GPU) versus context
 //! depth. A roofline with calibrated efficiencies; constants and their sources are in
-//! docs/planner-model.md and in `Calibration`.
+//! docs/planner-model.md and in `Calibration`. Where the profile carries coefficients measured on
+//! that machine (`HardwareProfile::calibration`, from `fitbench calibrate`), CPU work uses them.
 
 use serde::Serialize;
 
 use super::cache::kv_bytes_for_layer;
 use super::config::{Placement, RunConfig};
 use super::memory::tensor_on_gpu;
+use super::multi_gpu::GpuSet;
 use crate::hw::HardwareProfile;
 use crate::model::{LayerKind, ModelSpec, TensorRole};
 
@@ -39,6 +41,9 @@ pub struct Calibration {
     /// Prompt time per token per layer whose experts are in RAM, beyond the copy (seconds); fitted on
     /// the 5090 `--n-cpu-moe 38` ubatch table, whose speed levels off near 700 t/s.
     pub offload_prompt_token_layer_s: f64,
+    /// Per token, per GPU beyond the first in a layer split: the hidden state handed to the next
+    /// GPU and a sync. Assumed (no multi-GPU speed measurement in PLANNER-DATA.md to fit it on).
+    pub gpu_hop_s: f64,
 }
 
 pub const CALIBRATION: Calibration = Calibration {
@@ -53,6 +58,7 @@ pub const CALIBRATION: Calibration = Calibration {
     pcie: 0.47,
     cpu_prompt: 0.7,
     offload_prompt_token_layer_s: 29e-6,
+    gpu_hop_s: 100e-6,
 };
 
 /// Effective RAM read bandwidth, bytes/s.
@@ -132,11 +138,24 @@ pub fn generation_tps(
     let c = CALIBRATION;
     let gpu = hw.gpus.first();
     let r = token_reads(spec, p, cfg, depth, gpu.is_some());
-    let ram = ram_bandwidth(hw) * c.cpu_read;
-    let mut t = (r.cpu_weights + r.cpu_kv) / ram;
-    if let Some(g) = gpu {
+    let cpu_bytes = r.cpu_weights + r.cpu_kv;
+    let mut t = match &hw.calibration {
+        // Measured on this machine: effective read rate plus a fixed cost per CPU-computed layer.
+        Some(cal) => {
+            let n = spec.n_layers();
+            let cpu_layers = match gpu {
+                Some(_) => n - p.n_gpu_layers.min(n),
+                None => n,
+            };
+            cpu_bytes / (cal.gen_read_gbs * 1e9) + cpu_layers as f64 * cal.gen_layer_overhead_s
+        }
+        None => cpu_bytes / (ram_bandwidth(hw) * c.cpu_read),
+    };
+    if let Some(set) = GpuSet::of(hw) {
         if p.n_gpu_layers > 0 {
-            let bw = g.measured_bandwidth_gbs.unwrap_or(g.bandwidth_gbs) * 1e9;
+            // Several GPUs: layer blocks in turn (see multi_gpu.rs).
+            let bw = set.bandwidth_gbs * 1e9;
+            t += (set.n_gpus() - 1) as f64 * c.gpu_hop_s;
             let kv_eff = if is_quant_kv(cfg.kv_k) || is_quant_kv(cfg.kv_v) {
                 c.gpu_kv_quant
             } else {
@@ -198,7 +217,7 @@ pub fn prompt_tps(
     let ub = cfg.ubatch.max(1) as f64;
     match hw.gpus.first() {
         Some(g) if p.n_gpu_layers > 0 => {
-            let flops = g.fp16_tflops * 1e12;
+            let flops = GpuSet::of(hw).map_or(g.fp16_tflops, |s| s.fp16_tflops) * 1e12;
             // Attention (flash attention on tensor cores) runs at about twice the matmul share.
             let t_compute = ub * (w / (flops * c.gpu_prompt) + a / (flops * c.gpu_prompt * 2.0));
             // CPU-resident weights cross PCIe once per ubatch (llama.cpp offloads the op when ubatch >= 32).
@@ -232,8 +251,15 @@ pub fn prompt_tps(
             ub / (t_compute + t_copy + t_offload)
         }
         _ => {
-            let gflops = hw.cpu.gflops.unwrap_or(hw.cpu.physical_cores as f64 * 50.0) * 1e9;
-            gflops * c.cpu_prompt / (w + a)
+            let effective = match &hw.calibration {
+                Some(cal) => cal.prompt_gflops * 1e9,
+                None => {
+                    hw.cpu.gflops.unwrap_or(hw.cpu.physical_cores as f64 * 50.0)
+                        * 1e9
+                        * c.cpu_prompt
+                }
+            };
+            effective / (w + a)
         }
     }
 }

@@ -23,6 +23,9 @@ pub struct HardwareProfile {
     pub unified_memory: Option<UnifiedMemory>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Coefficients `fitbench calibrate` measured on this very machine; None: built-in ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<super::CpuCalibration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,7 +5,8 @@ use fitbench_engine::gguf::GgmlType;
 use serde::Serialize;
 
 use crate::estimate::{
-    estimate_memory, generation_tps, prompt_tps, MemoryEstimate, Placement, RunConfig,
+    compute_buffer_bytes, estimate_memory, generation_tps, prompt_tps, GpuSet, MemoryEstimate,
+    Placement, RunConfig, GPU_RUNTIME_OVERHEAD,
 };
 use crate::hw::HardwareProfile;
 use crate::model::ModelSpec;
@@ -52,6 +53,9 @@ pub struct Plan {
     pub gen_tps_full: f64,
     pub gen_tps_empty: f64,
     pub prompt_tps: f64,
+    /// Bytes on each GPU (several GPUs: layers split by free memory, runtime and compute buffer
+    /// on each); one entry per GPU, empty without GPUs.
+    pub gpu_split: Vec<u64>,
     pub gpu_capacity: u64,
     pub ram_capacity: u64,
     /// Largest context (multiple of 256, up to 4x the training context) that fits with this placement
@@ -71,18 +75,33 @@ pub enum PlanError {
 
 const GIB: f64 = (1u64 << 30) as f64;
 
-/// Bytes usable on the GPU (free if probed, else total) minus nothing: margins are applied by the caller.
-fn gpu_capacity(hw: &HardwareProfile) -> u64 {
-    match hw.gpus.first() {
-        Some(g) => {
-            let gib = match &hw.unified_memory {
-                Some(u) => u.gpu_usable_gib,
-                None => g.free_gib.unwrap_or(g.vram_gib),
-            };
-            (gib * GIB) as u64
-        }
+/// Bytes usable on the GPUs, all of them together (layers split in proportion, as llama.cpp's
+/// default `--split-mode layer`), less what every GPU beyond the first needs for its own runtime
+/// and compute buffer (the estimate counts those once). Margins are applied by the caller.
+fn gpu_capacity(hw: &HardwareProfile, per_extra_gpu: u64) -> u64 {
+    match GpuSet::of(hw) {
+        Some(set) => set
+            .total_capacity()
+            .saturating_sub((set.n_gpus() as u64 - 1) * per_extra_gpu),
         None => 0,
     }
+}
+
+/// Memory per GPU for an aggregate GPU estimate.
+fn gpu_split(hw: &HardwareProfile, m: &MemoryEstimate) -> Vec<u64> {
+    match GpuSet::of(hw) {
+        Some(set) if m.gpu.total() > 0 => set.split(
+            m.gpu.weights + m.gpu.kv_cache + m.gpu.recurrent_state,
+            m.gpu.compute + m.gpu.overhead,
+        ),
+        Some(set) => vec![0; set.n_gpus()],
+        None => Vec::new(),
+    }
+}
+
+/// `--fit-target` is per device: each GPU keeps the margin free.
+fn total_margin(hw: &HardwareProfile, margin: u64) -> u64 {
+    margin * hw.gpus.len().max(1) as u64
 }
 
 fn ram_capacity(hw: &HardwareProfile) -> u64 {
@@ -126,8 +145,13 @@ fn ctx_candidates(spec: &ModelSpec, req: &PlanRequest) -> Vec<u64> {
 
 /// The fastest placement for `spec` on `hw` satisfying `req`.
 pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result<Plan, PlanError> {
-    let cap = gpu_capacity(hw);
+    let cap = gpu_capacity(hw, 0);
     let ram = ram_capacity(hw);
+    // What the GPUs can take for a configuration, after margins and the extra GPUs' own buffers.
+    let budget = |cfg: &RunConfig| {
+        let extra = GPU_RUNTIME_OVERHEAD + compute_buffer_bytes(spec, cfg, false);
+        gpu_capacity(hw, extra).saturating_sub(total_margin(hw, req.margin))
+    };
     let n = spec.n_layers();
     let has_gpu = !hw.gpus.is_empty();
     let unified = hw.unified_memory.is_some();
@@ -137,7 +161,7 @@ pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result
             let mut cfg = RunConfig::new(n_ctx, kv);
             cfg.ubatch = req.ubatch;
             let placement = if has_gpu {
-                fit_gpu(spec, &cfg, cap.saturating_sub(req.margin))
+                fit_gpu(spec, &cfg, budget(&cfg))
             } else {
                 Some(Placement::cpu_only())
             };
@@ -154,6 +178,7 @@ pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result
                 gen_tps_full: generation_tps(spec, hw, &placement, &cfg, n_ctx),
                 gen_tps_empty: generation_tps(spec, hw, &placement, &cfg, 0),
                 prompt_tps: prompt_tps(spec, hw, &placement, &cfg, 0),
+                gpu_split: gpu_split(hw, &memory),
                 gpu_capacity: cap,
                 ram_capacity: ram,
                 max_ctx: 0,
@@ -180,7 +205,7 @@ pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result
             spec,
             &b.placement,
             &b.config,
-            cap.saturating_sub(req.margin),
+            budget(&b.config),
             ram,
             has_gpu,
             unified,

@@ -153,6 +153,7 @@ fn build_profile(
         gpus,
         unified_memory,
         notes,
+        calibration: None,
     }
 }
 
