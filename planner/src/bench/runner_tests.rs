@@ -70,6 +70,7 @@ fn opts(exe: PathBuf, results: PathBuf, resume: bool) -> RunnerOptions {
         anchor: None,
         timeout: None,
         context_limit: None,
+        hardware: Some(crate::estimate::machines::cpu_2core()),
     }
 }
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use crate::bench::anchor::measure_read_bandwidth;
+use crate::bench::anchor::BandwidthAnchor;
 use crate::bench::host::HostFingerprint;
+use crate::bench::model_resolve::{resolve, ModelSearch};
 use crate::bench::plot::plot_depth_scaling;
 use crate::bench::runner::{run_model, EngineKind, RunnerOptions};
 use crate::bench::suite::Suite;
@@ -36,6 +37,10 @@ pub struct Args {
     /// fitbench-engine executable (default: beside this binary, else on PATH).
     #[arg(long)]
     pub engine_exe: Option<PathBuf>,
+    /// Folder searched first for catalog models (then FITBENCH_MODELS, a path list, then ./models);
+    /// synthetic slices are written here.
+    #[arg(long)]
+    pub models_dir: Option<PathBuf>,
     /// Folder the results file is appended to.
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
@@ -45,7 +50,8 @@ pub struct Args {
     /// Per-configuration time limit in seconds (overrides the suite's timeout_s).
     #[arg(long)]
     pub timeout: Option<u64>,
-    /// Skip the memory-bandwidth anchor measurement (~0.3 s).
+    /// Skip the memory-bandwidth anchor measurement (~0.5 s); predictions then use 70% of the
+    /// estimated theoretical bandwidth.
     #[arg(long)]
     pub no_anchor: bool,
     /// Do not draw the SVG plot.
@@ -85,6 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         },
     };
+    let search = ModelSearch::from_env(args.models_dir.clone());
     let models: Vec<PathBuf> = match &args.model {
         Some(m) => vec![m.clone()],
         None => suite
@@ -92,22 +99,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .iter()
             .enumerate()
             .map(|(i, m)| {
-                // Catalog lookup is not wired to the catalog yet: only local files resolve.
-                m.resolve(path.parent(), &|_, _| None).map_err(|e| {
+                resolve(m, path.parent(), &search).map_err(|e| {
                     anyhow::anyhow!(
-                        "{}: models[{i}]: {e} (pass -m FILE to run a local file)",
+                        "{}: models[{i}]: {e} (or pass -m FILE to run a local file)",
                         path.display()
                     )
                 })
             })
             .collect::<anyhow::Result<_>>()?,
     };
-    let host = HostFingerprint::detect();
-    let anchor = if args.no_anchor {
-        None
-    } else {
-        Some(measure_read_bandwidth())
-    };
+    if let Some(missing) = models.iter().find(|m| !m.exists()) {
+        bail!("model file {} not found", missing.display());
+    }
+    // One probe: the host fingerprint, the hardware profile the predictions use, and the
+    // bandwidth anchor are the same measurement.
+    let measured = (!args.no_anchor)
+        .then(|| crate::probe::measure_read_bandwidth(crate::probe::BANDWIDTH_BUDGET));
+    let anchor = measured.as_ref().map(BandwidthAnchor::from_measurement);
+    let (host_info, hardware) =
+        crate::probe::probe_with(measured).context("probing this machine")?;
+    let host = HostFingerprint::from_probe(&host_info, &hardware);
     if let Some(a) = &anchor {
         eprintln!(
             "memory read bandwidth anchor: {:.1} GB/s ({} threads)",
@@ -124,6 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anchor,
         timeout: args.timeout.map(Duration::from_secs),
         context_limit: None,
+        hardware: Some(hardware),
     };
     let mut failed = 0;
     for model in &models {
@@ -134,6 +146,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .iter()
             .filter(|r| r.status == crate::bench::record::Status::Failed)
             .count();
+        for w in &out.warnings {
+            eprintln!("{}: {w}", model.display());
+        }
         println!("{}", summary::table(&out.records));
         println!(
             "{} point(s) written to {}{}",
