@@ -401,6 +401,9 @@ pub fn run_model(
         let mut cmd = Command::new(&opts.engine_exe);
         if opts.engine == EngineKind::Fitbench {
             cmd.arg("bench");
+            // An anyhow error backtrace would push the error itself out of the stderr tail
+            // (panics still follow RUST_BACKTRACE).
+            cmd.env("RUST_LIB_BACKTRACE", "0");
         }
         cmd.args(engine_args(
             model_path,
