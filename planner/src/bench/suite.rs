@@ -421,6 +421,6 @@ sweep:
         }
         assert!(n >= 5, "{n} suites");
         let q = Suite::load(&dir.join("quick.yaml")).unwrap();
-        assert_eq!((q.reps, q.depths_for(None)), (2, vec![0, 256]));
+        assert_eq!((q.reps, q.depths_for(None)), (6, vec![0, 256]));
     }
 }
