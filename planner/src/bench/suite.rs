@@ -172,7 +172,7 @@ impl Suite {
         Ok(suite)
     }
 
-    fn validate(&self, origin: &str) -> Result<(), SuiteError> {
+    pub fn validate(&self, origin: &str) -> Result<(), SuiteError> {
         let bad = |field: &str, message: String| {
             Err(SuiteError::Field {
                 path: origin.to_string(),

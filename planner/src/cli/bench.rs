@@ -10,6 +10,7 @@ use crate::bench::anchor::BandwidthAnchor;
 use crate::bench::host::HostFingerprint;
 use crate::bench::model_resolve::{resolve, ModelSearch};
 use crate::bench::plot::plot_depth_scaling;
+use crate::bench::record::Record;
 use crate::bench::runner::{run_model, EngineKind, RunnerOptions};
 use crate::bench::suite::Suite;
 use crate::bench::summary;
@@ -24,7 +25,18 @@ pub enum EngineChoice {
 #[derive(clap::Args)]
 pub struct Args {
     /// Suite file, or the name of one in bench-suites/ (e.g. `quick`).
-    pub suite: String,
+    #[arg(required_unless_present = "suite_flag", conflicts_with = "suite_flag")]
+    pub suite: Option<String>,
+    /// The suite, as a flag (`--suite FILE` is the same as the positional argument).
+    #[arg(long = "suite", value_name = "SUITE")]
+    pub suite_flag: Option<String>,
+    /// Run only these depths (comma separated) instead of the suite's: a capped run. Results go
+    /// to a file named `<suite>-capped`.
+    #[arg(long, value_delimiter = ',')]
+    pub depths: Option<Vec<u32>>,
+    /// Repetitions per point instead of the suite's `reps` (also marks the run as capped).
+    #[arg(long)]
+    pub reps: Option<u32>,
     /// Run this model file instead of the suite's models.
     #[arg(short = 'm', long)]
     pub model: Option<PathBuf>,
@@ -77,8 +89,25 @@ fn default_engine_exe() -> PathBuf {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let path = suite_path(&args.suite);
-    let suite = Suite::load(&path)?;
+    let name = args
+        .suite
+        .clone()
+        .or(args.suite_flag.clone())
+        .context("no suite given")?;
+    let path = suite_path(&name);
+    let mut suite = Suite::load(&path)?;
+    if args.depths.is_some() || args.reps.is_some() {
+        if let Some(d) = &args.depths {
+            suite.tests.depths = d.clone();
+        }
+        if let Some(r) = args.reps {
+            suite.reps = r;
+        }
+        suite
+            .validate(&path.display().to_string())
+            .context("with --depths/--reps")?;
+        suite.name = format!("{}-capped", suite.name);
+    }
     let (engine, engine_exe) = match args.engine {
         EngineChoice::Fitbench => (
             EngineKind::Fitbench,
@@ -149,7 +178,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for w in &out.warnings {
             eprintln!("{}: {w}", model.display());
         }
-        println!("{}", summary::table(&out.records));
+        // Summarize and plot everything in the results file: a resumed run still shows all depths,
+        // and a llama.cpp run on the same suite pairs with the fitbench run before it.
+        let all = crate::bench::results_file::read_records(&out.results_path)?;
+        println!("{}", summary::table(&latest_per_engine(&all)));
         println!(
             "{} point(s) written to {}{}",
             out.records.len(),
@@ -162,9 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         if !args.no_plot && !out.records.is_empty() {
             let svg = out.results_path.with_extension("svg");
-            // Plot everything in the results file, so a resumed run still shows all depths.
-            let all = crate::bench::results_file::read_records(&out.results_path)?;
-            plot_depth_scaling(&all, &svg)?;
+            plot_depth_scaling(&latest_per_engine(&all), &svg)?;
             println!("plot: {}", svg.display());
         }
     }
@@ -172,4 +202,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("{failed} point(s) failed; see `error` and `stderr_tail` in the results file");
     }
     Ok(())
+}
+
+/// The last record of each (engine, point): a results file appended by several runs shows each
+/// point once per engine.
+fn latest_per_engine(records: &[Record]) -> Vec<Record> {
+    let mut order: Vec<String> = Vec::new();
+    let mut last: std::collections::HashMap<String, &Record> = Default::default();
+    for r in records {
+        let k = r.resume_key();
+        if last.insert(k.clone(), r).is_none() {
+            order.push(k);
+        }
+    }
+    order.iter().map(|k| last[k].clone()).collect()
 }
