@@ -44,8 +44,11 @@ impl SamplingParams {
         }
     }
 
-    /// Named presets from the Qwen3.5 model card ("Best Practices" section of the
-    /// huggingface.co/Qwen/Qwen3.5-* cards, as summarised in the brief; not re-checked online).
+    /// Named presets from the Qwen3.5 model card's recommended sampling table
+    /// (huggingface.co/Qwen/Qwen3.5-35B-A3B, "Best Practices"; repetition_penalty 1.0 in every row):
+    /// thinking general 1.0/0.95/20/0/1.5, thinking precise coding 0.6/0.95/20/0/0,
+    /// instruct general 0.7/0.8/20/0/1.5, instruct reasoning 1.0/1.0/40/0/2.0
+    /// (temperature/top_p/top_k/min_p/presence_penalty).
     pub fn preset(name: &str) -> Option<SamplingParams> {
         let p = |temperature, top_p, top_k, min_p, presence_penalty| SamplingParams {
             temperature,
@@ -59,7 +62,7 @@ impl SamplingParams {
             "thinking-general" => p(1.0, 0.95, 20, 0.0, 1.5),
             "thinking-coding" => p(0.6, 0.95, 20, 0.0, 0.0),
             "instruct-general" | "non-thinking-general" => p(0.7, 0.8, 20, 0.0, 1.5),
-            "instruct-reasoning" | "non-thinking-reasoning" => p(1.0, 0.95, 20, 0.0, 1.5),
+            "instruct-reasoning" | "non-thinking-reasoning" => p(1.0, 1.0, 40, 0.0, 2.0),
             _ => return None,
         })
     }

@@ -113,7 +113,20 @@ fn presets_exist() {
     for name in SamplingParams::PRESETS {
         assert!(SamplingParams::preset(name).is_some(), "{name}");
     }
-    let t = SamplingParams::preset("thinking-general").unwrap();
-    assert_eq!((t.temperature, t.top_p, t.top_k), (1.0, 0.95, 20));
+    // The Qwen3.5 model card's table: temperature, top_p, top_k, min_p, presence_penalty.
+    for (name, want) in [
+        ("thinking-general", (1.0, 0.95, 20, 0.0, 1.5)),
+        ("thinking-coding", (0.6, 0.95, 20, 0.0, 0.0)),
+        ("instruct-general", (0.7, 0.8, 20, 0.0, 1.5)),
+        ("instruct-reasoning", (1.0, 1.0, 40, 0.0, 2.0)),
+    ] {
+        let t = SamplingParams::preset(name).unwrap();
+        assert_eq!(
+            (t.temperature, t.top_p, t.top_k, t.min_p, t.presence_penalty),
+            want,
+            "{name}"
+        );
+        assert_eq!(t.repeat_penalty, 1.0, "{name}");
+    }
     assert!(SamplingParams::preset("nope").is_none());
 }

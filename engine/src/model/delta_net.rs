@@ -26,9 +26,8 @@ pub fn delta_net(
     let (hk, hv, dk, dv) = (s.n_group, s.dt_rank, s.d_state, s.head_v_dim());
     let (key_dim, conv_dim, kc) = (s.key_dim(), s.conv_dim(), s.d_conv);
     let mut qkv = vec![0f32; t_n * conv_dim];
-    matmul(&w.qkv, x, &mut qkv)?;
     let mut z = vec![0f32; t_n * s.d_inner];
-    matmul(&w.z, x, &mut z)?;
+    w.qkvz.project(s, x, &mut qkv, &mut z)?;
     let (mut b, mut a) = (vec![0f32; t_n * hv], vec![0f32; t_n * hv]);
     if let (Some(wb), Some(wa)) = (&w.beta, &w.alpha) {
         matmul(wb, x, &mut b)?;

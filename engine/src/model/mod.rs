@@ -10,6 +10,7 @@ pub mod ffn;
 pub mod forward;
 pub mod ggml_math;
 pub mod norm;
+pub mod qkvz;
 pub mod rope;
 pub mod tinyblas;
 pub mod weights;

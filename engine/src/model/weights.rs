@@ -1,6 +1,7 @@
 //! Binds every tensor a forward pass needs, per layer, with shape checks.
 
-use super::config::{Arch, Config};
+use super::config::{Arch, Config, SsmConfig};
+use super::qkvz::QkvzProjection;
 use crate::gguf::GgufModel;
 use crate::tensor::{Tensor, TensorError};
 
@@ -21,8 +22,7 @@ pub struct AttentionWeights {
 }
 
 pub struct DeltaNetWeights {
-    pub qkv: Tensor,
-    pub z: Tensor,
+    pub qkvz: QkvzProjection,
     /// Separate beta/alpha projections (Qwen3.5) or one grouped `ssm_ba` (Qwen3-Next).
     pub beta: Option<Tensor>,
     pub alpha: Option<Tensor>,
@@ -234,8 +234,7 @@ fn bind_delta_net(g: &GgufModel, c: &Config, il: usize) -> Result<DeltaNetWeight
         )
     };
     Ok(DeltaNetWeights {
-        qkv: Tensor::bind(g, &p("attn_qkv.weight"), &[e, conv_dim])?,
-        z: Tensor::bind(g, &p("attn_gate.weight"), &[e, s.d_inner])?,
+        qkvz: bind_qkvz(g, c, s, il)?,
         beta,
         alpha,
         ba,
@@ -244,5 +243,31 @@ fn bind_delta_net(g: &GgufModel, c: &Config, il: usize) -> Result<DeltaNetWeight
         a: small(g, &p("ssm_a"), hv)?,
         norm: small(g, &p("ssm_norm.weight"), s.head_v_dim())?,
         output: Tensor::bind(g, &p("ssm_out.weight"), &[s.d_inner, e])?,
+    })
+}
+
+/// `attn_qkv` + `attn_gate`, or a legacy Qwen3-Next `ssm_in` when the file has no `attn_qkv`.
+fn bind_qkvz(
+    g: &GgufModel,
+    c: &Config,
+    s: &SsmConfig,
+    il: usize,
+) -> Result<QkvzProjection, TensorError> {
+    let p = |s: &str| format!("blk.{il}.{s}");
+    let e = c.n_embd;
+    let legacy = p("ssm_in.weight");
+    if c.arch == Arch::Qwen3Next
+        && g.tensor(&p("attn_qkv.weight")).is_none()
+        && g.tensor(&legacy).is_some()
+    {
+        return Ok(QkvzProjection::Fused(Tensor::bind(
+            g,
+            &legacy,
+            &[e, s.conv_dim() + s.d_inner],
+        )?));
+    }
+    Ok(QkvzProjection::Split {
+        qkv: Tensor::bind(g, &p("attn_qkv.weight"), &[e, s.conv_dim()])?,
+        z: Tensor::bind(g, &p("attn_gate.weight"), &[e, s.d_inner])?,
     })
 }
