@@ -192,7 +192,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 String::new()
             }
         );
-        if !args.no_plot && !out.records.is_empty() {
+        if !args.no_plot && !all.is_empty() {
             let svg = out.results_path.with_extension("svg");
             plot_depth_scaling(&latest_per_engine(&all), &svg)?;
             println!("plot: {}", svg.display());
