@@ -129,3 +129,30 @@ fn bench_compare_import() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-suite.yaml"));
 }
+
+#[test]
+fn catalog_model_not_on_disk_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("cat.yaml");
+    std::fs::write(
+        &suite,
+        "name: cat\nmodels: [{catalog: qwen3.5-35b-a3b, quant: Q4_K_M}]\ntests: {depths: [0]}\n",
+    )
+    .unwrap();
+    let out = fitbench()
+        .args(["bench", "--no-anchor", "--suite"])
+        .arg(&suite)
+        .arg("--models-dir")
+        .arg(dir.path())
+        .env_remove("FITBENCH_MODELS")
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("cat.yaml: models[0]")
+            && e.contains("`qwen3.5-35b-a3b` Q4_K_M")
+            && e.contains(&dir.path().display().to_string()),
+        "{e}"
+    );
+}

@@ -1,5 +1,5 @@
-//! Where a record was measured: a hardware fingerprint of the host and the build of fitbench itself.
-//! Until `fitbench::probe` is wired in, the host comes from sysinfo and /proc/driver/nvidia.
+//! Where a record was measured: a hardware fingerprint of the host (facts from `fitbench::probe`)
+//! and the build of fitbench itself.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -59,80 +59,34 @@ impl HostFingerprint {
         }
     }
 
-    /// This machine.
+    /// This machine, probed without the bandwidth measurement (what calibration files are keyed by).
     pub fn detect() -> Self {
-        let (mut cpu_model, mut logical, mut ram) = (String::new(), None, None);
-        if let Ok(mut sys) = sysinfo::System::new() {
-            sys.refresh_cpu_all();
-            sys.refresh_memory();
-            cpu_model = sys
-                .cpus()
-                .first()
-                .map(|c| c.brand().trim().to_string())
-                .unwrap_or_default();
-            logical = Some(sys.cpus().len() as u32).filter(|&n| n > 0);
-            ram = Some(sys.total_memory()).filter(|&b| b > 0);
+        match crate::probe::probe_with(None) {
+            Ok((host, profile)) => Self::from_probe(&host, &profile),
+            Err(_) => Self::new(
+                String::new(),
+                None,
+                None,
+                None,
+                Vec::new(),
+                String::new(),
+                String::new(),
+            ),
         }
-        if logical.is_none() {
-            logical = std::thread::available_parallelism()
-                .ok()
-                .map(|n| n.get() as u32);
-        }
-        let physical = sysinfo::System::physical_core_count()
-            .ok()
-            .map(|n| n as u32);
-        let os = format!(
-            "{} {}",
-            sysinfo::System::long_os_version().unwrap_or_default(),
-            sysinfo::System::kernel_version().unwrap_or_default()
-        );
-        let hostname = sysinfo::System::host_name().unwrap_or_default();
-        Self::new(
-            cpu_model,
-            physical,
-            logical,
-            ram,
-            nvidia_gpu_names(),
-            os.trim().to_string(),
-            hostname,
-        )
     }
-}
 
-impl HostFingerprint {
-    /// From a probed profile (`fitbench::probe::probe`), so records and `fitbench probe` agree.
-    pub fn from_profile(p: &crate::hw::HardwareProfile, os: String, hostname: String) -> Self {
+    /// This machine, from the probe (`fitbench::probe`), so records and `fitbench probe` agree.
+    pub fn from_probe(host: &crate::probe::HostInfo, p: &crate::hw::HardwareProfile) -> Self {
         Self::new(
-            p.cpu.name.clone(),
-            Some(p.cpu.physical_cores),
-            Some(p.cpu.logical_cores),
-            Some((p.ram.total_gib * (1u64 << 30) as f64) as u64),
+            host.cpu_name.clone(),
+            Some(host.physical_cores),
+            Some(host.logical_cores),
+            Some((host.total_gib * (1u64 << 30) as f64) as u64),
             p.gpus.iter().map(|g| g.name.clone()).collect(),
-            os,
-            hostname,
+            host.os.clone(),
+            host.hostname.clone(),
         )
     }
-}
-
-/// GPU names from the NVIDIA driver's proc files (Linux); empty elsewhere.
-fn nvidia_gpu_names() -> Vec<String> {
-    let Ok(dir) = std::fs::read_dir("/proc/driver/nvidia/gpus") else {
-        return Vec::new();
-    };
-    let mut names: Vec<(String, String)> = dir
-        .flatten()
-        .filter_map(|e| {
-            let info = std::fs::read_to_string(e.path().join("information")).ok()?;
-            let model = info
-                .lines()
-                .find_map(|l| l.strip_prefix("Model:"))?
-                .trim()
-                .to_string();
-            Some((e.file_name().to_string_lossy().into_owned(), model))
-        })
-        .collect();
-    names.sort();
-    names.into_iter().map(|(_, m)| m).collect()
 }
 
 /// The fitbench build that produced a record.
@@ -152,22 +106,10 @@ pub struct ToolInfo {
 impl ToolInfo {
     pub fn this_build() -> Self {
         let mut features = Vec::new();
-        macro_rules! feat {
+        macro_rules! compiled_for {
             ($($f:tt),*) => { $( if cfg!(target_feature = $f) { features.push($f.to_string()); } )* };
         }
-        feat!(
-            "sse4.2",
-            "avx",
-            "avx2",
-            "fma",
-            "f16c",
-            "avx512f",
-            "avx512bw",
-            "avx512vnni",
-            "neon",
-            "dotprod",
-            "i8mm"
-        );
+        crate::probe::for_each_simd_feature!(compiled_for);
         ToolInfo {
             name: "fitbench".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -221,9 +163,11 @@ mod tests {
     }
 
     #[test]
-    fn detect_fills_the_cpu() {
-        let h = HostFingerprint::detect();
+    fn probe_fills_the_cpu() {
+        let (host, profile) = crate::probe::probe_with(None).unwrap();
+        let h = HostFingerprint::from_probe(&host, &profile);
         assert!(h.logical_cores.unwrap_or(0) >= 1);
+        assert_eq!(h.cpu_model, profile.cpu.name);
         assert!(h.fingerprint.starts_with("sha256:"));
     }
 }

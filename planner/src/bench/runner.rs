@@ -14,13 +14,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::anchor::BandwidthAnchor;
 use super::host::{HostFingerprint, ToolInfo};
 use super::llama_bench;
-use super::model_id::{ModelIdError, ModelIdentity};
+use super::model_id::ModelIdentity;
+use super::predict::Predictor;
 use super::process::{run_streaming, Exit};
 use super::record::{
     self, BenchConfig, EngineInfo, Measurement, Protocol, Record, Status, Workload,
 };
 use super::results_file::{finished_points, results_path, ResultsError, ResultsWriter};
-use super::suite::Suite;
+use super::suite::{PlacementSpec, Suite};
+use crate::hw::HardwareProfile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineKind {
@@ -49,14 +51,15 @@ pub struct RunnerOptions {
     pub anchor: Option<BandwidthAnchor>,
     /// Overrides the suite's timeout_s.
     pub timeout: Option<Duration>,
-    /// Context limit of the plan, capping depths (the model's trained context caps them too).
+    /// Context limit capping depths (the model's trained context and, with `placement: auto`,
+    /// the plan's largest context cap them too).
     pub context_limit: Option<u32>,
+    /// This machine as the planner sees it (the probe): predictions and `placement: auto` need it.
+    pub hardware: Option<HardwareProfile>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
-    #[error(transparent)]
-    Model(#[from] ModelIdError),
     #[error(transparent)]
     Results(#[from] ResultsError),
     #[error("suite `{suite}`: no depth fits the context limit of {limit} tokens")]
@@ -69,6 +72,8 @@ pub struct RunOutcome {
     pub records: Vec<Record>,
     /// Points skipped because `--resume` found them in the results file.
     pub skipped: usize,
+    /// Why predictions are missing, if they are (e.g. an architecture the planner cannot read).
+    pub warnings: Vec<String>,
 }
 
 /// The command line for one configuration (same flag names for both engines).
@@ -146,6 +151,7 @@ struct RunContext<'a> {
     writer: ResultsWriter,
     written: Vec<Record>,
     bar: ProgressBar,
+    predictor: Option<Predictor>,
 }
 
 impl RunContext<'_> {
@@ -179,7 +185,14 @@ impl RunContext<'_> {
         r
     }
 
-    fn write(&mut self, r: Record) -> Result<(), ResultsError> {
+    fn write(&mut self, mut r: Record) -> Result<(), ResultsError> {
+        if let Some(p) = self
+            .predictor
+            .as_ref()
+            .and_then(|p| p.predict(&r.config, &r.workload))
+        {
+            r.set_prediction(p);
+        }
         self.writer.append(&r)?;
         self.bar.inc(1);
         self.bar.set_message(format!(
@@ -257,9 +270,40 @@ pub fn run_model(
     model_path: &Path,
     opts: &RunnerOptions,
 ) -> Result<RunOutcome, RunnerError> {
-    let model = ModelIdentity::of_file(model_path)?;
+    let mut warnings = Vec::new();
+    // A model the harness cannot even read still gets its points, failed, so the suite goes on.
+    let (model, unreadable) = match ModelIdentity::of_file(model_path) {
+        Ok(m) => (m, None),
+        Err(e) => {
+            let size = std::fs::metadata(model_path).ok().map(|m| m.len());
+            let name = model_path.display().to_string();
+            (ModelIdentity::by_name(&name, size), Some(e.to_string()))
+        }
+    };
+    let predictor = match (&opts.hardware, &unreadable) {
+        (Some(hw), None) => match crate::model::open(model_path) {
+            Ok(spec) => Some(Predictor::new(spec, hw.clone())),
+            Err(e) => {
+                warnings.push(format!(
+                    "no predictions: the planner cannot read the model: {e}"
+                ));
+                None
+            }
+        },
+        (None, None) => {
+            warnings.push("no predictions: no hardware profile".into());
+            None
+        }
+        (_, Some(_)) => None,
+    };
+    let auto = suite.placement == PlacementSpec::Keyword("auto".into());
+    let plan_limit = predictor
+        .as_ref()
+        .filter(|_| auto)
+        .and_then(|p| p.plan())
+        .map(|p| p.max_ctx.min(u64::from(u32::MAX)) as u32);
     let model_limit = model.n_ctx_train.map(|n| n.min(u32::MAX as u64) as u32);
-    let limit = [model_limit, opts.context_limit]
+    let limit = [model_limit, opts.context_limit, plan_limit]
         .into_iter()
         .flatten()
         .min();
@@ -291,7 +335,13 @@ pub fn run_model(
     let engine = opts.engine.name();
     let mut plan = Vec::new();
     let mut skipped = 0;
-    for config in suite.configurations() {
+    let mut configurations = suite.configurations();
+    if let (true, Some(p)) = (auto, &predictor) {
+        for c in &mut configurations {
+            p.apply_auto_placement(c, !suite.sweep.n_cpu_moe.is_empty());
+        }
+    }
+    for config in configurations {
         let all = points(suite, &depths);
         let missing: Vec<Workload> = all
             .into_iter()
@@ -324,9 +374,26 @@ pub fn run_model(
         writer,
         written: Vec::new(),
         bar,
+        predictor,
     };
     let timeout = opts.timeout.unwrap_or(Duration::from_secs(suite.timeout_s));
 
+    if let Some(why) = unreadable {
+        for (config, missing) in plan {
+            for w in missing {
+                let mut r = ctx.record(&config, w);
+                r.error = Some(format!("cannot read the model: {why}"));
+                ctx.write(r)?;
+            }
+        }
+        ctx.bar.finish_and_clear();
+        return Ok(RunOutcome {
+            results_path: path,
+            records: ctx.written,
+            skipped,
+            warnings,
+        });
+    }
     for (config, missing) in plan {
         // Only the depths that still have a missing point.
         let mut run_depths: Vec<u32> = missing.iter().map(|w| w.n_depth).collect();
@@ -334,6 +401,9 @@ pub fn run_model(
         let mut cmd = Command::new(&opts.engine_exe);
         if opts.engine == EngineKind::Fitbench {
             cmd.arg("bench");
+            // An anyhow error backtrace would push the error itself out of the stderr tail
+            // (panics still follow RUST_BACKTRACE).
+            cmd.env("RUST_LIB_BACKTRACE", "0");
         }
         cmd.args(engine_args(
             model_path,
@@ -387,5 +457,6 @@ pub fn run_model(
         results_path: path,
         records: ctx.written,
         skipped,
+        warnings,
     })
 }

@@ -70,6 +70,7 @@ fn opts(exe: PathBuf, results: PathBuf, resume: bool) -> RunnerOptions {
         anchor: None,
         timeout: None,
         context_limit: None,
+        hardware: Some(crate::estimate::machines::cpu_2core()),
     }
 }
 
@@ -112,6 +113,11 @@ fn crash_midway_keeps_earlier_points_and_records_failures_then_resume() {
         let ok = &on_disk[0];
         assert_eq!(ok.workload.name(), "pp64");
         assert_eq!(ok.measurement.as_ref().unwrap().median, 6350.0);
+        // The planner's prediction for the point, and the error of the measured median against it.
+        let predicted = ok.prediction.as_ref().unwrap().tokens_per_s;
+        let err = ok.prediction_error_pct.unwrap();
+        assert!((err - (6350.0 - predicted) / predicted * 100.0).abs() < 1e-9);
+        assert!(on_disk[3].prediction.is_some() && on_disk[3].prediction_error_pct.is_none());
         let failed = &on_disk[3];
         assert_eq!(failed.workload.name(), "tg16 @ d256");
         assert!(

@@ -2,7 +2,7 @@
 //! the models, the test shapes and depths, and sweeps over engine settings; it expands into one
 //! configuration per combination of sweep values.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
@@ -58,6 +58,24 @@ pub struct ModelRef {
     pub catalog: Option<String>,
     #[serde(default)]
     pub quant: Option<String>,
+    /// Catalog models only: benchmark a synthetic slice (real shapes, random weights) instead of
+    /// looking for the real file.
+    #[serde(default)]
+    pub synth: Option<SynthSlice>,
+}
+
+/// `synth: {layers: 4, vocab: 32768, seed: 0}`: what `fitbench synth --like` would write.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SynthSlice {
+    /// First N layers; absent = all.
+    #[serde(default)]
+    pub layers: Option<u64>,
+    /// Vocabulary size; absent = the model's own.
+    #[serde(default)]
+    pub vocab: Option<u64>,
+    #[serde(default)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -154,7 +172,7 @@ impl Suite {
         Ok(suite)
     }
 
-    fn validate(&self, origin: &str) -> Result<(), SuiteError> {
+    pub fn validate(&self, origin: &str) -> Result<(), SuiteError> {
         let bad = |field: &str, message: String| {
             Err(SuiteError::Field {
                 path: origin.to_string(),
@@ -169,6 +187,12 @@ impl Suite {
             return bad("models", "lists no model".into());
         }
         for (i, m) in self.models.iter().enumerate() {
+            if m.synth.is_some() && m.catalog.is_none() {
+                return bad(
+                    &format!("models[{i}].synth"),
+                    "only a `catalog` model can be synthesized".into(),
+                );
+            }
             match (&m.file, &m.catalog, &m.quant) {
                 (Some(_), None, None) | (None, Some(_), Some(_)) => {}
                 (None, Some(_), None) => {
@@ -313,36 +337,6 @@ impl Suite {
     }
 }
 
-impl ModelRef {
-    /// The GGUF file: relative paths are tried from the current directory, then from the suite's
-    /// directory. Catalog models need the catalog resolver (`resolve_catalog`).
-    pub fn resolve(
-        &self,
-        suite_dir: Option<&Path>,
-        resolve_catalog: &dyn Fn(&str, &str) -> Option<PathBuf>,
-    ) -> Result<PathBuf, String> {
-        if let Some(f) = &self.file {
-            let p = PathBuf::from(f);
-            if p.exists() || p.is_absolute() {
-                return Ok(p);
-            }
-            if let Some(d) = suite_dir {
-                let q = d.join(&p);
-                if q.exists() {
-                    return Ok(q);
-                }
-            }
-            return Err(format!("model file `{f}` not found"));
-        }
-        let (name, quant) = (
-            self.catalog.as_deref().unwrap_or(""),
-            self.quant.as_deref().unwrap_or(""),
-        );
-        resolve_catalog(name, quant)
-            .ok_or_else(|| format!("catalog model `{name}` {quant}: no local file found"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,6 +421,6 @@ sweep:
         }
         assert!(n >= 5, "{n} suites");
         let q = Suite::load(&dir.join("quick.yaml")).unwrap();
-        assert_eq!((q.reps, q.depths_for(None)), (2, vec![0, 256]));
+        assert_eq!((q.reps, q.depths_for(None)), (6, vec![0, 256]));
     }
 }

@@ -48,10 +48,10 @@ pub fn table(records: &[Record]) -> Table {
         "point",
         "fitbench t/s (median [95% CI])",
         "predicted t/s",
-        "error %",
+        "fitbench error %",
     ];
     if both || groups.values().any(|(a, _)| a.is_none()) {
-        header.extend(["llama.cpp t/s", "fitbench / llama.cpp"]);
+        header.extend(["llama.cpp t/s", "llama.cpp error %", "fitbench / llama.cpp"]);
     }
     t.set_header(header.clone());
     for k in &order {
@@ -63,8 +63,11 @@ pub fn table(records: &[Record]) -> Table {
         }
         let mut row = vec![Cell::new(name)];
         row.push(Cell::new(ours.map(tps).unwrap_or_else(|| "–".into())));
-        let pred = ours
-            .and_then(|r| r.prediction.as_ref())
+        // Both engines' records carry the same prediction (it depends on the point only).
+        let pred = [ours, theirs]
+            .into_iter()
+            .flatten()
+            .find_map(|r| r.prediction.as_ref())
             .map(|p| format!("{:.2}", p.tokens_per_s));
         row.push(Cell::new(pred.unwrap_or_else(|| "–".into())));
         let err = ours
@@ -73,6 +76,10 @@ pub fn table(records: &[Record]) -> Table {
         row.push(Cell::new(err.unwrap_or_else(|| "–".into())));
         if header.len() > 4 {
             row.push(Cell::new(theirs.map(tps).unwrap_or_else(|| "–".into())));
+            let err = theirs
+                .and_then(|r| r.prediction_error_pct)
+                .map(|e| format!("{e:+.1}"));
+            row.push(Cell::new(err.unwrap_or_else(|| "–".into())));
             let ratio = match (ours.and_then(median), theirs.and_then(median)) {
                 (Some(a), Some(b)) if b > 0.0 => format!("{:.3}", a / b),
                 _ => "–".into(),
@@ -99,12 +106,17 @@ mod tests {
         });
         let mut theirs = sample_record(vec![50.0, 51.0, 49.0], 0);
         theirs.engine.name = "llama.cpp".into();
+        theirs.set_prediction(Prediction {
+            tokens_per_s: 40.0,
+            source: "t".into(),
+        });
         let mut failed = sample_record(vec![], 4096);
         failed.status = Status::Failed;
         let text = table(&[ours, theirs, failed]).to_string();
         assert!(text.contains("llama.cpp t/s"), "{text}");
         assert!(text.contains("-18.0"), "{text}"); // (41 − 50) / 50
         assert!(text.contains("0.820"), "{text}"); // 41 / 50
+        assert!(text.contains("+25.0"), "{text}"); // (50 − 40) / 40
         assert!(text.contains("FAILED"), "{text}");
     }
 }

@@ -17,8 +17,9 @@ use crate::hw::{CpuSpec, HardwareProfile, RamSpec};
 
 pub use apple::{apple_silicon, AppleSilicon};
 pub use host::{probe_host, HostInfo};
-pub use membw::{measure_read_bandwidth, ReadBandwidth};
+pub use membw::{measure_read_bandwidth, measure_with as membw_measure_with, ReadBandwidth};
 pub use nvidia::{probe_nvidia_gpus, NvidiaProbe};
+pub(crate) use simd::for_each_simd_feature;
 pub use simd::simd_features;
 
 /// Typical fraction of the theoretical peak a multi-threaded read loop attains (STREAM-like loads
@@ -36,15 +37,24 @@ pub enum ProbeError {
 
 /// Probes this machine. `measure_bandwidth = false` skips the ~0.5 s RAM read measurement.
 pub fn probe(measure_bandwidth: bool) -> Result<HardwareProfile, ProbeError> {
-    let host = probe_host()?;
     let measured = measure_bandwidth.then(|| measure_read_bandwidth(BANDWIDTH_BUDGET));
+    Ok(probe_with(measured)?.1)
+}
+
+/// Probes this machine with a bandwidth measured by the caller (the benchmark harness records the
+/// same measurement as its anchor); also returns the host facts the profile was built from.
+pub fn probe_with(
+    measured: Option<ReadBandwidth>,
+) -> Result<(HostInfo, HardwareProfile), ProbeError> {
+    let host = probe_host()?;
     let nvidia = probe_nvidia_gpus();
     let apple = cfg!(target_os = "macos")
         .then(|| apple_silicon(&host.cpu_name, host.total_gib, apple::wired_limit_mb()))
         .flatten();
-    let mut profile = build_profile(host, measured, nvidia, apple);
-    gpubw::apply(&mut profile, measure_bandwidth);
-    Ok(profile)
+    let measure_gpus = measured.is_some();
+    let mut profile = build_profile(host.clone(), measured, nvidia, apple);
+    gpubw::apply(&mut profile, measure_gpus);
+    Ok((host, profile))
 }
 
 fn build_profile(
