@@ -39,21 +39,42 @@ fn fitbench(engine: &Path, suite: &Path, results: &Path) -> Command {
     c
 }
 
-/// The tiny fixture with `block_count` raised from 4 to 5: the header still parses (so the
-/// harness identifies the model), but the engine fails to load it (tensor blk.4.* missing).
-fn corrupt_copy(model: &Path, to: &Path) {
+/// A copy of `model` with the UINT32 metadata value `key` changed from `was` to `now`.
+fn patched_copy(model: &Path, to: &Path, key: &str, was: u32, now: u32) {
     let mut bytes = std::fs::read(model).unwrap();
-    let key = b"qwen35moe.block_count";
+    let key = key.as_bytes();
     let at = bytes
         .windows(key.len())
         .position(|w| w == key)
-        .expect("block_count key")
+        .unwrap_or_else(|| {
+            panic!(
+                "{} has no key {}",
+                model.display(),
+                String::from_utf8_lossy(key)
+            )
+        })
         + key.len();
     // GGUF value: u32 type tag (4 = UINT32), then the value.
     assert_eq!(bytes[at..at + 4], 4u32.to_le_bytes());
-    assert_eq!(bytes[at + 4..at + 8], 4u32.to_le_bytes());
-    bytes[at + 4..at + 8].copy_from_slice(&5u32.to_le_bytes());
+    assert_eq!(bytes[at + 4..at + 8], was.to_le_bytes());
+    bytes[at + 4..at + 8].copy_from_slice(&now.to_le_bytes());
     std::fs::write(to, bytes).unwrap();
+}
+
+/// The tiny fixture with `block_count` raised from 4 to 5: the header still parses (so the
+/// harness identifies the model), but the engine fails to load it (tensor blk.4.* missing).
+fn corrupt_copy(model: &Path, to: &Path) {
+    patched_copy(model, to, "qwen35moe.block_count", 4, 5);
+}
+
+/// The tiny fixture allowing 64K of context (it is trained for 4K), so a deep point takes
+/// seconds of untimed prefill: long enough to be killed or timed out on any machine.
+fn long_context_copy(model: &Path, dir: &Path) -> PathBuf {
+    let sub = dir.join("long");
+    std::fs::create_dir_all(&sub).unwrap();
+    let to = sub.join(model.file_name().unwrap());
+    patched_copy(model, &to, "qwen35moe.context_length", 4096, 65536);
+    to
 }
 
 fn write_suite(dir: &Path, name: &str, models: &[&Path], depths: &str, timeout_s: u32) -> PathBuf {
@@ -98,10 +119,11 @@ fn crash_and_timeout_become_failed_points_and_the_suite_goes_on() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
+    let model = long_context_copy(&model, dir.path());
     let corrupt = dir.path().join("corrupt-tiny.gguf");
     corrupt_copy(&model, &corrupt);
-    // Depth 3072 needs ~3K tokens prefilled untimed: seconds on any CPU, beyond the 1 s limit.
-    let suite = write_suite(dir.path(), "kill", &[&corrupt, &model], "0, 3072", 60);
+    // Depth 32768 needs ~32K tokens prefilled untimed: seconds on any CPU, beyond the 1 s limit.
+    let suite = write_suite(dir.path(), "kill", &[&corrupt, &model], "0, 32768", 60);
     let results = dir.path().join("r");
     let t = Instant::now();
     let out = fitbench(&engine, &suite, &results)
@@ -130,7 +152,7 @@ fn crash_and_timeout_become_failed_points_and_the_suite_goes_on() {
         let tail = r.stderr_tail.as_deref().unwrap();
         assert!(tail.contains("blk.4") && tail.contains("missing"), "{tail}");
     }
-    // The good model still ran: depth 0 measured (fits in 1 s), depth 3072 timed out.
+    // The good model still ran: depth 0 measured (fits in 1 s), depth 32768 timed out.
     let good = of("qwen35moe-tiny-Q4_K_M");
     assert_eq!(good.len(), 4, "{recs:#?}");
     let (ok, failed): (Vec<&&Record>, Vec<&&Record>) =
@@ -140,9 +162,10 @@ fn crash_and_timeout_become_failed_points_and_the_suite_goes_on() {
         "only depth-0 points can finish in 1 s"
     );
     assert!(
-        failed.iter().any(
-            |r| r.workload.n_depth == 3072 && r.error.as_deref().unwrap().contains("timed out")
-        ),
+        failed
+            .iter()
+            .any(|r| r.workload.n_depth == 32768
+                && r.error.as_deref().unwrap().contains("timed out")),
         "{failed:#?}"
     );
 }
@@ -153,7 +176,8 @@ fn killed_runner_keeps_its_records_and_resume_skips_them() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let suite = write_suite(dir.path(), "interrupt", &[&model], "0, 3072", 600);
+    let model = long_context_copy(&model, dir.path());
+    let suite = write_suite(dir.path(), "interrupt", &[&model], "0, 32768", 600);
     let results = dir.path().join("r");
     // Own process group, so the runner and the engine it started are killed together.
     let mut child = fitbench(&engine, &suite, &results)
@@ -163,7 +187,7 @@ fn killed_runner_keeps_its_records_and_resume_skips_them() {
         .spawn()
         .unwrap();
     let start = Instant::now();
-    // Wait for the two depth-0 points (the depth-3072 ones take far longer).
+    // Wait for the two depth-0 points (the depth-32768 ones take seconds more).
     while lines_in(&results) < 2 && start.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(50));
     }
