@@ -72,10 +72,22 @@ fn gelu_f32(x: f32) -> f32 {
     0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + GELU_COEF_A * x * x)).tanh())
 }
 
+/// GELU of every f16 value, rounded to f16: ggml's `ggml_table_gelu_f16`, built once.
+fn gelu_table() -> &'static [u16] {
+    use half::f16;
+    static TABLE: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=u16::MAX)
+            .map(|bits| f16::from_f32(gelu_f32(f16::from_bits(bits).to_f32())).to_bits())
+            .collect()
+    })
+}
+
 /// `g[i] = gelu(g[i]) * u[i]` as ggml_vec_geglu_f32 with GGML_GELU_FP16: the input rounded to
-/// f16, GELU looked up in an f16 table (computed here on the fly), identity/zero outside ±10.
+/// f16, GELU looked up in the f16 table, identity/zero outside ±10.
 pub fn geglu_in_place(g: &mut [f32], u: &[f32]) {
     use half::f16;
+    let table = gelu_table();
     for (a, &b) in g.iter_mut().zip(u) {
         let x = *a;
         *a = if x <= -10.0 {
@@ -83,7 +95,8 @@ pub fn geglu_in_place(g: &mut [f32], u: &[f32]) {
         } else if x >= 10.0 {
             x * b
         } else {
-            f16::from_f32(gelu_f32(f16::from_f32(x).to_f32())).to_f32() * b
+            let y = table[f16::from_f32(x).to_bits() as usize];
+            f16::from_bits(y).to_f32() * b
         };
     }
 }

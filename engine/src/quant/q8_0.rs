@@ -1,7 +1,7 @@
 //! Q8_0: blocks of 32 weights, `{ f16 d; i8 qs[32] }`, x = d·q. Also the activation format for
 //! Q4_0, Q5_0, Q8_0, IQ4_NL and MXFP4 dot products.
 
-use super::common::{f16_at, put_f16, round_to_i8, whole_blocks};
+use super::common::{f16_at, nearest_int, put_f16, round_to_i8, whole_blocks};
 use super::Kernels;
 use crate::gguf::GgmlType;
 
@@ -63,7 +63,7 @@ pub fn quantize_activations(src: &[f32], dst: &mut [u8]) {
         put_f16(b, 0, amax / 127.0);
         let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
         for (q, &v) in b[2..].iter_mut().zip(x) {
-            *q = (v * id).round_ties_even() as i8 as u8;
+            *q = nearest_int(v * id) as i8 as u8;
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Q8_1: blocks of 32, `{ f16 d; f16 s; i8 qs[32] }`, x = d·q, s = d·Σq. The activation format of
 //! the Q4_1 and Q5_1 dot products (`s` folds their per-block minimum into one multiply).
 
-use super::common::{f16_at, put_f16, round_to_i8, whole_blocks};
+use super::common::{f16_at, nearest_int, put_f16, round_to_i8, whole_blocks};
 use super::Kernels;
 use crate::gguf::GgmlType;
 
@@ -67,7 +67,7 @@ pub fn quantize_activations(src: &[f32], dst: &mut [u8]) {
         let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
         let mut sum = 0i32;
         for (q, &v) in b[4..].iter_mut().zip(x) {
-            let qi = (v * id).round_ties_even() as i8;
+            let qi = nearest_int(v * id) as i8;
             *q = qi as u8;
             sum += qi as i32;
         }
