@@ -24,7 +24,7 @@ pub fn delta_net(
     };
     let t_n = x.len() / c.n_embd;
     let (hk, hv, dk, dv) = (s.n_group, s.dt_rank, s.d_state, s.head_v_dim());
-    let (key_dim, conv_dim, kc) = (s.key_dim(), s.conv_dim(), s.d_conv);
+    let (key_dim, conv_dim) = (s.key_dim(), s.conv_dim());
     let mut qkv = vec![0f32; t_n * conv_dim];
     let mut z = vec![0f32; t_n * s.d_inner];
     w.qkvz.project(s, x, &mut qkv, &mut z)?;
@@ -47,10 +47,80 @@ pub fn delta_net(
         }
     }
     let interleaved = c.arch == Arch::Qwen3Next;
-    let mut core = vec![0f32; t_n * s.d_inner];
-    let mut conv_out = vec![0f32; conv_dim];
+    let convs = conv_silu_norm(w, c, state, &qkv, t_n);
     let q_scale = 1.0 / (dk as f32).sqrt();
-    for t in 0..t_n {
+    // Heads in parallel, each running all T tokens: its [dk][dv] state stays in cache across tokens.
+    let per_head: Vec<Vec<f32>> = state
+        .ssm
+        .par_chunks_mut(dk * dv)
+        .enumerate()
+        .map(|(h, sm)| {
+            let g = if interleaved { h / (hv / hk) } else { h % hk };
+            let mut outs = vec![0f32; t_n * dv];
+            let (mut kv, mut delta, mut zs) = (vec![0f32; dv], vec![0f32; dv], vec![0f32; dv]);
+            for (t, o) in outs.chunks_exact_mut(dv).enumerate() {
+                let ct = &convs[t * conv_dim..(t + 1) * conv_dim];
+                let (q, k, v) = (
+                    &ct[g * dk..(g + 1) * dk],
+                    &ct[key_dim + g * dk..key_dim + (g + 1) * dk],
+                    &ct[2 * key_dim + h * dv..2 * key_dim + (h + 1) * dv],
+                );
+                let beta = sigmoid(b[t * hv + h]);
+                let decay = (softplus(a[t * hv + h] + w.dt_bias[h]) * w.a[h]).exp();
+                kv.fill(0.0);
+                for (row, &ki) in sm.chunks_exact_mut(dv).zip(k) {
+                    for (sv, kvj) in row.iter_mut().zip(kv.iter_mut()) {
+                        *sv *= decay;
+                        *kvj += *sv * ki;
+                    }
+                }
+                for ((dj, &vj), &kvj) in delta.iter_mut().zip(v).zip(&kv) {
+                    *dj = (vj - kvj) * beta;
+                }
+                for ((row, &ki), &qi) in sm.chunks_exact_mut(dv).zip(k).zip(q) {
+                    for ((sv, oj), &dj) in row.iter_mut().zip(o.iter_mut()).zip(&delta) {
+                        *sv += ki * dj;
+                        *oj += *sv * qi;
+                    }
+                }
+                for oj in o.iter_mut() {
+                    *oj *= q_scale;
+                }
+                rms_norm_weighted(o, &w.norm, c.rms_eps);
+                zs.copy_from_slice(&z[t * s.d_inner + h * dv..t * s.d_inner + (h + 1) * dv]);
+                silu_in_place(&mut zs);
+                for (oj, &zj) in o.iter_mut().zip(&zs) {
+                    *oj *= zj;
+                }
+            }
+            outs
+        })
+        .collect();
+    let mut core = vec![0f32; t_n * s.d_inner];
+    for (h, outs) in per_head.iter().enumerate() {
+        for (t, o) in outs.chunks_exact(dv).enumerate() {
+            core[t * s.d_inner + h * dv..t * s.d_inner + (h + 1) * dv].copy_from_slice(o);
+        }
+    }
+    matmul(&w.output, &core, out)?;
+    Ok(())
+}
+
+/// Causal conv1d over the T rows of `qkv` (carrying `state.conv`), SiLU, then L2 norm of every
+/// q and k head: T rows of conv_dim, q heads then k heads then v heads.
+fn conv_silu_norm(
+    w: &DeltaNetWeights,
+    c: &Config,
+    state: &mut LayerState,
+    qkv: &[f32],
+    t_n: usize,
+) -> Vec<f32> {
+    let Some(s) = c.ssm.as_ref() else {
+        return Vec::new();
+    };
+    let (dk, key_dim, conv_dim, kc) = (s.d_state, s.key_dim(), s.conv_dim(), s.d_conv);
+    let mut convs = vec![0f32; t_n * conv_dim];
+    for (t, conv_out) in convs.chunks_exact_mut(conv_dim).enumerate() {
         let xin = &qkv[t * conv_dim..(t + 1) * conv_dim];
         // out[c] = sum_k window[k][c] * w[c][k], window = (state rows, then this input).
         for (ch, o) in conv_out.iter_mut().enumerate() {
@@ -62,66 +132,15 @@ pub fn delta_net(
             acc += xin[ch] * wrow[kc - 1];
             *o = acc;
         }
-        silu_in_place(&mut conv_out);
+        silu_in_place(conv_out);
         if kc > 1 {
             state.conv.copy_within(conv_dim.., 0);
             let last = (kc - 2) * conv_dim;
             state.conv[last..last + conv_dim].copy_from_slice(xin);
         }
-        let (qs, rest) = conv_out.split_at_mut(key_dim);
-        let (ks, vs) = rest.split_at_mut(key_dim);
-        for head in qs.chunks_exact_mut(dk) {
+        for head in conv_out[..2 * key_dim].chunks_exact_mut(dk) {
             l2_norm_in_place(head, c.rms_eps);
         }
-        for head in ks.chunks_exact_mut(dk) {
-            l2_norm_in_place(head, c.rms_eps);
-        }
-        let (qs, ks, vs) = (&*qs, &*ks, &*vs);
-        let (bt, at) = (&b[t * hv..(t + 1) * hv], &a[t * hv..(t + 1) * hv]);
-        let out_t = &mut core[t * s.d_inner..(t + 1) * s.d_inner];
-        let zt = &z[t * s.d_inner..(t + 1) * s.d_inner];
-        state
-            .ssm
-            .par_chunks_mut(dk * dv)
-            .zip(out_t.par_chunks_mut(dv))
-            .enumerate()
-            .for_each(|(h, (sm, o))| {
-                let g = if interleaved { h / (hv / hk) } else { h % hk };
-                let (q, k, v) = (
-                    &qs[g * dk..(g + 1) * dk],
-                    &ks[g * dk..(g + 1) * dk],
-                    &vs[h * dv..(h + 1) * dv],
-                );
-                let beta = sigmoid(bt[h]);
-                let decay = (softplus(at[h] + w.dt_bias[h]) * w.a[h]).exp();
-                let mut kv = vec![0f32; dv];
-                for i in 0..dk {
-                    let row = &mut sm[i * dv..(i + 1) * dv];
-                    for (j, sv) in row.iter_mut().enumerate() {
-                        *sv *= decay;
-                        kv[j] += *sv * k[i];
-                    }
-                }
-                let delta: Vec<f32> = (0..dv).map(|j| (v[j] - kv[j]) * beta).collect();
-                o.fill(0.0);
-                for i in 0..dk {
-                    let row = &mut sm[i * dv..(i + 1) * dv];
-                    for j in 0..dv {
-                        row[j] += k[i] * delta[j];
-                        o[j] += row[j] * q[i];
-                    }
-                }
-                for oj in o.iter_mut() {
-                    *oj *= q_scale;
-                }
-                rms_norm_weighted(o, &w.norm, c.rms_eps);
-                let mut zs = zt[h * dv..(h + 1) * dv].to_vec();
-                silu_in_place(&mut zs);
-                for (oj, &zj) in o.iter_mut().zip(&zs) {
-                    *oj *= zj;
-                }
-            });
     }
-    matmul(&w.output, &core, out)?;
-    Ok(())
+    convs
 }
