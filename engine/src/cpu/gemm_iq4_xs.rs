@@ -95,9 +95,10 @@ unsafe fn iq4_xs_rows<const R: usize>(
                 // Integer sums are exact, so summing the sub-blocks in one chain (rather than
                 // the vec_dot's even/odd pair) gives the same lanes.
                 let mut sumi = _mm256_setzero_si256();
-                for j in 0..8 {
-                    let p16 = _mm256_maddubs_epi16(b.abs[j], _mm256_sign_epi8(qa[j], b.signs[j]));
-                    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, b.scale[j]));
+                let sub_blocks = b.abs.iter().zip(&b.signs).zip(&b.scale).zip(&qa);
+                for (((&abs, &signs), &scale), &q) in sub_blocks {
+                    let p16 = _mm256_maddubs_epi16(abs, _mm256_sign_epi8(q, signs));
+                    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, scale));
                 }
                 let d = _mm256_set1_ps(b.d * dy);
                 lanes[c][r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), lanes[c][r]);
