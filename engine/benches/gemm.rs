@@ -107,6 +107,7 @@ fn bench(c: &mut Criterion) {
         GgmlType::Q6_K,
         GgmlType::Q5_0,
         GgmlType::Q8_0,
+        GgmlType::IQ4_XS,
     ] {
         let p = problem(ty);
         let mut out = vec![0f32; ROWS * N];

@@ -12,7 +12,7 @@
 
 use super::matmul::MatmulError;
 #[cfg(target_arch = "x86_64")]
-use super::{gemm_f32, gemm_kquant, gemm_q8_0};
+use super::{gemm_f32, gemm_iq4_xs, gemm_kquant, gemm_q8_0};
 use crate::gguf::GgmlType;
 use crate::tensor::Tensor;
 use rayon::prelude::*;
@@ -63,6 +63,7 @@ pub fn tile_kernel(ty: GgmlType) -> Option<TileFn> {
             GgmlType::Q5_0 => gemm_q8_0::q5_0,
             GgmlType::Q4_0 => gemm_q8_0::q4_0,
             GgmlType::F32 => gemm_f32::f32,
+            GgmlType::IQ4_XS => gemm_iq4_xs::iq4_xs,
             _ => return None,
         };
         Some(f)

@@ -117,6 +117,7 @@ fn tile_kernels_exist_for_the_main_formats() {
         GgmlType::Q5_0,
         GgmlType::Q4_0,
         GgmlType::F32,
+        GgmlType::IQ4_XS,
     ] {
         assert!(tile_kernel(ty).is_some(), "{ty}");
     }
@@ -160,8 +161,13 @@ fn f32_matches_vec_dot_bit_for_bit() {
 }
 
 #[test]
+fn iq4_xs_matches_vec_dot_bit_for_bit() {
+    check_shapes(GgmlType::IQ4_XS);
+}
+
+#[test]
 fn formats_without_tile_kernels_fall_back_to_vec_dot() {
-    for ty in [GgmlType::F16, GgmlType::IQ4_XS, GgmlType::Q8_K] {
+    for ty in [GgmlType::F16, GgmlType::IQ4_NL, GgmlType::Q8_K] {
         check_shapes(ty);
     }
 }

@@ -3,7 +3,9 @@
 //! sub-block scales s_j (low 4 bits in scales_l, high 2 in scales_h). Dots against Q8_K.
 
 use super::common::{f16_at, put_f16, whole_blocks, QK_K};
-use super::iq4_search::{search, KVALUES_IQ4NL};
+use super::iq4_search::search;
+/// The 16 non-linear levels the 4-bit codes index (`kvalues_iq4nl`), shared with IQ4_NL.
+pub use super::iq4_search::KVALUES_IQ4NL as KVALUES;
 use super::{q8_k, Kernels};
 use crate::gguf::GgmlType;
 
@@ -34,7 +36,7 @@ fn sub_scale(b: &[u8], ib: usize) -> i32 {
 #[inline(always)]
 fn level(b: &[u8], ib: usize, l: usize) -> i8 {
     let q = b[QS + 16 * ib + l % 16];
-    KVALUES_IQ4NL[if l < 16 { q & 0xF } else { q >> 4 } as usize]
+    KVALUES[if l < 16 { q & 0xF } else { q >> 4 } as usize]
 }
 
 pub fn dequantize(src: &[u8], dst: &mut [f32]) {
@@ -81,7 +83,7 @@ pub fn quantize(src: &[f32], dst: &mut [u8]) {
 }
 
 /// IQ4_XS weights · Q8_K activations (`ggml_vec_dot_iq4_xs_q8_K`).
-pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+pub fn vec_dot_scalar(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let nb = n / BLOCK;
     let mut sumf = 0.0f32;
     for (x, y) in weights
@@ -99,6 +101,16 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         }
     }
     sumf
+}
+
+/// The dot kernel the table exposes: the AVX2 one where the CPU has it, else the scalar reference.
+pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if super::avx2_util::available() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        return unsafe { super::iq4_xs_avx2::vec_dot(n, weights, activations) };
+    }
+    vec_dot_scalar(n, weights, activations)
 }
 
 #[cfg(test)]
@@ -124,5 +136,14 @@ mod tests {
     #[test]
     fn bit_exact_with_llama_cpp_and_dot_agrees() {
         tu::check_against_ggml(GgmlType::IQ4_XS);
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_kernel_matches_scalar() {
+        tu::check_simd_against_scalar(GgmlType::IQ4_XS, super::vec_dot_scalar, |n, w, a| {
+            // SAFETY: only called after check_simd_against_scalar confirmed AVX2 and FMA.
+            unsafe { super::super::iq4_xs_avx2::vec_dot(n, w, a) }
+        });
     }
 }

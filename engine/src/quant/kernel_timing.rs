@@ -2,7 +2,7 @@
 //! FITBENCH_QUANT_BENCH is set: `FITBENCH_QUANT_BENCH=1 cargo test --release kernel_timing -- --nocapture`).
 
 use super::test_util::{quantize_to, Rng};
-use super::{kernels, q4_k, q6_k, q8_0};
+use super::{iq4_nl, iq4_xs, kernels, mxfp4, q4_k, q6_k, q8_0};
 use crate::gguf::GgmlType;
 use std::time::Instant;
 
@@ -44,4 +44,10 @@ fn kernel_timing() {
     time("table", GgmlType::Q4_K, q4_k::vec_dot);
     time("scalar", GgmlType::Q6_K, q6_k::vec_dot_scalar);
     time("table", GgmlType::Q6_K, q6_k::vec_dot);
+    time("scalar", GgmlType::IQ4_XS, iq4_xs::vec_dot_scalar);
+    time("table", GgmlType::IQ4_XS, iq4_xs::vec_dot);
+    time("scalar", GgmlType::IQ4_NL, iq4_nl::vec_dot_scalar);
+    time("table", GgmlType::IQ4_NL, iq4_nl::vec_dot);
+    time("scalar", GgmlType::MXFP4, mxfp4::vec_dot_scalar);
+    time("table", GgmlType::MXFP4, mxfp4::vec_dot);
 }

@@ -21,12 +21,16 @@ pub mod f32;
 #[cfg(test)]
 mod fixture_agreement;
 pub mod iq4_nl;
+mod iq4_nl_avx2;
 mod iq4_search;
 pub mod iq4_xs;
+mod iq4_xs_avx2;
 #[cfg(test)]
 mod kernel_timing;
 mod kquant_search;
 pub mod mxfp4;
+mod mxfp4_avx2;
+mod nibble_lut_avx2;
 pub mod q2_k;
 pub mod q3_k;
 pub mod q4_0;

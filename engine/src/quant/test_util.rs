@@ -398,12 +398,20 @@ pub fn check_against_ggml(ty: GgmlType) {
                 ((got - expected) as f64).abs() <= tol,
                 "{ty} case {i}: vec_dot {got} vs llama.cpp {what} {expected} (tol {tol})"
             );
-            // The Q8_0, Q5_K and Q6_K AVX2 kernels follow llama.cpp's vec_dot lane order: same bits.
+            // The Q8_0, Q5_K, Q6_K, IQ4_XS, IQ4_NL and MXFP4 AVX2 kernels follow llama.cpp's vec_dot lane order: same bits.
             // (Q4_K keeps the scalar order on purpose, see q4_k_avx2.rs; Q4_0 has no AVX2 kernel.)
             #[cfg(target_arch = "x86_64")]
             if what == "SIMD"
                 && super::avx2_util::available()
-                && matches!(ty, GgmlType::Q8_0 | GgmlType::Q5_K | GgmlType::Q6_K)
+                && matches!(
+                    ty,
+                    GgmlType::Q8_0
+                        | GgmlType::Q5_K
+                        | GgmlType::Q6_K
+                        | GgmlType::IQ4_XS
+                        | GgmlType::IQ4_NL
+                        | GgmlType::MXFP4
+                )
             {
                 assert_eq!(
                     got.to_bits(),

@@ -1,0 +1,113 @@
+//! GEMM tile kernel for IQ4_XS weights · Q8_K activations, AVX2.
+//!
+//! Each of the tile's weight rows is unpacked once per 256-element block (nibbles to signed levels
+//! through the 16-entry table, the eight 6-bit sub-block scales to broadcast i16 vectors) and then
+//! dotted with every activation column. For every (row, column) the integer lanes and the f32
+//! lane accumulation are those of `quant/iq4_xs_avx2.rs` (llama.cpp's order), so results are
+//! bit-identical to the decode `vec_dot`.
+
+#![cfg(target_arch = "x86_64")]
+
+use super::gemm::{Sums, MAX_COLS};
+use super::gemm_kquant::dispatch_rows;
+use super::gemm_simd::{f16_at, hsum_f32, load32};
+use crate::quant::{iq4_xs, q8_k};
+use std::arch::x86_64::*;
+
+const SCALES_H: usize = 2;
+const SCALES_L: usize = 4;
+const QS: usize = 8;
+
+/// One IQ4_XS block row, unpacked: per 32-element sub-block the absolute levels, the levels
+/// themselves (their signs move onto the activations) and the scale; then the block scale.
+struct Iq4Block {
+    abs: [__m256i; 8],
+    signs: [__m256i; 8],
+    scale: [__m256i; 8],
+    d: f32,
+}
+
+#[inline(always)]
+unsafe fn unpack(x: &[u8], table: __m128i) -> Iq4Block {
+    let m4 = _mm_set1_epi8(0x0F);
+    let sh = u16::from_le_bytes([x[SCALES_H], x[SCALES_H + 1]]);
+    let mut abs = [_mm256_setzero_si256(); 8];
+    let mut signs = [_mm256_setzero_si256(); 8];
+    let mut scale = [_mm256_setzero_si256(); 8];
+    for ib in 0..8 {
+        let packed = &x[QS + 16 * ib..QS + 16 * ib + 16];
+        let q = _mm_loadu_si128(packed.as_ptr() as *const __m128i);
+        let lo = _mm_shuffle_epi8(table, _mm_and_si128(q, m4));
+        let hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(q, 4), m4));
+        let levels = _mm256_set_m128i(hi, lo);
+        abs[ib] = _mm256_sign_epi8(levels, levels);
+        signs[ib] = levels;
+        let low = (x[SCALES_L + ib / 2] >> (4 * (ib % 2))) & 0xF;
+        let high = ((sh >> (2 * ib)) & 3) as u8;
+        scale[ib] = _mm256_set1_epi16((low | (high << 4)) as i16 - 32);
+    }
+    Iq4Block {
+        abs,
+        signs,
+        scale,
+        d: f16_at(x, 0),
+    }
+}
+
+/// # Safety
+/// See [`super::gemm::TileFn`]; needs AVX2 and FMA.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn iq4_xs(
+    w: &[u8],
+    wrb: usize,
+    nr: usize,
+    a: &[u8],
+    arb: usize,
+    nc: usize,
+    nb: usize,
+    sums: &mut Sums,
+) {
+    dispatch_rows!(iq4_xs_rows, w, wrb, nr, a, arb, nc, nb, sums)
+}
+
+#[target_feature(enable = "avx2,fma")]
+unsafe fn iq4_xs_rows<const R: usize>(
+    w: &[u8],
+    wrb: usize,
+    a: &[u8],
+    arb: usize,
+    nc: usize,
+    nb: usize,
+    sums: &mut Sums,
+) {
+    const TS: usize = iq4_xs::TYPE_SIZE;
+    let table = _mm_loadu_si128(iq4_xs::KVALUES.as_ptr() as *const __m128i);
+    let nc = nc.min(MAX_COLS);
+    let mut lanes = [[_mm256_setzero_ps(); R]; MAX_COLS];
+    for ib in 0..nb {
+        let blocks: [Iq4Block; R] =
+            std::array::from_fn(|r| unpack(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS], table));
+        for c in 0..nc {
+            let y = &a[c * arb + ib * q8_k::TYPE_SIZE..c * arb + (ib + 1) * q8_k::TYPE_SIZE];
+            let dy = q8_k::d(y);
+            let qa: [__m256i; 8] = std::array::from_fn(|j| load32(y, q8_k::QS + 32 * j));
+            for (r, b) in blocks.iter().enumerate() {
+                // Integer sums are exact, so summing the sub-blocks in one chain (rather than
+                // the vec_dot's even/odd pair) gives the same lanes.
+                let mut sumi = _mm256_setzero_si256();
+                let sub_blocks = b.abs.iter().zip(&b.signs).zip(&b.scale).zip(&qa);
+                for (((&abs, &signs), &scale), &q) in sub_blocks {
+                    let p16 = _mm256_maddubs_epi16(abs, _mm256_sign_epi8(q, signs));
+                    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, scale));
+                }
+                let d = _mm256_set1_ps(b.d * dy);
+                lanes[c][r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), lanes[c][r]);
+            }
+        }
+    }
+    for c in 0..nc {
+        for r in 0..R {
+            sums[c][r] = hsum_f32(lanes[c][r]);
+        }
+    }
+}
