@@ -34,12 +34,16 @@ pub mod q3_k;
 mod q3_k_avx2;
 pub mod q4_0;
 pub mod q4_1;
+#[cfg(target_arch = "x86_64")]
+mod q4_1_avx2;
 pub mod q4_k;
 mod q4_k_avx2;
 pub mod q5_0;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod q5_0_avx2;
 pub mod q5_1;
+#[cfg(target_arch = "x86_64")]
+mod q5_1_avx2;
 pub mod q5_k;
 mod q5_k_avx2;
 pub mod q6_k;
