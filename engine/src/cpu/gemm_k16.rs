@@ -9,6 +9,8 @@
 use super::gemm::{Sums, MAX_COLS};
 use super::gemm_kquant::dispatch_rows;
 use super::gemm_simd::{f16_at, hsum_f32, load32};
+use crate::quant::k16_scales_avx2::{chunk_scales, split_scales};
+use crate::quant::q3_k_avx2::signed_scales;
 use crate::quant::{q2_k, q3_k, q8_k};
 use std::arch::x86_64::*;
 
@@ -26,8 +28,21 @@ struct K16Block {
     dmin: f32,
 }
 
+/// Placeholder rows, overwritten before use (keeps the unpacking a plain loop).
+const EMPTY: K16Block = K16Block {
+    low: [ZERO; 8],
+    minus4: [ZERO; 8],
+    scale: [ZERO; 8],
+    mins: ZERO,
+    d: 0.0,
+    dmin: 0.0,
+};
+// SAFETY: an all-zero bit pattern is a valid __m256i.
+const ZERO: __m256i = unsafe { std::mem::transmute([0u8; 32]) };
+
 /// The eight vectors of 2-bit quants stored as in Q2_K / Q3_K `qs` (64 bytes from `at`).
-#[inline(always)]
+#[inline]
+#[target_feature(enable = "avx2")]
 unsafe fn unpack_2bit(x: &[u8], at: usize) -> [__m256i; 8] {
     let m3 = _mm256_set1_epi8(3);
     let mut q = [_mm256_setzero_si256(); 8];
@@ -41,52 +56,58 @@ unsafe fn unpack_2bit(x: &[u8], at: usize) -> [__m256i; 8] {
     q
 }
 
-#[inline(always)]
-unsafe fn pair_scales(sc: &[i16; 16]) -> [__m256i; 8] {
-    std::array::from_fn(|j| {
-        _mm256_setr_m128i(_mm_set1_epi16(sc[2 * j]), _mm_set1_epi16(sc[2 * j + 1]))
-    })
+/// Per vector j, group 2j's scale in the low 128 bits and 2j+1's in the high (the vec_dot's
+/// shuffles), from the sixteen signed byte scales.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn pair_scales(scales8: __m128i) -> [__m256i; 8] {
+    let halves = split_scales(scales8);
+    let mut v = [_mm256_setzero_si256(); 8];
+    for (j, v) in v.iter_mut().enumerate() {
+        *v = chunk_scales(halves[j / 4], j % 4);
+    }
+    v
 }
 
-#[inline(always)]
+// Plain loops, not `array::from_fn`: a closure does not inherit `target_feature`, and the
+// intrinsics inside it were left as calls (measured: slower than the vec_dot fallback).
+#[inline]
+#[target_feature(enable = "avx2")]
 unsafe fn unpack_q2_k(x: &[u8]) -> K16Block {
     const QS: usize = 16;
     const D: usize = 80;
     const DMIN: usize = 82;
-    let sc: [i16; 16] = std::array::from_fn(|g| (x[g] & 0xF) as i16);
-    let mn: [i16; 16] = std::array::from_fn(|g| (x[g] >> 4) as i16);
+    let m4 = _mm_set1_epi8(0xF);
+    let packed = _mm_loadu_si128(x[..16].as_ptr() as *const __m128i);
+    let mins = _mm256_cvtepi8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), m4));
     K16Block {
         low: unpack_2bit(x, QS),
         minus4: [_mm256_setzero_si256(); 8],
-        scale: pair_scales(&sc),
-        mins: _mm256_loadu_si256(mn.as_ptr() as *const __m256i),
+        scale: pair_scales(_mm_and_si128(packed, m4)),
+        mins,
         d: f16_at(x, D),
         dmin: f16_at(x, DMIN),
     }
 }
 
-#[inline(always)]
+#[inline]
+#[target_feature(enable = "avx2")]
 unsafe fn unpack_q3_k(x: &[u8]) -> K16Block {
     const HMASK: usize = 0;
     const QS: usize = 32;
     const SCALES: usize = 96;
     const D: usize = 108;
-    let s = &x[SCALES..SCALES + 12];
-    let sc: [i16; 16] = std::array::from_fn(|g| {
-        let low = if g < 8 { s[g] & 0xF } else { s[g - 8] >> 4 };
-        let high = (s[8 + g % 4] >> (2 * (g / 4))) & 3;
-        (low | (high << 4)) as i16 - 32
-    });
     let hbits = load32(x, HMASK);
-    let minus4 = std::array::from_fn(|j| {
+    let mut minus4 = [_mm256_setzero_si256(); 8];
+    for (j, m) in minus4.iter_mut().enumerate() {
         let bit = _mm256_set1_epi8((1u8 << j) as i8);
         let clear = _mm256_cmpeq_epi8(_mm256_and_si256(hbits, bit), _mm256_setzero_si256());
-        _mm256_and_si256(clear, _mm256_set1_epi8(4))
-    });
+        *m = _mm256_and_si256(clear, _mm256_set1_epi8(4));
+    }
     K16Block {
         low: unpack_2bit(x, QS),
         minus4,
-        scale: pair_scales(&sc),
+        scale: pair_scales(signed_scales(&x[SCALES..SCALES + 12])),
         mins: _mm256_setzero_si256(),
         d: f16_at(x, D),
         dmin: 0.0,
@@ -140,12 +161,17 @@ unsafe fn q2_k_rows<const R: usize>(
     let nc = nc.min(MAX_COLS);
     let mut lanes = [[_mm256_setzero_ps(); R]; MAX_COLS];
     for ib in 0..nb {
-        let blocks: [K16Block; R] =
-            std::array::from_fn(|r| unpack_q2_k(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS]));
+        let mut blocks: [K16Block; R] = [EMPTY; R];
+        for (r, b) in blocks.iter_mut().enumerate() {
+            *b = unpack_q2_k(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS]);
+        }
         for (c, col) in lanes.iter_mut().enumerate().take(nc) {
             let y = &a[c * arb + ib * YS..c * arb + (ib + 1) * YS];
             let dy = q8_k::d(y);
-            let qa: [__m256i; 8] = std::array::from_fn(|j| load32(y, q8_k::QS + 32 * j));
+            let mut qa = [_mm256_setzero_si256(); 8];
+            for (j, q) in qa.iter_mut().enumerate() {
+                *q = load32(y, q8_k::QS + 32 * j);
+            }
             let bsums = load32(y, q8_k::BSUMS);
             for (b, lane) in blocks.iter().zip(col.iter_mut()) {
                 // The vec_dot's order: the minimums' lanes first, then the quants'.
@@ -186,12 +212,17 @@ unsafe fn q3_k_rows<const R: usize>(
     let nc = nc.min(MAX_COLS);
     let mut lanes = [[_mm256_setzero_ps(); R]; MAX_COLS];
     for ib in 0..nb {
-        let blocks: [K16Block; R] =
-            std::array::from_fn(|r| unpack_q3_k(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS]));
+        let mut blocks: [K16Block; R] = [EMPTY; R];
+        for (r, b) in blocks.iter_mut().enumerate() {
+            *b = unpack_q3_k(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS]);
+        }
         for (c, col) in lanes.iter_mut().enumerate().take(nc) {
             let y = &a[c * arb + ib * YS..c * arb + (ib + 1) * YS];
             let dy = q8_k::d(y);
-            let qa: [__m256i; 8] = std::array::from_fn(|j| load32(y, q8_k::QS + 32 * j));
+            let mut qa = [_mm256_setzero_si256(); 8];
+            for (j, q) in qa.iter_mut().enumerate() {
+                *q = load32(y, q8_k::QS + 32 * j);
+            }
             for (b, lane) in blocks.iter().zip(col.iter_mut()) {
                 let mut acc = _mm256_setzero_si256();
                 for j in 0..8 {

@@ -23,7 +23,7 @@ mod fixture_agreement;
 pub mod iq4_nl;
 mod iq4_search;
 pub mod iq4_xs;
-mod k16_scales_avx2;
+pub(crate) mod k16_scales_avx2;
 #[cfg(test)]
 mod kernel_timing;
 mod kquant_search;
@@ -31,7 +31,7 @@ pub mod mxfp4;
 pub mod q2_k;
 mod q2_k_avx2;
 pub mod q3_k;
-mod q3_k_avx2;
+pub(crate) mod q3_k_avx2;
 pub mod q4_0;
 pub mod q4_1;
 #[cfg(target_arch = "x86_64")]

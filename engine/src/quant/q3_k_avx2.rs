@@ -21,7 +21,7 @@ const D: usize = 108;
 /// The sixteen 6-bit group scales minus 32, as signed bytes in group order.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn signed_scales(s: &[u8]) -> __m128i {
+pub(crate) unsafe fn signed_scales(s: &[u8]) -> __m128i {
     const LOW4: u32 = 0x0f0f_0f0f;
     const LOW2: u32 = 0x0303_0303;
     let w = |i: usize| u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
