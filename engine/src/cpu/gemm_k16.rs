@@ -182,8 +182,8 @@ unsafe fn q2_k_rows<const R: usize>(
                     *lane,
                 );
                 let mut acc = _mm256_setzero_si256();
-                for j in 0..8 {
-                    let p = _mm256_maddubs_epi16(b.low[j], qa[j]);
+                for (j, &a) in qa.iter().enumerate() {
+                    let p = _mm256_maddubs_epi16(b.low[j], a);
                     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(b.scale[j], p));
                 }
                 *lane = _mm256_fmadd_ps(_mm256_set1_ps(dy * b.d), _mm256_cvtepi32_ps(acc), *lane);
@@ -225,10 +225,10 @@ unsafe fn q3_k_rows<const R: usize>(
             }
             for (b, lane) in blocks.iter().zip(col.iter_mut()) {
                 let mut acc = _mm256_setzero_si256();
-                for j in 0..8 {
+                for (j, &a) in qa.iter().enumerate() {
                     let p = _mm256_sub_epi16(
-                        _mm256_maddubs_epi16(b.low[j], qa[j]),
-                        _mm256_maddubs_epi16(b.minus4[j], qa[j]),
+                        _mm256_maddubs_epi16(b.low[j], a),
+                        _mm256_maddubs_epi16(b.minus4[j], a),
                     );
                     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(b.scale[j], p));
                 }
