@@ -12,7 +12,7 @@
 
 use super::matmul::MatmulError;
 #[cfg(target_arch = "x86_64")]
-use super::{gemm_f32, gemm_iq4_xs, gemm_kquant, gemm_q8_0};
+use super::{gemm_f32, gemm_iq4_xs, gemm_k16, gemm_kquant, gemm_q8_0};
 use crate::gguf::GgmlType;
 use crate::tensor::Tensor;
 use rayon::prelude::*;
@@ -56,6 +56,8 @@ pub fn tile_kernel(ty: GgmlType) -> Option<TileFn> {
             return None;
         }
         let f: TileFn = match ty {
+            GgmlType::Q2_K => gemm_k16::q2_k,
+            GgmlType::Q3_K => gemm_k16::q3_k,
             GgmlType::Q4_K => gemm_kquant::q4_k,
             GgmlType::Q5_K => gemm_kquant::q5_k,
             GgmlType::Q6_K => gemm_kquant::q6_k,

@@ -110,6 +110,8 @@ fn tile_kernels_exist_for_the_main_formats() {
         return;
     }
     for ty in [
+        GgmlType::Q2_K,
+        GgmlType::Q3_K,
         GgmlType::Q4_K,
         GgmlType::Q5_K,
         GgmlType::Q6_K,
@@ -121,6 +123,16 @@ fn tile_kernels_exist_for_the_main_formats() {
     ] {
         assert!(tile_kernel(ty).is_some(), "{ty}");
     }
+}
+
+#[test]
+fn q2_k_matches_vec_dot_bit_for_bit() {
+    check_shapes(GgmlType::Q2_K);
+}
+
+#[test]
+fn q3_k_matches_vec_dot_bit_for_bit() {
+    check_shapes(GgmlType::Q3_K);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! FITBENCH_QUANT_BENCH is set: `FITBENCH_QUANT_BENCH=1 cargo test --release kernel_timing -- --nocapture`).
 
 use super::test_util::{quantize_to, Rng};
-use super::{iq4_nl, iq4_xs, kernels, mxfp4, q4_k, q6_k, q8_0};
+use super::{iq4_nl, iq4_xs, kernels, mxfp4, q2_k, q3_k, q4_1, q4_k, q5_1, q6_k, q8_0};
 use crate::gguf::GgmlType;
 use std::time::Instant;
 
@@ -50,4 +50,12 @@ fn kernel_timing() {
     time("table", GgmlType::IQ4_NL, iq4_nl::vec_dot);
     time("scalar", GgmlType::MXFP4, mxfp4::vec_dot_scalar);
     time("table", GgmlType::MXFP4, mxfp4::vec_dot);
+    time("scalar", GgmlType::Q2_K, q2_k::vec_dot_scalar);
+    time("table", GgmlType::Q2_K, q2_k::vec_dot);
+    time("scalar", GgmlType::Q3_K, q3_k::vec_dot_scalar);
+    time("table", GgmlType::Q3_K, q3_k::vec_dot);
+    time("scalar", GgmlType::Q4_1, q4_1::vec_dot_scalar);
+    time("table", GgmlType::Q4_1, q4_1::vec_dot);
+    time("scalar", GgmlType::Q5_1, q5_1::vec_dot_scalar);
+    time("table", GgmlType::Q5_1, q5_1::vec_dot);
 }

@@ -25,6 +25,7 @@ mod iq4_nl_avx2;
 mod iq4_search;
 pub mod iq4_xs;
 mod iq4_xs_avx2;
+pub(crate) mod k16_scales_avx2;
 #[cfg(test)]
 mod kernel_timing;
 mod kquant_search;
@@ -32,15 +33,21 @@ pub mod mxfp4;
 mod mxfp4_avx2;
 mod nibble_lut_avx2;
 pub mod q2_k;
+mod q2_k_avx2;
 pub mod q3_k;
+pub(crate) mod q3_k_avx2;
 pub mod q4_0;
 pub mod q4_1;
+#[cfg(target_arch = "x86_64")]
+mod q4_1_avx2;
 pub mod q4_k;
 mod q4_k_avx2;
 pub mod q5_0;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod q5_0_avx2;
 pub mod q5_1;
+#[cfg(target_arch = "x86_64")]
+mod q5_1_avx2;
 pub mod q5_k;
 mod q5_k_avx2;
 pub mod q6_k;

@@ -130,7 +130,7 @@ pub fn quantize(src: &[f32], dst: &mut [u8]) {
 }
 
 /// Q3_K weights · Q8_K activations (`ggml_vec_dot_q3_K_q8_K`).
-pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+pub fn vec_dot_scalar(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let nb = n / BLOCK;
     let mut sumf = 0.0f32;
     let mut q = [0i8; QK_K];
@@ -151,6 +151,16 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         sumf += f16_at(x, D) * q8_k::d(y) * sumi as f32;
     }
     sumf
+}
+
+/// The dot kernel the table exposes: the AVX2 one where the CPU has it, else the scalar reference.
+pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if super::avx2_util::available() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        return unsafe { super::q3_k_avx2::vec_dot(n, weights, activations) };
+    }
+    vec_dot_scalar(n, weights, activations)
 }
 
 #[cfg(test)]
@@ -176,5 +186,14 @@ mod tests {
     #[test]
     fn bit_exact_with_llama_cpp_and_dot_agrees() {
         tu::check_against_ggml(GgmlType::Q3_K);
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_kernel_matches_scalar() {
+        tu::check_simd_against_scalar(GgmlType::Q3_K, super::vec_dot_scalar, |n, w, a| {
+            // SAFETY: only called after check_simd_against_scalar confirmed AVX2 and FMA.
+            unsafe { super::super::q3_k_avx2::vec_dot(n, w, a) }
+        });
     }
 }

@@ -61,7 +61,7 @@ pub fn quantize(src: &[f32], dst: &mut [u8]) {
 }
 
 /// Q4_1 weights · Q8_1 activations (`ggml_vec_dot_q4_1_q8_1`): the minimum enters through s = d·Σq.
-pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+pub fn vec_dot_scalar(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let nb = n / BLOCK;
     let mut sumf = 0.0f32;
     for (x, y) in weights
@@ -78,6 +78,16 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         sumf += (f16_at(x, 0) * f16_at(y, 0)) * sumi as f32 + f16_at(x, 2) * f16_at(y, 2);
     }
     sumf
+}
+
+/// The dot kernel the table exposes: the AVX2 one where the CPU has it, else the scalar reference.
+pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if super::avx2_util::available() {
+        // SAFETY: AVX2 and FMA were detected at run time.
+        return unsafe { super::q4_1_avx2::vec_dot(n, weights, activations) };
+    }
+    vec_dot_scalar(n, weights, activations)
 }
 
 #[cfg(test)]
@@ -110,5 +120,14 @@ mod tests {
     #[test]
     fn bit_exact_with_llama_cpp_and_dot_agrees() {
         tu::check_against_ggml(GgmlType::Q4_1);
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_kernel_matches_scalar() {
+        tu::check_simd_against_scalar(GgmlType::Q4_1, super::vec_dot_scalar, |n, w, a| {
+            // SAFETY: only called after check_simd_against_scalar confirmed AVX2 and FMA.
+            unsafe { super::super::q4_1_avx2::vec_dot(n, w, a) }
+        });
     }
 }

@@ -398,7 +398,7 @@ pub fn check_against_ggml(ty: GgmlType) {
                 ((got - expected) as f64).abs() <= tol,
                 "{ty} case {i}: vec_dot {got} vs llama.cpp {what} {expected} (tol {tol})"
             );
-            // The Q8_0, Q5_K, Q6_K, IQ4_XS, IQ4_NL and MXFP4 AVX2 kernels follow llama.cpp's vec_dot lane order: same bits.
+            // These AVX2 kernels follow llama.cpp's vec_dot lane order: same bits.
             // (Q4_K keeps the scalar order on purpose, see q4_k_avx2.rs; Q4_0 has no AVX2 kernel.)
             #[cfg(target_arch = "x86_64")]
             if what == "SIMD"
@@ -411,6 +411,10 @@ pub fn check_against_ggml(ty: GgmlType) {
                         | GgmlType::IQ4_XS
                         | GgmlType::IQ4_NL
                         | GgmlType::MXFP4
+                        | GgmlType::Q2_K
+                        | GgmlType::Q3_K
+                        | GgmlType::Q4_1
+                        | GgmlType::Q5_1
                 )
             {
                 assert_eq!(
@@ -426,6 +430,30 @@ pub fn check_against_ggml(ty: GgmlType) {
 /// A SIMD dot kernel against the scalar reference on the test vectors and the committed llama.cpp
 /// blocks, within f32 accumulation-order error (the SIMD kernels keep llama.cpp's lane order;
 /// [`check_against_ggml`] checks those bit for bit against llama.cpp).
+/// Σ|terms| a dot kernel adds in f32, the scale of its rounding error. Usually Σ|w·a|; Q4_1 and
+/// Q5_1 (llama.cpp's order) keep d·Σq·a and m·Σa apart until the end, so for them the two parts
+/// count separately: their cancellation can leave Σ|w·a| far below the partial sums.
+fn summed_term_magnitude(ty: GgmlType, w: &[u8], a: &[f32]) -> f64 {
+    let abs_dot = |wd: &[f32]| -> f64 {
+        wd.iter()
+            .zip(a)
+            .map(|(&p, &q)| (p as f64 * q as f64).abs())
+            .sum()
+    };
+    let wd = dequantize_from(ty, w, a.len());
+    if !matches!(ty, GgmlType::Q4_1 | GgmlType::Q5_1) {
+        return abs_dot(&wd);
+    }
+    // The same blocks with m (the f16 at byte 2) zeroed give d·q alone; the rest is m.
+    let mut no_min = w.to_vec();
+    for b in no_min.chunks_exact_mut(ty.type_size() as usize) {
+        b[2..4].fill(0);
+    }
+    let scaled = dequantize_from(ty, &no_min, a.len());
+    let mins: Vec<f32> = wd.iter().zip(&scaled).map(|(x, s)| x - s).collect();
+    abs_dot(&scaled) + abs_dot(&mins)
+}
+
 pub fn check_simd_against_scalar(
     ty: GgmlType,
     scalar: fn(usize, &[u8], &[u8]) -> f32,
@@ -460,13 +488,7 @@ pub fn check_simd_against_scalar(
                 "{ty} case {i}: scalar {s} vs SIMD {v}"
             );
         } else {
-            let wd = dequantize_from(ty, w, *n);
-            let ad = dequantize_from(dot, a, *n);
-            let magnitude: f64 = wd
-                .iter()
-                .zip(&ad)
-                .map(|(&p, &q)| (p as f64 * q as f64).abs())
-                .sum();
+            let magnitude = summed_term_magnitude(ty, w, &dequantize_from(dot, a, *n));
             assert!(
                 ((s - v) as f64).abs() <= 1e-6 * magnitude + 1e-30,
                 "{ty} case {i}: scalar {s} vs SIMD {v}"
