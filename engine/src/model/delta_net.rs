@@ -3,6 +3,7 @@
 //! `beta = sigmoid(b)`, delta-rule update of a `[dk][dv]` state per value head, gated RMS norm.
 
 use super::config::{Arch, Config};
+use super::delta_rule::{self, HeadStep};
 use super::error::ModelError;
 use super::ggml_math::silu_in_place;
 use super::norm::{l2_norm_in_place, rms_norm_weighted, sigmoid, softplus};
@@ -94,23 +95,14 @@ pub fn delta_net(
                 );
                 let beta = sigmoid(bt[h]);
                 let decay = (softplus(at[h] + w.dt_bias[h]) * w.a[h]).exp();
-                let mut kv = vec![0f32; dv];
-                for i in 0..dk {
-                    let row = &mut sm[i * dv..(i + 1) * dv];
-                    for (j, sv) in row.iter_mut().enumerate() {
-                        *sv *= decay;
-                        kv[j] += *sv * k[i];
-                    }
-                }
-                let delta: Vec<f32> = (0..dv).map(|j| (v[j] - kv[j]) * beta).collect();
-                o.fill(0.0);
-                for i in 0..dk {
-                    let row = &mut sm[i * dv..(i + 1) * dv];
-                    for j in 0..dv {
-                        row[j] += k[i] * delta[j];
-                        o[j] += row[j] * q[i];
-                    }
-                }
+                let step = HeadStep {
+                    q,
+                    k,
+                    v,
+                    beta,
+                    decay,
+                };
+                delta_rule::step(&step, sm, o);
                 for oj in o.iter_mut() {
                     *oj *= q_scale;
                 }
