@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use memmap2::Mmap;
+use memmap2::{Mmap, MmapOptions};
 
 use super::error::{GgufError, Result};
 use super::types::GgmlType;
@@ -88,7 +88,10 @@ impl GgufFile {
         let mmap = if mode.no_mmap {
             read_to_anonymous(&file, len).map_err(|e| GgufError::new(path, e))?
         } else {
-            unsafe { Mmap::map(&file) }
+            // Populated at map time, as llama.cpp maps (MAP_POPULATE): otherwise every expert a
+            // token routes to for the first time page-faults during decode (~120 faults per
+            // Qwen3.5-MoE token in a 128-token bench, vs ~7 for llama.cpp).
+            unsafe { MmapOptions::new().populate().map(&file) }
                 .map_err(|e| GgufError::new(path, format!("cannot mmap: {e}")))?
         };
         if mode.mlock {

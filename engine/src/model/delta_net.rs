@@ -3,6 +3,7 @@
 //! `beta = sigmoid(b)`, delta-rule update of a `[dk][dv]` state per value head, gated RMS norm.
 
 use super::config::{Arch, Config};
+use super::delta_rule::{self, HeadStep};
 use super::error::ModelError;
 use super::ggml_math::silu_in_place;
 use super::norm::{l2_norm_in_place, rms_norm_weighted, sigmoid, softplus};
@@ -57,7 +58,7 @@ pub fn delta_net(
         .map(|(h, sm)| {
             let g = if interleaved { h / (hv / hk) } else { h % hk };
             let mut outs = vec![0f32; t_n * dv];
-            let (mut kv, mut delta, mut zs) = (vec![0f32; dv], vec![0f32; dv], vec![0f32; dv]);
+            let mut zs = vec![0f32; dv];
             for (t, o) in outs.chunks_exact_mut(dv).enumerate() {
                 let ct = &convs[t * conv_dim..(t + 1) * conv_dim];
                 let (q, k, v) = (
@@ -67,22 +68,14 @@ pub fn delta_net(
                 );
                 let beta = sigmoid(b[t * hv + h]);
                 let decay = (softplus(a[t * hv + h] + w.dt_bias[h]) * w.a[h]).exp();
-                kv.fill(0.0);
-                for (row, &ki) in sm.chunks_exact_mut(dv).zip(k) {
-                    for (sv, kvj) in row.iter_mut().zip(kv.iter_mut()) {
-                        *sv *= decay;
-                        *kvj += *sv * ki;
-                    }
-                }
-                for ((dj, &vj), &kvj) in delta.iter_mut().zip(v).zip(&kv) {
-                    *dj = (vj - kvj) * beta;
-                }
-                for ((row, &ki), &qi) in sm.chunks_exact_mut(dv).zip(k).zip(q) {
-                    for ((sv, oj), &dj) in row.iter_mut().zip(o.iter_mut()).zip(&delta) {
-                        *sv += ki * dj;
-                        *oj += *sv * qi;
-                    }
-                }
+                let step = HeadStep {
+                    q,
+                    k,
+                    v,
+                    beta,
+                    decay,
+                };
+                delta_rule::step(&step, sm, o);
                 for oj in o.iter_mut() {
                     *oj *= q_scale;
                 }

@@ -171,6 +171,21 @@ mod tests {
             assert!((a - b).abs() <= b * 4e-7, "{x}: {a} vs {b}");
         }
     }
+
+    #[test]
+    fn fma_build_of_silu_gives_the_same_bits() {
+        let xs: Vec<f32> = (-3000..3000).map(|i| i as f32 * 0.031).collect();
+        let mut fast = xs.clone();
+        assert_eq!(
+            xs.len() % SIMD_WIDTH,
+            0,
+            "all elements take the vector path"
+        );
+        silu_in_place(&mut fast);
+        for (x, f) in xs.iter().zip(&fast) {
+            assert_eq!(v_silu(*x).to_bits(), f.to_bits(), "{x}");
+        }
+    }
 }
 
 /// Softmax of the first `x.len()` entries of a score row of `row_len` whose rest is masked.

@@ -10,6 +10,7 @@ pub mod attn_vec;
 pub mod attn_vec_avx2;
 pub mod config;
 pub mod delta_net;
+mod delta_rule;
 pub mod error;
 pub mod ffn;
 mod ffn_decode;
