@@ -88,10 +88,15 @@ impl GgufFile {
         let mmap = if mode.no_mmap {
             read_to_anonymous(&file, len).map_err(|e| GgufError::new(path, e))?
         } else {
-            // Populated at map time, as llama.cpp maps (MAP_POPULATE): otherwise every expert a
-            // token routes to for the first time page-faults during decode (~120 faults per
-            // Qwen3.5-MoE token in a 128-token bench, vs ~7 for llama.cpp).
-            unsafe { MmapOptions::new().populate().map(&file) }
+            // A model loaded to run is populated at map time, as llama.cpp maps (MAP_POPULATE):
+            // otherwise every expert a token routes to for the first time page-faults during
+            // decode (~120 faults per Qwen3.5-MoE token in a 128-token bench, vs ~7 for
+            // llama.cpp). Reading a header never touches tensor data, so it maps lazily.
+            let mut options = MmapOptions::new();
+            if mode.populate {
+                options.populate();
+            }
+            unsafe { options.map(&file) }
                 .map_err(|e| GgufError::new(path, format!("cannot mmap: {e}")))?
         };
         if mode.mlock {
@@ -138,6 +143,8 @@ pub struct LoadMode {
     pub no_mmap: bool,
     /// Lock the pages in RAM (mlock) so they are never paged out.
     pub mlock: bool,
+    /// Read every page in while mapping (MAP_POPULATE): for running a model, not for headers.
+    pub populate: bool,
 }
 
 /// Reads the whole file into an anonymous mapping (page-aligned, like the file mapping).

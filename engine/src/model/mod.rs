@@ -81,6 +81,7 @@ impl Model {
         let mode = LoadMode {
             no_mmap: opts.no_mmap,
             mlock: opts.mlock,
+            populate: true,
         };
         let gguf = GgufModel::open_with(path, mode)?;
         let shown = path.display().to_string();
