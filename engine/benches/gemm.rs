@@ -4,7 +4,7 @@
 //! "elem/s": one element = one FLOP, 2·rows·k·n per product).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use fitbench_engine::cpu::gemm::{gemm_weights, Weights};
+use fitbench_engine::cpu::gemm::{gemm_weights, gemm_weights_on, TileIsa, Weights};
 use fitbench_engine::cpu::quantize_rows;
 use fitbench_engine::gguf::GgmlType;
 use fitbench_engine::quant;
@@ -61,6 +61,10 @@ fn problem(ty: GgmlType) -> Problem {
 }
 
 fn run_gemm(p: &Problem, out: &mut [f32]) {
+    run_gemm_on(p, out, None)
+}
+
+fn run_gemm_on(p: &Problem, out: &mut [f32], isa: Option<TileIsa>) {
     let weights = Weights {
         name: "bench",
         ty: p.ty,
@@ -69,7 +73,15 @@ fn run_gemm(p: &Problem, out: &mut [f32]) {
         row_bytes: p.wrb,
         data: &p.w,
     };
-    gemm_weights(&weights, &p.qa, p.arb, N, out, p.vec_dot).expect("gemm");
+    match isa {
+        Some(isa) => gemm_weights_on(isa, &weights, &p.qa, p.arb, N, out, p.vec_dot),
+        None => gemm_weights(&weights, &p.qa, p.arb, N, out, p.vec_dot),
+    }
+    .expect("gemm");
+}
+
+fn run_gemm_avx2(p: &Problem, out: &mut [f32]) {
+    run_gemm_on(p, out, Some(TileIsa::Avx2))
 }
 
 fn run_pairs(p: &Problem, out: &mut [f32]) {
@@ -115,6 +127,7 @@ fn bench(c: &mut Criterion) {
         // time (the latter is steadier on a shared machine; per thread it is CPU GFLOP/s × threads).
         for (name, f) in [
             ("gemm", run_gemm as fn(&Problem, &mut [f32])),
+            ("gemm AVX2 tiles", run_gemm_avx2),
             ("vec_dot pairs", run_pairs),
         ] {
             f(&p, &mut out);

@@ -122,6 +122,9 @@ impl BenchSpec {
 pub struct BenchLine {
     pub schema: String,
     pub engine_version: String,
+    /// The git commit the engine was built from, when git was available at build time.
+    #[serde(default)]
+    pub engine_commit: Option<String>,
     pub n_prompt: usize,
     pub n_gen: usize,
     pub n_depth: usize,
@@ -204,6 +207,7 @@ fn make_line(
     BenchLine {
         schema: BENCH_LINE_SCHEMA.to_string(),
         engine_version: env!("CARGO_PKG_VERSION").to_string(),
+        engine_commit: option_env!("FITBENCH_GIT_COMMIT").map(str::to_string),
         n_prompt: p.n_prompt,
         n_gen: p.n_gen,
         n_depth: p.n_depth,

@@ -44,35 +44,70 @@ pub type TileFn = unsafe fn(
     sums: &mut Sums,
 );
 
+/// An instruction set a tile kernel is compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileIsa {
+    /// AVX2 + FMA + F16C: every x86-64 tile kernel.
+    Avx2,
+    /// AVX-512 F/VL/BW/VNNI as well: fused integer dot products and 32 vector registers.
+    Avx512Vnni,
+}
+
+impl TileIsa {
+    /// The instruction sets this CPU runs, best last.
+    pub fn available() -> Vec<TileIsa> {
+        let mut isas = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("f16c")
+        {
+            isas.push(TileIsa::Avx2);
+            if super::gemm_simd::has_vnni() {
+                isas.push(TileIsa::Avx512Vnni);
+            }
+        }
+        isas
+    }
+
+    /// The best instruction set this CPU runs (detected once).
+    pub fn best() -> Option<TileIsa> {
+        static BEST: std::sync::OnceLock<Option<TileIsa>> = std::sync::OnceLock::new();
+        *BEST.get_or_init(|| TileIsa::available().last().copied())
+    }
+}
+
 /// The tile kernel for weights of `ty` on this CPU, if there is one (otherwise the caller falls
 /// back to one `vec_dot` per output, still tiled).
 pub fn tile_kernel(ty: GgmlType) -> Option<TileFn> {
+    tile_kernel_for(ty, TileIsa::best()?)
+}
+
+/// The tile kernel for weights of `ty` compiled for `isa` (which the caller has checked the CPU
+/// runs: see [`TileIsa::available`]).
+pub fn tile_kernel_for(ty: GgmlType, isa: TileIsa) -> Option<TileFn> {
     #[cfg(target_arch = "x86_64")]
     {
-        let avx2 = std::is_x86_feature_detected!("avx2")
-            && std::is_x86_feature_detected!("fma")
-            && std::is_x86_feature_detected!("f16c");
-        if !avx2 {
-            return None;
-        }
+        let vnni = isa == TileIsa::Avx512Vnni;
+        let pick = |avx2: TileFn, avx512: TileFn| if vnni { avx512 } else { avx2 };
         let f: TileFn = match ty {
-            GgmlType::Q2_K => gemm_k16::q2_k,
-            GgmlType::Q3_K => gemm_k16::q3_k,
-            GgmlType::Q4_K => gemm_kquant::q4_k,
-            GgmlType::Q5_K => gemm_kquant::q5_k,
-            GgmlType::Q6_K => gemm_kquant::q6_k,
-            GgmlType::Q8_0 => gemm_q8_0::q8_0,
-            GgmlType::Q5_0 => gemm_q8_0::q5_0,
-            GgmlType::Q4_0 => gemm_q8_0::q4_0,
+            GgmlType::Q2_K => pick(gemm_k16::q2_k, gemm_k16::q2_k_vnni),
+            GgmlType::Q3_K => pick(gemm_k16::q3_k, gemm_k16::q3_k_vnni),
+            GgmlType::Q4_K => pick(gemm_kquant::q4_k, gemm_kquant::q4_k_vnni),
+            GgmlType::Q5_K => pick(gemm_kquant::q5_k, gemm_kquant::q5_k_vnni),
+            GgmlType::Q6_K => pick(gemm_kquant::q6_k, gemm_kquant::q6_k_vnni),
+            GgmlType::Q8_0 => pick(gemm_q8_0::q8_0, gemm_q8_0::q8_0_vnni),
+            GgmlType::Q5_0 => pick(gemm_q8_0::q5_0, gemm_q8_0::q5_0_vnni),
+            GgmlType::Q4_0 => pick(gemm_q8_0::q4_0, gemm_q8_0::q4_0_vnni),
+            GgmlType::IQ4_XS => pick(gemm_iq4_xs::iq4_xs, gemm_iq4_xs::iq4_xs_vnni),
             GgmlType::F32 => gemm_f32::f32,
-            GgmlType::IQ4_XS => gemm_iq4_xs::iq4_xs,
             _ => return None,
         };
         Some(f)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = ty;
+        let _ = (ty, isa);
         None
     }
 }
@@ -133,6 +168,38 @@ pub fn gemm_weights(
     out: &mut [f32],
     vec_dot: fn(usize, &[u8], &[u8]) -> f32,
 ) -> Result<(), MatmulError> {
+    gemm_with(w, qa, arb, n, out, vec_dot, tile_kernel(w.ty))
+}
+
+/// [`gemm_weights`] with the tile kernels of `isa` (for comparing instruction sets); one that
+/// this CPU does not run falls back to `vec_dot` per output.
+pub fn gemm_weights_on(
+    isa: TileIsa,
+    w: &Weights,
+    qa: &[u8],
+    arb: usize,
+    n: usize,
+    out: &mut [f32],
+    vec_dot: fn(usize, &[u8], &[u8]) -> f32,
+) -> Result<(), MatmulError> {
+    let tile = if TileIsa::available().contains(&isa) {
+        tile_kernel_for(w.ty, isa)
+    } else {
+        None
+    };
+    gemm_with(w, qa, arb, n, out, vec_dot, tile)
+}
+
+/// `tile` must come from [`tile_kernel_for`] `w.ty` on an instruction set this CPU runs.
+fn gemm_with(
+    w: &Weights,
+    qa: &[u8],
+    arb: usize,
+    n: usize,
+    out: &mut [f32],
+    vec_dot: fn(usize, &[u8], &[u8]) -> f32,
+    tile: Option<TileFn>,
+) -> Result<(), MatmulError> {
     let (k, rows, wrb, wdata) = (w.row_len, w.rows, w.row_bytes, w.data);
     let bad_len = |what: &str| MatmulError::Shape {
         name: w.name.to_string(),
@@ -153,7 +220,6 @@ pub fn gemm_weights(
     if n == 0 || rows == 0 {
         return Ok(());
     }
-    let tile = tile_kernel(w.ty);
     if let Some(dot_type) = crate::quant::kernels(w.ty).map(|kk| kk.dot_type) {
         let abytes = dot_type.bytes_for(k as u64).unwrap_or(u64::MAX) as usize;
         if tile.is_some() && arb < abytes {
@@ -174,7 +240,7 @@ pub fn gemm_weights(
                 let wt = &wdata[r0 * wrb..];
                 let at = &qa[c0 * arb..];
                 match tile {
-                    // SAFETY: the kernel's CPU features were detected by `tile_kernel`; the length
+                    // SAFETY: the kernel's CPU features were detected (see `gemm_with`); the length
                     // preconditions follow from the checks above (rows * wrb weight bytes with
                     // wrb >= nb blocks, n * arb activation bytes with arb >= nb blocks).
                     Some(f) => unsafe { f(wt, wrb, nr, at, arb, nc, nb, &mut sums) },

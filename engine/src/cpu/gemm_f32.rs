@@ -8,7 +8,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::gemm::{Sums, MAX_COLS};
-use super::gemm_kquant::dispatch_rows;
+use super::gemm_simd::dispatch_rows;
 use std::arch::x86_64::*;
 
 /// Eight f32 from `s[at..at + 32]` (bounds-checked).

@@ -9,8 +9,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::gemm::{Sums, MAX_COLS};
-use super::gemm_kquant::dispatch_rows;
-use super::gemm_simd::{f16_at, hsum_f32, load32};
+use super::gemm_simd::{f16_at, hsum_f32, load32, tile_fns, IntDot};
 use crate::quant::{iq4_xs, q8_k};
 use std::arch::x86_64::*;
 
@@ -54,24 +53,10 @@ unsafe fn unpack(x: &[u8], table: __m128i) -> Iq4Block {
     }
 }
 
-/// # Safety
-/// See [`super::gemm::TileFn`]; needs AVX2 and FMA.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn iq4_xs(
-    w: &[u8],
-    wrb: usize,
-    nr: usize,
-    a: &[u8],
-    arb: usize,
-    nc: usize,
-    nb: usize,
-    sums: &mut Sums,
-) {
-    dispatch_rows!(iq4_xs_rows, w, wrb, nr, a, arb, nc, nb, sums)
-}
+tile_fns!(iq4_xs, iq4_xs_vnni = iq4_xs_rows);
 
-#[target_feature(enable = "avx2,fma")]
-unsafe fn iq4_xs_rows<const R: usize>(
+#[inline(always)]
+unsafe fn iq4_xs_rows<D: IntDot, const R: usize>(
     w: &[u8],
     wrb: usize,
     a: &[u8],
@@ -98,7 +83,7 @@ unsafe fn iq4_xs_rows<const R: usize>(
                 let sub_blocks = b.abs.iter().zip(&b.signs).zip(&b.scale).zip(&qa);
                 for (((&abs, &signs), &scale), &q) in sub_blocks {
                     let p16 = _mm256_maddubs_epi16(abs, _mm256_sign_epi8(q, signs));
-                    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, scale));
+                    sumi = D::madd_acc(sumi, p16, scale);
                 }
                 let d = _mm256_set1_ps(b.d * dy);
                 lanes[c][r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), lanes[c][r]);

@@ -7,8 +7,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::gemm::{Sums, MAX_COLS};
-use super::gemm_kquant::dispatch_rows;
-use super::gemm_simd::{f16_at, hsum_f32, load32};
+use super::gemm_simd::{f16_at, hsum_f32, load32, tile_fns, IntDot};
 use crate::quant::k16_scales_avx2::{chunk_scales, split_scales};
 use crate::quant::q3_k_avx2::signed_scales;
 use crate::quant::{q2_k, q3_k, q8_k};
@@ -114,40 +113,10 @@ unsafe fn unpack_q3_k(x: &[u8]) -> K16Block {
     }
 }
 
-/// # Safety
-/// See [`super::gemm::TileFn`]; needs AVX2 and FMA.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn q2_k(
-    w: &[u8],
-    wrb: usize,
-    nr: usize,
-    a: &[u8],
-    arb: usize,
-    nc: usize,
-    nb: usize,
-    sums: &mut Sums,
-) {
-    dispatch_rows!(q2_k_rows, w, wrb, nr, a, arb, nc, nb, sums)
-}
+tile_fns!(q2_k, q2_k_vnni = q2_k_rows);
 
-/// # Safety
-/// See [`super::gemm::TileFn`]; needs AVX2 and FMA.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn q3_k(
-    w: &[u8],
-    wrb: usize,
-    nr: usize,
-    a: &[u8],
-    arb: usize,
-    nc: usize,
-    nb: usize,
-    sums: &mut Sums,
-) {
-    dispatch_rows!(q3_k_rows, w, wrb, nr, a, arb, nc, nb, sums)
-}
-
-#[target_feature(enable = "avx2,fma")]
-unsafe fn q2_k_rows<const R: usize>(
+#[inline(always)]
+unsafe fn q2_k_rows<D: IntDot, const R: usize>(
     w: &[u8],
     wrb: usize,
     a: &[u8],
@@ -184,7 +153,7 @@ unsafe fn q2_k_rows<const R: usize>(
                 let mut acc = _mm256_setzero_si256();
                 for (j, &a) in qa.iter().enumerate() {
                     let p = _mm256_maddubs_epi16(b.low[j], a);
-                    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(b.scale[j], p));
+                    acc = D::madd_acc(acc, p, b.scale[j]);
                 }
                 *lane = _mm256_fmadd_ps(_mm256_set1_ps(dy * b.d), _mm256_cvtepi32_ps(acc), *lane);
             }
@@ -197,8 +166,10 @@ unsafe fn q2_k_rows<const R: usize>(
     }
 }
 
-#[target_feature(enable = "avx2,fma")]
-unsafe fn q3_k_rows<const R: usize>(
+tile_fns!(q3_k, q3_k_vnni = q3_k_rows);
+
+#[inline(always)]
+unsafe fn q3_k_rows<D: IntDot, const R: usize>(
     w: &[u8],
     wrb: usize,
     a: &[u8],
@@ -230,7 +201,7 @@ unsafe fn q3_k_rows<const R: usize>(
                         _mm256_maddubs_epi16(b.low[j], a),
                         _mm256_maddubs_epi16(b.minus4[j], a),
                     );
-                    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(b.scale[j], p));
+                    acc = D::madd_acc(acc, p, b.scale[j]);
                 }
                 *lane = _mm256_fmadd_ps(_mm256_set1_ps(dy * b.d), _mm256_cvtepi32_ps(acc), *lane);
             }

@@ -8,36 +8,14 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::gemm::{Sums, MAX_COLS, MAX_ROWS};
-use super::gemm_simd::{dot_u8_i8_scaled, f16_at, hsum_f32, hsum_i32, load32, scale_min_k4};
+use super::gemm_simd::{f16_at, hsum_f32, hsum_i32, load32, scale_min_k4, tile_fns, IntDot};
 use crate::quant::{q4_k, q5_k, q6_k, q8_k};
 use std::arch::x86_64::*;
-
-/// Calls `$kernel::<R>` for the tile's row count (1..=MAX_ROWS, which is 4).
-macro_rules! dispatch_rows {
-    ($kernel:ident, $w:expr, $wrb:expr, $nr:expr, $a:expr, $arb:expr, $nc:expr, $nb:expr, $sums:expr) => {
-        match $nr {
-            1 => $kernel::<1>($w, $wrb, $a, $arb, $nc, $nb, $sums),
-            2 => $kernel::<2>($w, $wrb, $a, $arb, $nc, $nb, $sums),
-            3 => $kernel::<3>($w, $wrb, $a, $arb, $nc, $nb, $sums),
-            _ => $kernel::<4>($w, $wrb, $a, $arb, $nc, $nb, $sums),
-        }
-    };
-}
-pub(super) use dispatch_rows;
 
 /// Q8_K's sixteen 16-element sums `bsums` as i16 lanes.
 #[inline(always)]
 unsafe fn bsums(y: &[u8]) -> __m256i {
     load32(y, q8_k::BSUMS)
-}
-
-/// (Σ lanes of `a`, Σ lanes of `b`): both horizontal sums in one reduction (exact integers).
-#[inline(always)]
-unsafe fn hsum_pair_i32(a: __m256i, b: __m256i) -> (i32, i32) {
-    let h = _mm256_hadd_epi32(a, b);
-    let s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-    let t = _mm_hadd_epi32(s, s);
-    (_mm_cvtsi128_si32(t), _mm_extract_epi32(t, 1))
 }
 
 /// One Q4_K or Q5_K block row, unpacked: 32-byte quant vectors per sub-block, scales and mins.
@@ -49,6 +27,17 @@ struct KBlock {
     d: f32,
     dmin: f32,
 }
+
+/// Placeholder rows, overwritten before use (keeps the unpacking a plain loop).
+const EMPTY_K: KBlock = KBlock {
+    q: [ZERO; 8],
+    scale: [ZERO; 8],
+    min_dup: ZERO,
+    d: 0.0,
+    dmin: 0.0,
+};
+// SAFETY: an all-zero bit pattern is a valid __m256i.
+const ZERO: __m256i = unsafe { std::mem::transmute([0u8; 32]) };
 
 #[inline(always)]
 unsafe fn scales_and_mins(scales: &[u8]) -> ([__m256i; 8], __m256i) {
@@ -116,10 +105,14 @@ unsafe fn unpack_q5_k(x: &[u8]) -> KBlock {
 
 /// Integer lanes of Σ_j scale_j · (q_j · a_j) over the block, and lanes of min_j · asum_j.
 #[inline(always)]
-unsafe fn k_block_dot(b: &KBlock, a: &[__m256i; 8], bsums: __m256i) -> (__m256i, __m256i) {
+unsafe fn k_block_dot<D: IntDot>(
+    b: &KBlock,
+    a: &[__m256i; 8],
+    bsums: __m256i,
+) -> (__m256i, __m256i) {
     let mut acc = _mm256_setzero_si256();
     for j in 0..8 {
-        acc = _mm256_add_epi32(acc, dot_u8_i8_scaled(b.q[j], a[j], b.scale[j]));
+        acc = D::madd_acc(acc, _mm256_maddubs_epi16(b.q[j], a[j]), b.scale[j]);
     }
     // Lane j: min_j · (bsum(2j) + bsum(2j+1)), exact in i32.
     (acc, _mm256_madd_epi16(bsums, b.min_dup))
@@ -130,24 +123,10 @@ unsafe fn q8_k_quants(y: &[u8]) -> [__m256i; 8] {
     std::array::from_fn(|j| load32(y, q8_k::QS + 32 * j))
 }
 
-/// # Safety
-/// See [`super::gemm::TileFn`]; needs AVX2 and FMA.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn q4_k(
-    w: &[u8],
-    wrb: usize,
-    nr: usize,
-    a: &[u8],
-    arb: usize,
-    nc: usize,
-    nb: usize,
-    sums: &mut Sums,
-) {
-    dispatch_rows!(q4_k_rows, w, wrb, nr, a, arb, nc, nb, sums)
-}
+tile_fns!(q4_k, q4_k_vnni = q4_k_rows);
 
-#[target_feature(enable = "avx2,fma")]
-unsafe fn q4_k_rows<const R: usize>(
+#[inline(always)]
+unsafe fn q4_k_rows<D: IntDot, const R: usize>(
     w: &[u8],
     wrb: usize,
     a: &[u8],
@@ -157,42 +136,78 @@ unsafe fn q4_k_rows<const R: usize>(
     sums: &mut Sums,
 ) {
     const TS: usize = q4_k::TYPE_SIZE;
+    const YS: usize = q8_k::TYPE_SIZE;
     let nc = nc.min(MAX_COLS);
-    *sums = [[0.0; MAX_ROWS]; MAX_COLS];
+    // Columns in pairs: lane r + 4h of `acc[p]` is row r, column 2p + h. The per-block integer
+    // sums of all eight (row, column) pairs are reduced together and the scalar kernel's float
+    // formula runs on eight lanes at once (a horizontal sum per pair cost as much as the dot).
+    const _: () = assert!(MAX_ROWS == 4, "lane r + 4h assumes four rows");
+    let mut acc = [_mm256_setzero_ps(); MAX_COLS / 2];
     for ib in 0..nb {
-        let blocks: [KBlock; R] =
-            std::array::from_fn(|r| unpack_q4_k(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS]));
-        for (c, col) in sums.iter_mut().enumerate().take(nc) {
-            let y = &a[c * arb + ib * q8_k::TYPE_SIZE..c * arb + (ib + 1) * q8_k::TYPE_SIZE];
-            let (dy, qa, bs) = (q8_k::d(y), q8_k_quants(y), bsums(y));
-            for (b, s) in blocks.iter().zip(col.iter_mut()) {
-                let (acc, min_lanes) = k_block_dot(b, &qa, bs);
-                let (sumi, summins) = hsum_pair_i32(acc, min_lanes);
-                // The scalar kernel's per-block formula and association.
-                *s += b.d * dy * sumi as f32 - b.dmin * dy * summins as f32;
+        let mut blocks = [EMPTY_K; R];
+        for (r, b) in blocks.iter_mut().enumerate() {
+            *b = unpack_q4_k(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS]);
+        }
+        let (mut d, mut dmin) = ([0f32; 8], [0f32; 8]);
+        for (r, b) in blocks.iter().enumerate() {
+            (d[r], d[r + 4], dmin[r], dmin[r + 4]) = (b.d, b.d, b.dmin, b.dmin);
+        }
+        let dv = _mm256_loadu_ps(d.as_ptr());
+        let dminv = _mm256_loadu_ps(dmin.as_ptr());
+        for (p, accp) in acc.iter_mut().enumerate().take(nc.div_ceil(2)) {
+            let mut ints = [_mm256_setzero_si256(); 8];
+            let mut mins = [_mm256_setzero_si256(); 8];
+            let mut dy = [0f32; 2];
+            for (h, dyh) in dy.iter_mut().enumerate() {
+                let c = 2 * p + h;
+                if c >= nc {
+                    break;
+                }
+                let y = &a[c * arb + ib * YS..c * arb + (ib + 1) * YS];
+                *dyh = q8_k::d(y);
+                let (qa, bs) = (q8_k_quants(y), bsums(y));
+                for (r, b) in blocks.iter().enumerate() {
+                    (ints[4 * h + r], mins[4 * h + r]) = k_block_dot::<D>(b, &qa, bs);
+                }
             }
+            let dyv = _mm256_setr_m128(_mm_set1_ps(dy[0]), _mm_set1_ps(dy[1]));
+            let sumi = _mm256_cvtepi32_ps(hsum8_i32(&ints));
+            let summins = _mm256_cvtepi32_ps(hsum8_i32(&mins));
+            // The scalar kernel's `sumf += d * dy * sumi - dmin * dy * summins`, same association.
+            let plus = _mm256_mul_ps(_mm256_mul_ps(dv, dyv), sumi);
+            let minus = _mm256_mul_ps(_mm256_mul_ps(dminv, dyv), summins);
+            *accp = _mm256_add_ps(*accp, _mm256_sub_ps(plus, minus));
+        }
+    }
+    for (c, col) in sums.iter_mut().enumerate().take(nc) {
+        let mut lanes = [0f32; 8];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), acc[c / 2]);
+        for (r, s) in col.iter_mut().enumerate().take(R) {
+            *s = lanes[r + 4 * (c % 2)];
         }
     }
 }
 
-/// # Safety
-/// See [`super::gemm::TileFn`]; needs AVX2 and FMA.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn q5_k(
-    w: &[u8],
-    wrb: usize,
-    nr: usize,
-    a: &[u8],
-    arb: usize,
-    nc: usize,
-    nb: usize,
-    sums: &mut Sums,
-) {
-    dispatch_rows!(q5_k_rows, w, wrb, nr, a, arb, nc, nb, sums)
+/// Lane k: the sum of the eight i32 lanes of `v[k]` (exact, so the order does not matter).
+#[inline(always)]
+unsafe fn hsum8_i32(v: &[__m256i; 8]) -> __m256i {
+    let t0 = _mm256_hadd_epi32(v[0], v[1]);
+    let t1 = _mm256_hadd_epi32(v[2], v[3]);
+    let t2 = _mm256_hadd_epi32(v[4], v[5]);
+    let t3 = _mm256_hadd_epi32(v[6], v[7]);
+    // Low 128 bits: v0..v3's lanes 0-3 summed, high 128 bits: their lanes 4-7 (then v4..v7).
+    let u0 = _mm256_hadd_epi32(t0, t1);
+    let u1 = _mm256_hadd_epi32(t2, t3);
+    _mm256_add_epi32(
+        _mm256_permute2x128_si256(u0, u1, 0x20),
+        _mm256_permute2x128_si256(u0, u1, 0x31),
+    )
 }
 
-#[target_feature(enable = "avx2,fma")]
-unsafe fn q5_k_rows<const R: usize>(
+tile_fns!(q5_k, q5_k_vnni = q5_k_rows);
+
+#[inline(always)]
+unsafe fn q5_k_rows<D: IntDot, const R: usize>(
     w: &[u8],
     wrb: usize,
     a: &[u8],
@@ -215,7 +230,7 @@ unsafe fn q5_k_rows<const R: usize>(
             for (r, b) in blocks.iter().enumerate() {
                 let d = dy * b.d;
                 let dmin = -dy * b.dmin;
-                let (sumi, min_lanes) = k_block_dot(b, &qa, bs);
+                let (sumi, min_lanes) = k_block_dot::<D>(b, &qa, bs);
                 let mins = hsum_i32(min_lanes);
                 summs[c][r] += dmin * mins as f32;
                 lanes[c][r] =
@@ -277,24 +292,10 @@ unsafe fn unpack_q6_k(x: &[u8]) -> Q6Block {
     }
 }
 
-/// # Safety
-/// See [`super::gemm::TileFn`]; needs AVX2 and FMA.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn q6_k(
-    w: &[u8],
-    wrb: usize,
-    nr: usize,
-    a: &[u8],
-    arb: usize,
-    nc: usize,
-    nb: usize,
-    sums: &mut Sums,
-) {
-    dispatch_rows!(q6_k_rows, w, wrb, nr, a, arb, nc, nb, sums)
-}
+tile_fns!(q6_k, q6_k_vnni = q6_k_rows);
 
-#[target_feature(enable = "avx2,fma")]
-unsafe fn q6_k_rows<const R: usize>(
+#[inline(always)]
+unsafe fn q6_k_rows<D: IntDot, const R: usize>(
     w: &[u8],
     wrb: usize,
     a: &[u8],
@@ -317,7 +318,7 @@ unsafe fn q6_k_rows<const R: usize>(
             for (r, b) in blocks.iter().enumerate() {
                 let mut acc = _mm256_setzero_si256();
                 for j in 0..8 {
-                    acc = _mm256_add_epi32(acc, dot_u8_i8_scaled(b.q[j], qa[j], b.scale[j]));
+                    acc = D::madd_acc(acc, _mm256_maddubs_epi16(b.q[j], qa[j]), b.scale[j]);
                 }
                 // Lane k: 32·(bsum(2k)·sc(2k) + bsum(2k+1)·sc(2k+1)), as the vec_dot subtracts it.
                 let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, b.scales16), 5);

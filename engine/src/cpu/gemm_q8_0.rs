@@ -10,8 +10,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::gemm::{Sums, MAX_COLS};
-use super::gemm_kquant::dispatch_rows;
-use super::gemm_simd::{hsum_f32, hsum_i32, load32};
+use super::gemm_simd::{hsum_f32, hsum_i32, load32, tile_fns, IntDot};
 use crate::quant::{q4_0, q5_0, q8_0};
 use std::arch::x86_64::*;
 
@@ -107,8 +106,8 @@ struct TileAcc<const R: usize> {
     scalar: [[f32; R]; MAX_COLS],
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q0_rows<F: Q0Format, const R: usize>(
+#[inline(always)]
+unsafe fn q0_rows<F: Q0Format, D: IntDot, const R: usize>(
     w: &[u8],
     wrb: usize,
     a: &[u8],
@@ -149,11 +148,11 @@ unsafe fn q0_rows<F: Q0Format, const R: usize>(
         }
         let mut c = 0;
         while c + 2 <= nc {
-            q0_cols::<F, R, 2>(&exp, len, a, arb, c, k0, &mut acc);
+            q0_cols::<F, D, R, 2>(&exp, len, a, arb, c, k0, &mut acc);
             c += 2;
         }
         if c < nc {
-            q0_cols::<F, R, 1>(&exp, len, a, arb, c, k0, &mut acc);
+            q0_cols::<F, D, R, 1>(&exp, len, a, arb, c, k0, &mut acc);
         }
     }
     for c in 0..nc {
@@ -171,7 +170,7 @@ unsafe fn q0_rows<F: Q0Format, const R: usize>(
 /// accumulators held in registers for the whole run.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn q0_cols<F: Q0Format, const R: usize, const C: usize>(
+unsafe fn q0_cols<F: Q0Format, D: IntDot, const R: usize, const C: usize>(
     exp: &[[Expanded; KCHUNK]; R],
     len: usize,
     a: &[u8],
@@ -181,7 +180,6 @@ unsafe fn q0_cols<F: Q0Format, const R: usize, const C: usize>(
     acc: &mut TileAcc<R>,
 ) {
     const ATS: usize = q8_0::TYPE_SIZE;
-    let ones = _mm256_set1_epi16(1);
     let mut lanes: [[__m256; R]; C] = std::array::from_fn(|c| acc.lanes[c0 + c]);
     let mut scalar: [[f32; R]; C] = std::array::from_fn(|c| acc.scalar[c0 + c]);
     for i in 0..len {
@@ -196,7 +194,7 @@ unsafe fn q0_cols<F: Q0Format, const R: usize, const C: usize>(
                 let e = &exp[r][i];
                 // maddubs needs an unsigned operand: move x's sign onto y.
                 let sy = _mm256_sign_epi8(qy, e.qx);
-                let dot = _mm256_madd_epi16(_mm256_maddubs_epi16(e.ax, sy), ones);
+                let dot = D::dot_u8_i8(e.ax, sy);
                 if F::LANES {
                     // set1(dx)·set1(dy) is the scalar product dx·dy the vec_dot broadcasts.
                     let d = _mm256_mul_ps(e.dv, dyv);
@@ -213,55 +211,12 @@ unsafe fn q0_cols<F: Q0Format, const R: usize, const C: usize>(
     }
 }
 
-/// # Safety
-/// See [`super::gemm::TileFn`]; needs AVX2, FMA and F16C.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn q8_0(
-    w: &[u8],
-    wrb: usize,
-    nr: usize,
-    a: &[u8],
-    arb: usize,
-    nc: usize,
-    nb: usize,
-    sums: &mut Sums,
-) {
-    dispatch_rows!(q8_0_rows, w, wrb, nr, a, arb, nc, nb, sums)
-}
+tile_fns!(q8_0, q8_0_vnni = q8_0_rows);
+tile_fns!(q5_0, q5_0_vnni = q5_0_rows);
+tile_fns!(q4_0, q4_0_vnni = q4_0_rows);
 
-/// # Safety
-/// See [`super::gemm::TileFn`]; needs AVX2, FMA and F16C.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn q5_0(
-    w: &[u8],
-    wrb: usize,
-    nr: usize,
-    a: &[u8],
-    arb: usize,
-    nc: usize,
-    nb: usize,
-    sums: &mut Sums,
-) {
-    dispatch_rows!(q5_0_rows, w, wrb, nr, a, arb, nc, nb, sums)
-}
-
-/// # Safety
-/// See [`super::gemm::TileFn`]; needs AVX2, FMA and F16C.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn q4_0(
-    w: &[u8],
-    wrb: usize,
-    nr: usize,
-    a: &[u8],
-    arb: usize,
-    nc: usize,
-    nb: usize,
-    sums: &mut Sums,
-) {
-    dispatch_rows!(q4_0_rows, w, wrb, nr, a, arb, nc, nb, sums)
-}
-
-unsafe fn q8_0_rows<const R: usize>(
+#[inline(always)]
+unsafe fn q8_0_rows<D: IntDot, const R: usize>(
     w: &[u8],
     wrb: usize,
     a: &[u8],
@@ -270,10 +225,11 @@ unsafe fn q8_0_rows<const R: usize>(
     nb: usize,
     s: &mut Sums,
 ) {
-    q0_rows::<Q8_0, R>(w, wrb, a, arb, nc, nb, s)
+    q0_rows::<Q8_0, D, R>(w, wrb, a, arb, nc, nb, s)
 }
 
-unsafe fn q5_0_rows<const R: usize>(
+#[inline(always)]
+unsafe fn q5_0_rows<D: IntDot, const R: usize>(
     w: &[u8],
     wrb: usize,
     a: &[u8],
@@ -282,10 +238,11 @@ unsafe fn q5_0_rows<const R: usize>(
     nb: usize,
     s: &mut Sums,
 ) {
-    q0_rows::<Q5_0, R>(w, wrb, a, arb, nc, nb, s)
+    q0_rows::<Q5_0, D, R>(w, wrb, a, arb, nc, nb, s)
 }
 
-unsafe fn q4_0_rows<const R: usize>(
+#[inline(always)]
+unsafe fn q4_0_rows<D: IntDot, const R: usize>(
     w: &[u8],
     wrb: usize,
     a: &[u8],
@@ -294,5 +251,5 @@ unsafe fn q4_0_rows<const R: usize>(
     nb: usize,
     s: &mut Sums,
 ) {
-    q0_rows::<Q4_0, R>(w, wrb, a, arb, nc, nb, s)
+    q0_rows::<Q4_0, D, R>(w, wrb, a, arb, nc, nb, s)
 }

@@ -39,13 +39,6 @@ pub unsafe fn hsum_f32(v: __m256) -> f32 {
     _mm_cvtss_f32(s)
 }
 
-/// Unsigned bytes `u` times signed bytes `s`, pairs summed to i16, then times `scale` and pairs
-/// summed to i32 (exact while each i16 pair sum stays in range, as for every format here).
-#[inline(always)]
-pub unsafe fn dot_u8_i8_scaled(u: __m256i, s: __m256i, scale: __m256i) -> __m256i {
-    _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale)
-}
-
 /// The 6-bit scale and min of sub-block `j` from the 12 bytes Q4_K and Q5_K share
 /// (ggml's `get_scale_min_k4`).
 #[inline(always)]
@@ -59,3 +52,131 @@ pub fn scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
         )
     }
 }
+
+/// The integer multiply-accumulate steps of the tile kernels, in two instruction sets: AVX2
+/// (`maddubs` then `madd`) and AVX-512 VNNI (`vpdpbusd` for the byte dot in one instruction).
+/// They give the same integers wherever AVX2's i16 pair sums do not saturate, which holds for
+/// every format here: the largest pair is Q8_0's or IQ4_XS's 2·128·127 = 32512 (Q8_0
+/// activations stay within ±127; Q8_K's may reach −128, against weights of at most 127).
+pub trait IntDot {
+    /// Each group of four unsigned bytes of `u` times the signed bytes of `s`, summed to i32.
+    unsafe fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256i;
+    /// `acc` plus the i16 pairs of `p16` times `scale`, summed to i32 (`acc + madd(p16, scale)`).
+    unsafe fn madd_acc(acc: __m256i, p16: __m256i, scale: __m256i) -> __m256i;
+}
+
+/// AVX2 (the baseline every tile kernel needs).
+pub struct Avx2;
+
+impl IntDot for Avx2 {
+    #[inline(always)]
+    unsafe fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256i {
+        _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1))
+    }
+    #[inline(always)]
+    unsafe fn madd_acc(acc: __m256i, p16: __m256i, scale: __m256i) -> __m256i {
+        _mm256_add_epi32(acc, _mm256_madd_epi16(p16, scale))
+    }
+}
+
+/// AVX-512 VNNI on 256-bit vectors (with AVX-512VL the compiler also has 32 vector registers,
+/// which ends the accumulator spills of the wider tiles).
+pub struct Vnni;
+
+impl IntDot for Vnni {
+    #[inline(always)]
+    unsafe fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256i {
+        _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s)
+    }
+    #[inline(always)]
+    unsafe fn madd_acc(acc: __m256i, p16: __m256i, scale: __m256i) -> __m256i {
+        // Not `vpdpwssd`: fusing into one accumulator chain measured slower on the K-quant
+        // tiles (its accumulate latency serializes the eight sub-blocks of a block).
+        _mm256_add_epi32(acc, _mm256_madd_epi16(p16, scale))
+    }
+}
+
+/// The target features of the VNNI build of the tile kernels.
+pub fn has_vnni() -> bool {
+    std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512vl")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vnni")
+}
+
+/// Defines two [`TileFn`](super::gemm::TileFn)s around the generic `#[inline(always)]` body
+/// `$body::<D, R>`: `$avx2` compiled for AVX2/FMA/F16C with [`Avx2`], `$vnni` compiled with
+/// AVX-512 VL/BW/VNNI as well, with [`Vnni`]. One source, two instruction selections.
+macro_rules! tile_fns {
+    ($avx2:ident, $vnni:ident = $body:ident) => {
+        /// # Safety
+        /// See [`super::gemm::TileFn`]; needs AVX2, FMA and F16C.
+        #[allow(clippy::too_many_arguments)]
+        pub unsafe fn $avx2(
+            w: &[u8],
+            wrb: usize,
+            nr: usize,
+            a: &[u8],
+            arb: usize,
+            nc: usize,
+            nb: usize,
+            sums: &mut $crate::cpu::gemm::Sums,
+        ) {
+            #[target_feature(enable = "avx2,fma,f16c")]
+            unsafe fn rows<const R: usize>(
+                w: &[u8],
+                wrb: usize,
+                a: &[u8],
+                arb: usize,
+                nc: usize,
+                nb: usize,
+                sums: &mut $crate::cpu::gemm::Sums,
+            ) {
+                $body::<$crate::cpu::gemm_simd::Avx2, R>(w, wrb, a, arb, nc, nb, sums)
+            }
+            $crate::cpu::gemm_simd::dispatch_rows!(rows, w, wrb, nr, a, arb, nc, nb, sums)
+        }
+
+        /// # Safety
+        /// See [`super::gemm::TileFn`]; needs AVX2, FMA, F16C and AVX-512 F/VL/BW/VNNI.
+        #[allow(clippy::too_many_arguments)]
+        pub unsafe fn $vnni(
+            w: &[u8],
+            wrb: usize,
+            nr: usize,
+            a: &[u8],
+            arb: usize,
+            nc: usize,
+            nb: usize,
+            sums: &mut $crate::cpu::gemm::Sums,
+        ) {
+            #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")]
+            unsafe fn rows<const R: usize>(
+                w: &[u8],
+                wrb: usize,
+                a: &[u8],
+                arb: usize,
+                nc: usize,
+                nb: usize,
+                sums: &mut $crate::cpu::gemm::Sums,
+            ) {
+                $body::<$crate::cpu::gemm_simd::Vnni, R>(w, wrb, a, arb, nc, nb, sums)
+            }
+            $crate::cpu::gemm_simd::dispatch_rows!(rows, w, wrb, nr, a, arb, nc, nb, sums)
+        }
+    };
+}
+pub(crate) use tile_fns;
+
+/// Calls `$kernel::<R>` for the tile's row count (1..=MAX_ROWS, which is 4).
+macro_rules! dispatch_rows {
+    ($kernel:ident, $w:expr, $wrb:expr, $nr:expr, $a:expr, $arb:expr, $nc:expr, $nb:expr, $sums:expr) => {
+        match $nr {
+            1 => $kernel::<1>($w, $wrb, $a, $arb, $nc, $nb, $sums),
+            2 => $kernel::<2>($w, $wrb, $a, $arb, $nc, $nb, $sums),
+            3 => $kernel::<3>($w, $wrb, $a, $arb, $nc, $nb, $sums),
+            _ => $kernel::<4>($w, $wrb, $a, $arb, $nc, $nb, $sums),
+        }
+    };
+}
+pub(crate) use dispatch_rows;

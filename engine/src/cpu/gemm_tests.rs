@@ -1,7 +1,7 @@
 //! The GEMM path against the decode `vec_dot` it must reproduce bit for bit, on random weights and
 //! activations, with tile edges (rows and columns that are not multiples of the tile) covered.
 
-use super::gemm::{gemm_weights, tile_kernel, Weights, MAX_COLS};
+use super::gemm::{gemm_weights, gemm_weights_on, tile_kernel, TileIsa, Weights, MAX_COLS};
 use super::matmul::quantize_rows;
 use super::x86_dot::vec_dot_for;
 use crate::gguf::GgmlType;
@@ -71,17 +71,20 @@ fn check_bit_identical(ty: GgmlType, rows: usize, k: usize, n: usize) {
         row_bytes: wrb,
         data: &w,
     };
-    let mut out = vec![f32::NAN; n * rows];
-    gemm_weights(&weights, &qa, arb, n, &mut out, dot).expect("gemm");
-    for t in 0..n {
-        for r in 0..rows {
-            let want = dot(k, &w[r * wrb..(r + 1) * wrb], &qa[t * arb..(t + 1) * arb]);
-            let got = out[t * rows + r];
-            assert_eq!(
-                got.to_bits(),
-                want.to_bits(),
-                "{ty} rows {rows} n {n}: out[{t}][{r}] = {got}, vec_dot {want}"
-            );
+    // Every instruction set this CPU runs (AVX2 and, where present, AVX-512 VNNI).
+    for isa in TileIsa::available() {
+        let mut out = vec![f32::NAN; n * rows];
+        gemm_weights_on(isa, &weights, &qa, arb, n, &mut out, dot).expect("gemm");
+        for t in 0..n {
+            for r in 0..rows {
+                let want = dot(k, &w[r * wrb..(r + 1) * wrb], &qa[t * arb..(t + 1) * arb]);
+                let got = out[t * rows + r];
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "{ty} {isa:?} rows {rows} n {n}: out[{t}][{r}] = {got}, vec_dot {want}"
+                );
+            }
         }
     }
 }

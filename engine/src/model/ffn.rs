@@ -12,6 +12,7 @@ use crate::cpu::gemm::gemm;
 use crate::cpu::{quantize_rows, MatmulError};
 use crate::gguf::GgmlType;
 use crate::tensor::Tensor;
+use rayon::prelude::*;
 
 /// `x`: T rows of n_embd; `out`: T rows of n_embd.
 pub fn ffn(
@@ -163,28 +164,38 @@ fn moe(
     };
     let up_in = up_in.as_ref().unwrap_or(&gate_in);
     let (gate_dot, up_dot) = (vec_dot(gate)?, vec_dot(up)?);
+    let mut slots_of: Vec<Vec<usize>> = vec![Vec::new(); n_expert];
+    for (s, &(e, _)) in chosen.iter().enumerate() {
+        slots_of[e].push(s);
+    }
+    // Experts run in parallel (each a few tokens' worth of small matrices, too little to split
+    // across threads one at a time); every slot's values are the same whichever thread runs it.
+    let per_expert = slots_of
+        .par_iter()
+        .enumerate()
+        .filter(|(_, slots)| !slots.is_empty())
+        .map(|(e, slots)| -> Result<(usize, Vec<f32>), ModelError> {
+            let tokens: Vec<usize> = slots.iter().map(|&s| s / k).collect();
+            let (mut qg, mut qu) = (Vec::new(), Vec::new());
+            gate_in.gather(&tokens, &mut qg);
+            up_in.gather(&tokens, &mut qu);
+            let ns = slots.len();
+            let mut g = vec![0f32; ns * n_ff];
+            let mut u = vec![0f32; ns * n_ff];
+            let (ge, ue) = (gate.rows(e * n_ff, n_ff), up.rows(e * n_ff, n_ff));
+            gemm(&ge, &qg, gate_in.row_bytes, ns, &mut g, gate_dot)?;
+            gemm(&ue, &qu, up_in.row_bytes, ns, &mut u, up_dot)?;
+            for (gr, ur) in g.chunks_exact_mut(n_ff).zip(u.chunks_exact(n_ff)) {
+                swiglu_in_place(gr, ur);
+            }
+            let mut ye = vec![0f32; ns * n_embd];
+            matmul(&down.rows(e * n_embd, n_embd), &g, &mut ye)?;
+            Ok((e, ye))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut results = vec![0f32; t_n * k * n_embd];
-    let (mut qg, mut qu) = (Vec::new(), Vec::new());
-    for e in 0..n_expert {
-        let slots: Vec<usize> = (0..t_n * k).filter(|&s| chosen[s].0 == e).collect();
-        if slots.is_empty() {
-            continue;
-        }
-        let tokens: Vec<usize> = slots.iter().map(|&s| s / k).collect();
-        gate_in.gather(&tokens, &mut qg);
-        up_in.gather(&tokens, &mut qu);
-        let ns = slots.len();
-        let mut g = vec![0f32; ns * n_ff];
-        let mut u = vec![0f32; ns * n_ff];
-        let (ge, ue) = (gate.rows(e * n_ff, n_ff), up.rows(e * n_ff, n_ff));
-        gemm(&ge, &qg, gate_in.row_bytes, ns, &mut g, gate_dot)?;
-        gemm(&ue, &qu, up_in.row_bytes, ns, &mut u, up_dot)?;
-        for (gr, ur) in g.chunks_exact_mut(n_ff).zip(u.chunks_exact(n_ff)) {
-            swiglu_in_place(gr, ur);
-        }
-        let mut ye = vec![0f32; ns * n_embd];
-        matmul(&down.rows(e * n_embd, n_embd), &g, &mut ye)?;
-        scatter_weighted(&slots, &chosen, &ye, n_embd, &mut results);
+    for (e, ye) in &per_expert {
+        scatter_weighted(&slots_of[*e], &chosen, ye, n_embd, &mut results);
     }
     sum_slots(&results, k, n_embd, out);
     Ok(())

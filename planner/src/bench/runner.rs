@@ -227,6 +227,7 @@ impl RunContext<'_> {
                 })?;
                 let mut r = self.record(config, w.clone());
                 r.engine.version = Some(l.engine_version.clone());
+                r.engine.commit = l.engine_commit.clone();
                 r.protocol.warmup_runs = u32::from(l.warmup);
                 if l.schema != BENCH_LINE_SCHEMA {
                     r.error = Some(format!(
