@@ -9,7 +9,9 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::gemm::{Sums, MAX_COLS};
-use super::gemm_simd::{f16_at, hsum_f32, load32, tile_fns, IntDot};
+use super::gemm_simd::{
+    f16_at, hsum_f32, load256_wide, load32, scaled_dot_wide, tile_fns, widen, IntDot, ZERO512,
+};
 use crate::quant::{iq4_xs, q8_k};
 use std::arch::x86_64::*;
 
@@ -53,6 +55,35 @@ unsafe fn unpack(x: &[u8], table: __m128i) -> Iq4Block {
     }
 }
 
+/// An unpacked block row in 512-bit vectors (see [`widen`]), with the levels' signs as masks.
+struct WideIq4 {
+    abs: [__m512i; 4],
+    negative: [__mmask64; 4],
+    scale: [__m512i; 4],
+}
+
+const EMPTY_WIDE: WideIq4 = WideIq4 {
+    abs: [ZERO512; 4],
+    negative: [0; 4],
+    scale: [ZERO512; 4],
+};
+// SAFETY: an all-zero bit pattern is a valid __m256i.
+const ZERO: __m256i = unsafe { std::mem::transmute([0u8; 32]) };
+
+#[inline(always)]
+unsafe fn widen_iq4(b: &Iq4Block) -> WideIq4 {
+    let levels = widen(&b.signs);
+    let mut negative = [0; 4];
+    for (m, l) in negative.iter_mut().zip(&levels) {
+        *m = _mm512_movepi8_mask(*l);
+    }
+    WideIq4 {
+        abs: widen(&b.abs),
+        negative,
+        scale: widen(&b.scale),
+    }
+}
+
 tile_fns!(iq4_xs, iq4_xs_vnni = iq4_xs_rows);
 
 #[inline(always)]
@@ -72,19 +103,45 @@ unsafe fn iq4_xs_rows<D: IntDot, const R: usize>(
     for ib in 0..nb {
         let blocks: [Iq4Block; R] =
             std::array::from_fn(|r| unpack(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS], table));
+        let mut wide = [EMPTY_WIDE; R];
+        if D::WIDE {
+            for (wb, b) in wide.iter_mut().zip(&blocks) {
+                *wb = widen_iq4(b);
+            }
+        }
         for c in 0..nc {
             let y = &a[c * arb + ib * q8_k::TYPE_SIZE..c * arb + (ib + 1) * q8_k::TYPE_SIZE];
             let dy = q8_k::d(y);
-            let qa: [__m256i; 8] = std::array::from_fn(|j| load32(y, q8_k::QS + 32 * j));
-            for (r, b) in blocks.iter().enumerate() {
+            let (qa, qa_wide) = if D::WIDE {
+                ([ZERO; 8], load256_wide(y, q8_k::QS))
+            } else {
+                (
+                    std::array::from_fn(|j| load32(y, q8_k::QS + 32 * j)),
+                    [ZERO512; 4],
+                )
+            };
+            for (r, (b, wb)) in blocks.iter().zip(&wide).enumerate() {
                 // Integer sums are exact, so summing the sub-blocks in one chain (rather than
                 // the vec_dot's even/odd pair) gives the same lanes.
-                let mut sumi = _mm256_setzero_si256();
-                let sub_blocks = b.abs.iter().zip(&b.signs).zip(&b.scale).zip(&qa);
-                for (((&abs, &signs), &scale), &q) in sub_blocks {
-                    let p16 = _mm256_maddubs_epi16(abs, _mm256_sign_epi8(q, signs));
-                    sumi = D::madd_acc(sumi, p16, scale);
-                }
+                let sumi = if D::WIDE {
+                    // The levels' signs move onto the activations with a masked negation
+                    // (AVX-512 has no byte `sign`; levels are never zero, so it is the same).
+                    let mut signed = [ZERO512; 4];
+                    for i in 0..4 {
+                        let q = qa_wide[i];
+                        signed[i] =
+                            _mm512_mask_sub_epi8(q, wb.negative[i], _mm512_setzero_si512(), q);
+                    }
+                    scaled_dot_wide(&wb.abs, &signed, &wb.scale)
+                } else {
+                    let mut sumi = _mm256_setzero_si256();
+                    let sub_blocks = b.abs.iter().zip(&b.signs).zip(&b.scale).zip(&qa);
+                    for (((&abs, &signs), &scale), &q) in sub_blocks {
+                        let p16 = _mm256_maddubs_epi16(abs, _mm256_sign_epi8(q, signs));
+                        sumi = D::madd_acc(sumi, p16, scale);
+                    }
+                    sumi
+                };
                 let d = _mm256_set1_ps(b.d * dy);
                 lanes[c][r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), lanes[c][r]);
             }

@@ -8,7 +8,10 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::gemm::{Sums, MAX_COLS, MAX_ROWS};
-use super::gemm_simd::{f16_at, hsum_f32, hsum_i32, load32, scale_min_k4, tile_fns, IntDot};
+use super::gemm_simd::{
+    f16_at, hsum_f32, hsum_i32, load256_wide, load32, scale_min_k4, scaled_dot_wide, tile_fns,
+    widen, IntDot, ZERO512,
+};
 use crate::quant::{q4_k, q5_k, q6_k, q8_k};
 use std::arch::x86_64::*;
 
@@ -118,6 +121,25 @@ unsafe fn k_block_dot<D: IntDot>(
     (acc, _mm256_madd_epi16(bsums, b.min_dup))
 }
 
+/// A K-quant block row in 512-bit vectors (see [`widen`]).
+struct WideK {
+    q: [__m512i; 4],
+    scale: [__m512i; 4],
+}
+
+const EMPTY_WIDE: WideK = WideK {
+    q: [ZERO512; 4],
+    scale: [ZERO512; 4],
+};
+
+#[inline(always)]
+unsafe fn widen_k(q: &[__m256i; 8], scale: &[__m256i; 8]) -> WideK {
+    WideK {
+        q: widen(q),
+        scale: widen(scale),
+    }
+}
+
 #[inline(always)]
 unsafe fn q8_k_quants(y: &[u8]) -> [__m256i; 8] {
     std::array::from_fn(|j| load32(y, q8_k::QS + 32 * j))
@@ -148,6 +170,12 @@ unsafe fn q4_k_rows<D: IntDot, const R: usize>(
         for (r, b) in blocks.iter_mut().enumerate() {
             *b = unpack_q4_k(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS]);
         }
+        let mut wide = [EMPTY_WIDE; R];
+        if D::WIDE {
+            for (wb, b) in wide.iter_mut().zip(&blocks) {
+                *wb = widen_k(&b.q, &b.scale);
+            }
+        }
         let (mut d, mut dmin) = ([0f32; 8], [0f32; 8]);
         for (r, b) in blocks.iter().enumerate() {
             (d[r], d[r + 4], dmin[r], dmin[r + 4]) = (b.d, b.d, b.dmin, b.dmin);
@@ -165,9 +193,18 @@ unsafe fn q4_k_rows<D: IntDot, const R: usize>(
                 }
                 let y = &a[c * arb + ib * YS..c * arb + (ib + 1) * YS];
                 *dyh = q8_k::d(y);
-                let (qa, bs) = (q8_k_quants(y), bsums(y));
-                for (r, b) in blocks.iter().enumerate() {
-                    (ints[4 * h + r], mins[4 * h + r]) = k_block_dot::<D>(b, &qa, bs);
+                let bs = bsums(y);
+                if D::WIDE {
+                    let qa = load256_wide(y, q8_k::QS);
+                    for (r, (b, wb)) in blocks.iter().zip(&wide).enumerate() {
+                        ints[4 * h + r] = scaled_dot_wide(&wb.q, &qa, &wb.scale);
+                        mins[4 * h + r] = _mm256_madd_epi16(bs, b.min_dup);
+                    }
+                } else {
+                    let qa = q8_k_quants(y);
+                    for (r, b) in blocks.iter().enumerate() {
+                        (ints[4 * h + r], mins[4 * h + r]) = k_block_dot::<D>(b, &qa, bs);
+                    }
                 }
             }
             let dyv = _mm256_setr_m128(_mm_set1_ps(dy[0]), _mm_set1_ps(dy[1]));
@@ -224,13 +261,31 @@ unsafe fn q5_k_rows<D: IntDot, const R: usize>(
     for ib in 0..nb {
         let blocks: [KBlock; R] =
             std::array::from_fn(|r| unpack_q5_k(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS]));
+        let mut wide = [EMPTY_WIDE; R];
+        if D::WIDE {
+            for (wb, b) in wide.iter_mut().zip(&blocks) {
+                *wb = widen_k(&b.q, &b.scale);
+            }
+        }
         for c in 0..nc {
             let y = &a[c * arb + ib * q8_k::TYPE_SIZE..c * arb + (ib + 1) * q8_k::TYPE_SIZE];
-            let (dy, qa, bs) = (q8_k::d(y), q8_k_quants(y), bsums(y));
-            for (r, b) in blocks.iter().enumerate() {
+            let (dy, bs) = (q8_k::d(y), bsums(y));
+            let (qa, qa_wide) = if D::WIDE {
+                ([ZERO; 8], load256_wide(y, q8_k::QS))
+            } else {
+                (q8_k_quants(y), [ZERO512; 4])
+            };
+            for (r, (b, wb)) in blocks.iter().zip(&wide).enumerate() {
                 let d = dy * b.d;
                 let dmin = -dy * b.dmin;
-                let (sumi, min_lanes) = k_block_dot::<D>(b, &qa, bs);
+                let (sumi, min_lanes) = if D::WIDE {
+                    (
+                        scaled_dot_wide(&wb.q, &qa_wide, &wb.scale),
+                        _mm256_madd_epi16(bs, b.min_dup),
+                    )
+                } else {
+                    k_block_dot::<D>(b, &qa, bs)
+                };
                 let mins = hsum_i32(min_lanes);
                 summs[c][r] += dmin * mins as f32;
                 lanes[c][r] =
@@ -310,16 +365,31 @@ unsafe fn q6_k_rows<D: IntDot, const R: usize>(
     for ib in 0..nb {
         let blocks: [Q6Block; R] =
             std::array::from_fn(|r| unpack_q6_k(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS]));
+        let mut wide = [EMPTY_WIDE; R];
+        if D::WIDE {
+            for (wb, b) in wide.iter_mut().zip(&blocks) {
+                *wb = widen_k(&b.q, &b.scale);
+            }
+        }
         for c in 0..nc {
             let y = &a[c * arb + ib * q8_k::TYPE_SIZE..c * arb + (ib + 1) * q8_k::TYPE_SIZE];
             let dy = q8_k::d(y);
-            let qa = q8_k_quants(y);
             let bsums = bsums(y);
-            for (r, b) in blocks.iter().enumerate() {
-                let mut acc = _mm256_setzero_si256();
-                for j in 0..8 {
-                    acc = D::madd_acc(acc, _mm256_maddubs_epi16(b.q[j], qa[j]), b.scale[j]);
-                }
+            let (qa, qa_wide) = if D::WIDE {
+                ([ZERO; 8], load256_wide(y, q8_k::QS))
+            } else {
+                (q8_k_quants(y), [ZERO512; 4])
+            };
+            for (r, (b, wb)) in blocks.iter().zip(&wide).enumerate() {
+                let acc = if D::WIDE {
+                    scaled_dot_wide(&wb.q, &qa_wide, &wb.scale)
+                } else {
+                    let mut acc = _mm256_setzero_si256();
+                    for j in 0..8 {
+                        acc = D::madd_acc(acc, _mm256_maddubs_epi16(b.q[j], qa[j]), b.scale[j]);
+                    }
+                    acc
+                };
                 // Lane k: 32·(bsum(2k)·sc(2k) + bsum(2k+1)·sc(2k+1)), as the vec_dot subtracts it.
                 let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, b.scales16), 5);
                 let sumi = _mm256_sub_epi32(acc, offset);

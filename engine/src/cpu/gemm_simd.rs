@@ -39,6 +39,50 @@ pub unsafe fn hsum_f32(v: __m256) -> f32 {
     _mm_cvtss_f32(s)
 }
 
+// SAFETY: an all-zero bit pattern is a valid __m512i.
+pub const ZERO512: __m512i = unsafe { std::mem::transmute([0u8; 64]) };
+
+/// Eight 32-byte vectors (sub-blocks in element order) as four 512-bit ones: vector i holds
+/// sub-block 2i in its low half and 2i + 1 in its high half. Needs AVX-512F.
+#[inline(always)]
+pub unsafe fn widen(v: &[__m256i; 8]) -> [__m512i; 4] {
+    let mut w = [ZERO512; 4];
+    for (i, wi) in w.iter_mut().enumerate() {
+        *wi = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(v[2 * i]), v[2 * i + 1]);
+    }
+    w
+}
+
+/// 256 bytes from `s[at..]` as four 512-bit vectors (element order, matching [`widen`]).
+#[inline(always)]
+pub unsafe fn load256_wide(s: &[u8], at: usize) -> [__m512i; 4] {
+    let s = &s[at..at + 256];
+    let mut v = [ZERO512; 4];
+    for (i, vi) in v.iter_mut().enumerate() {
+        *vi = _mm512_loadu_si512(s[64 * i..].as_ptr() as *const _);
+    }
+    v
+}
+
+/// The eight i32 lanes of the 256-bit version of a sub-block sum from its 512-bit version:
+/// low half (even sub-blocks) plus high half (odd ones), lane by lane (exact).
+#[inline(always)]
+pub unsafe fn fold512(v: __m512i) -> __m256i {
+    _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64::<1>(v))
+}
+
+/// Σ over sub-blocks of `scale · (u · s)` in 512-bit vectors, folded to the eight lanes the
+/// 256-bit loop over eight sub-blocks gives (`u` unsigned, `s` signed bytes, i16 scales).
+#[inline(always)]
+pub unsafe fn scaled_dot_wide(u: &[__m512i; 4], s: &[__m512i; 4], scale: &[__m512i; 4]) -> __m256i {
+    let mut acc = _mm512_setzero_si512();
+    for i in 0..4 {
+        let p16 = _mm512_maddubs_epi16(u[i], s[i]);
+        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p16, scale[i]));
+    }
+    fold512(acc)
+}
+
 /// The 6-bit scale and min of sub-block `j` from the 12 bytes Q4_K and Q5_K share
 /// (ggml's `get_scale_min_k4`).
 #[inline(always)]
@@ -59,6 +103,9 @@ pub fn scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
 /// every format here: the largest pair is Q8_0's or IQ4_XS's 2·128·127 = 32512 (Q8_0
 /// activations stay within ±127; Q8_K's may reach −128, against weights of at most 127).
 pub trait IntDot {
+    /// Whether 512-bit integer vectors (AVX-512BW) may be used: on CPUs with full-width AVX-512
+    /// units they do twice the byte products per instruction.
+    const WIDE: bool;
     /// Each group of four unsigned bytes of `u` times the signed bytes of `s`, summed to i32.
     unsafe fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256i;
     /// `acc` plus the i16 pairs of `p16` times `scale`, summed to i32 (`acc + madd(p16, scale)`).
@@ -69,6 +116,7 @@ pub trait IntDot {
 pub struct Avx2;
 
 impl IntDot for Avx2 {
+    const WIDE: bool = false;
     #[inline(always)]
     unsafe fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256i {
         _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1))
@@ -84,6 +132,7 @@ impl IntDot for Avx2 {
 pub struct Vnni;
 
 impl IntDot for Vnni {
+    const WIDE: bool = true;
     #[inline(always)]
     unsafe fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256i {
         _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s)
