@@ -7,7 +7,10 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::gemm::{Sums, MAX_COLS};
-use super::gemm_simd::{f16_at, hsum_f32, load32, tile_fns, IntDot};
+use super::gemm_simd::{
+    f16_at, fold512, hsum_f32, load256_wide, load32, scaled_dot_wide, tile_fns, widen, IntDot,
+    ZERO512,
+};
 use crate::quant::k16_scales_avx2::{chunk_scales, split_scales};
 use crate::quant::q3_k_avx2::signed_scales;
 use crate::quant::{q2_k, q3_k, q8_k};
@@ -38,6 +41,28 @@ const EMPTY: K16Block = K16Block {
 };
 // SAFETY: an all-zero bit pattern is a valid __m256i.
 const ZERO: __m256i = unsafe { std::mem::transmute([0u8; 32]) };
+
+/// A block row in 512-bit vectors (see [`widen`]); `minus4` is only filled for Q3_K.
+struct WideK16 {
+    low: [__m512i; 4],
+    minus4: [__m512i; 4],
+    scale: [__m512i; 4],
+}
+
+const EMPTY_WIDE: WideK16 = WideK16 {
+    low: [ZERO512; 4],
+    minus4: [ZERO512; 4],
+    scale: [ZERO512; 4],
+};
+
+#[inline(always)]
+unsafe fn widen_k16(b: &K16Block) -> WideK16 {
+    WideK16 {
+        low: widen(&b.low),
+        minus4: widen(&b.minus4),
+        scale: widen(&b.scale),
+    }
+}
 
 /// The eight vectors of 2-bit quants stored as in Q2_K / Q3_K `qs` (64 bytes from `at`).
 #[inline]
@@ -134,15 +159,26 @@ unsafe fn q2_k_rows<D: IntDot, const R: usize>(
         for (r, b) in blocks.iter_mut().enumerate() {
             *b = unpack_q2_k(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS]);
         }
+        let mut wide = [EMPTY_WIDE; R];
+        if D::WIDE {
+            for (wb, b) in wide.iter_mut().zip(&blocks) {
+                *wb = widen_k16(b);
+            }
+        }
         for (c, col) in lanes.iter_mut().enumerate().take(nc) {
             let y = &a[c * arb + ib * YS..c * arb + (ib + 1) * YS];
             let dy = q8_k::d(y);
             let mut qa = [_mm256_setzero_si256(); 8];
-            for (j, q) in qa.iter_mut().enumerate() {
-                *q = load32(y, q8_k::QS + 32 * j);
-            }
+            let qa_wide = if D::WIDE {
+                load256_wide(y, q8_k::QS)
+            } else {
+                for (j, q) in qa.iter_mut().enumerate() {
+                    *q = load32(y, q8_k::QS + 32 * j);
+                }
+                [ZERO512; 4]
+            };
             let bsums = load32(y, q8_k::BSUMS);
-            for (b, lane) in blocks.iter().zip(col.iter_mut()) {
+            for ((b, wb), lane) in blocks.iter().zip(&wide).zip(col.iter_mut()) {
                 // The vec_dot's order: the minimums' lanes first, then the quants'.
                 let min_sums = _mm256_madd_epi16(b.mins, bsums);
                 *lane = _mm256_fmadd_ps(
@@ -150,11 +186,16 @@ unsafe fn q2_k_rows<D: IntDot, const R: usize>(
                     _mm256_cvtepi32_ps(min_sums),
                     *lane,
                 );
-                let mut acc = _mm256_setzero_si256();
-                for (j, &a) in qa.iter().enumerate() {
-                    let p = _mm256_maddubs_epi16(b.low[j], a);
-                    acc = D::madd_acc(acc, p, b.scale[j]);
-                }
+                let acc = if D::WIDE {
+                    scaled_dot_wide(&wb.low, &qa_wide, &wb.scale)
+                } else {
+                    let mut acc = _mm256_setzero_si256();
+                    for (j, &a) in qa.iter().enumerate() {
+                        let p = _mm256_maddubs_epi16(b.low[j], a);
+                        acc = D::madd_acc(acc, p, b.scale[j]);
+                    }
+                    acc
+                };
                 *lane = _mm256_fmadd_ps(_mm256_set1_ps(dy * b.d), _mm256_cvtepi32_ps(acc), *lane);
             }
         }
@@ -187,22 +228,46 @@ unsafe fn q3_k_rows<D: IntDot, const R: usize>(
         for (r, b) in blocks.iter_mut().enumerate() {
             *b = unpack_q3_k(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS]);
         }
+        let mut wide = [EMPTY_WIDE; R];
+        if D::WIDE {
+            for (wb, b) in wide.iter_mut().zip(&blocks) {
+                *wb = widen_k16(b);
+            }
+        }
         for (c, col) in lanes.iter_mut().enumerate().take(nc) {
             let y = &a[c * arb + ib * YS..c * arb + (ib + 1) * YS];
             let dy = q8_k::d(y);
             let mut qa = [_mm256_setzero_si256(); 8];
-            for (j, q) in qa.iter_mut().enumerate() {
-                *q = load32(y, q8_k::QS + 32 * j);
-            }
-            for (b, lane) in blocks.iter().zip(col.iter_mut()) {
-                let mut acc = _mm256_setzero_si256();
-                for (j, &a) in qa.iter().enumerate() {
-                    let p = _mm256_sub_epi16(
-                        _mm256_maddubs_epi16(b.low[j], a),
-                        _mm256_maddubs_epi16(b.minus4[j], a),
-                    );
-                    acc = D::madd_acc(acc, p, b.scale[j]);
+            let qa_wide = if D::WIDE {
+                load256_wide(y, q8_k::QS)
+            } else {
+                for (j, q) in qa.iter_mut().enumerate() {
+                    *q = load32(y, q8_k::QS + 32 * j);
                 }
+                [ZERO512; 4]
+            };
+            for ((b, wb), lane) in blocks.iter().zip(&wide).zip(col.iter_mut()) {
+                let acc = if D::WIDE {
+                    let mut acc = _mm512_setzero_si512();
+                    for i in 0..4 {
+                        let p = _mm512_sub_epi16(
+                            _mm512_maddubs_epi16(wb.low[i], qa_wide[i]),
+                            _mm512_maddubs_epi16(wb.minus4[i], qa_wide[i]),
+                        );
+                        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p, wb.scale[i]));
+                    }
+                    fold512(acc)
+                } else {
+                    let mut acc = _mm256_setzero_si256();
+                    for (j, &a) in qa.iter().enumerate() {
+                        let p = _mm256_sub_epi16(
+                            _mm256_maddubs_epi16(b.low[j], a),
+                            _mm256_maddubs_epi16(b.minus4[j], a),
+                        );
+                        acc = D::madd_acc(acc, p, b.scale[j]);
+                    }
+                    acc
+                };
                 *lane = _mm256_fmadd_ps(_mm256_set1_ps(dy * b.d), _mm256_cvtepi32_ps(acc), *lane);
             }
         }
