@@ -121,6 +121,17 @@ unsafe fn k_block_dot<D: IntDot>(
     (acc, _mm256_madd_epi16(bsums, b.min_dup))
 }
 
+/// Prefetches the cache lines of `w[at..at + len]` (nothing past the end of `w`).
+#[inline(always)]
+unsafe fn prefetch_block(w: &[u8], at: usize, len: usize) {
+    let end = (at + len).min(w.len());
+    let mut i = at;
+    while i < end {
+        _mm_prefetch::<_MM_HINT_T0>(w.as_ptr().add(i) as *const i8);
+        i += 64;
+    }
+}
+
 /// A K-quant block row in 512-bit vectors (see [`widen`]).
 struct WideK {
     q: [__m512i; 4],
@@ -166,6 +177,11 @@ unsafe fn q4_k_rows<D: IntDot, const R: usize>(
     const _: () = assert!(MAX_ROWS == 4, "lane r + 4h assumes four rows");
     let mut acc = [_mm256_setzero_ps(); MAX_COLS / 2];
     for ib in 0..nb {
+        // The rows' next blocks: with few columns per tile (a prompt's tokens per expert) the
+        // unpacking otherwise waits on memory for each new block.
+        for r in 0..R {
+            prefetch_block(w, r * wrb + (ib + 2) * TS, TS);
+        }
         let mut blocks = [EMPTY_K; R];
         for (r, b) in blocks.iter_mut().enumerate() {
             *b = unpack_q4_k(&w[r * wrb + ib * TS..r * wrb + (ib + 1) * TS]);
