@@ -1,17 +1,27 @@
-//! Records the git commit the planner was built from (FITBENCH_GIT_COMMIT), when git is available.
+//! Records the git commit this crate was built from (FITBENCH_GIT_COMMIT), when git is available.
 
 use std::process::Command;
 
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git").args(args).output().ok()?;
+    let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !s.is_empty()).then_some(s)
+}
+
 fn main() {
-    if let Ok(out) = Command::new("git").args(["rev-parse", "HEAD"]).output() {
-        if out.status.success() {
-            let commit = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            if !commit.is_empty() {
-                println!("cargo:rustc-env=FITBENCH_GIT_COMMIT={commit}");
-            }
+    if let Some(commit) = git(&["rev-parse", "HEAD"]) {
+        println!("cargo:rustc-env=FITBENCH_GIT_COMMIT={commit}");
+    }
+    // Rebuild when HEAD moves: HEAD itself changes only on a branch switch, so also watch the
+    // branch's ref file and packed-refs (paths from git, so worktrees work too).
+    let mut watch = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watch.push(branch);
+    }
+    for p in watch {
+        if let Some(path) = git(&["rev-parse", "--git-path", &p]) {
+            println!("cargo:rerun-if-changed={path}");
         }
     }
-    // Rebuild when HEAD moves; missing paths are ignored by cargo's change detection.
-    println!("cargo:rerun-if-changed=../.git/HEAD");
     println!("cargo:rerun-if-changed=build.rs");
 }
