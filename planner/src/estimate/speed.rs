@@ -93,9 +93,12 @@ pub fn token_reads(
     let frac = spec.expert_read_fraction();
     let mut r = TokenReads::default();
     let p = if has_gpu { *p } else { Placement::cpu_only() };
+    // Tied embeddings (no output tensor, as Gemma 3): the table is also the output head, read whole.
+    let tied = !spec.tensors.iter().any(|t| t.role == TensorRole::Output);
     for t in &spec.tensors {
         let bytes = match t.role {
             TensorRole::Mtp => continue,
+            TensorRole::Embedding if tied => t.bytes as f64,
             // One row of the embedding table per token.
             TensorRole::Embedding => {
                 t.bytes as f64 / t.dims.get(1).copied().unwrap_or(1).max(1) as f64
