@@ -19,9 +19,10 @@ use rayon::prelude::*;
 
 /// Weight rows per tile.
 pub const MAX_ROWS: usize = 4;
-/// Activation columns per tile: enough to amortize unpacking a weight block, few enough that the
-/// tile's activations stay in L1.
-pub const MAX_COLS: usize = 16;
+/// Activation columns per tile: each weight block is unpacked once per tile, so more columns
+/// amortize it further (on the 2-core Zen 5 VM, 16 → 64 columns gave pp512 +7% on Gemma 3 270M and
+/// +15% on the Qwen3.5-35B-A3B slice); the tile's activations then sit in L2 rather than L1.
+pub const MAX_COLS: usize = 64;
 
 /// A tile's results: `sums[c][r]` = weight row `r` · activation column `c`.
 pub type Sums = [[f32; MAX_ROWS]; MAX_COLS];
