@@ -1,4 +1,5 @@
-//! Records the git commit this crate was built from (FITBENCH_GIT_COMMIT), when git is available.
+//! Records the git commit the workspace was built from (FITBENCH_GIT_COMMIT, exposed as
+//! `fitbench_engine::GIT_COMMIT` and used by the planner too), when git is available.
 
 use std::process::Command;
 

@@ -207,7 +207,7 @@ fn make_line(
     BenchLine {
         schema: BENCH_LINE_SCHEMA.to_string(),
         engine_version: env!("CARGO_PKG_VERSION").to_string(),
-        engine_commit: option_env!("FITBENCH_GIT_COMMIT").map(str::to_string),
+        engine_commit: crate::GIT_COMMIT.map(str::to_string),
         n_prompt: p.n_prompt,
         n_gen: p.n_gen,
         n_depth: p.n_depth,

@@ -59,4 +59,8 @@ pub mod tensor;
 pub mod tokenizer;
 
 pub use model::{LoadOptions, Model, ModelError};
+
+/// The git commit this workspace was built from (`build.rs`), when git was available; the
+/// planner reports the same one.
+pub const GIT_COMMIT: Option<&str> = option_env!("FITBENCH_GIT_COMMIT");
 pub use session::{Logits, Session, SessionOptions, SessionState, WantLogits};

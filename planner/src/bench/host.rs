@@ -94,7 +94,7 @@ impl HostFingerprint {
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
-    /// Set when the build exported FITBENCH_GIT_COMMIT.
+    /// The workspace's git commit at build time (`fitbench_engine::GIT_COMMIT`), when known.
     #[serde(default)]
     pub git_commit: Option<String>,
     pub build_profile: String,
@@ -113,7 +113,7 @@ impl ToolInfo {
         ToolInfo {
             name: "fitbench".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-            git_commit: option_env!("FITBENCH_GIT_COMMIT").map(str::to_string),
+            git_commit: fitbench_engine::GIT_COMMIT.map(str::to_string),
             build_profile: if cfg!(debug_assertions) {
                 "debug"
             } else {
