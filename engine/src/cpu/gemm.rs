@@ -12,7 +12,7 @@
 
 use super::matmul::MatmulError;
 #[cfg(target_arch = "x86_64")]
-use super::{gemm_f32, gemm_iq4_xs, gemm_k16, gemm_kquant, gemm_q8_0};
+use super::{gemm_f32, gemm_iq4_xs, gemm_k16, gemm_kquant, gemm_q0_wide, gemm_q8_0};
 use crate::gguf::GgmlType;
 use crate::tensor::Tensor;
 use rayon::prelude::*;
@@ -97,8 +97,8 @@ pub fn tile_kernel_for(ty: GgmlType, isa: TileIsa) -> Option<TileFn> {
             GgmlType::Q4_K => pick(gemm_kquant::q4_k, gemm_kquant::q4_k_vnni),
             GgmlType::Q5_K => pick(gemm_kquant::q5_k, gemm_kquant::q5_k_vnni),
             GgmlType::Q6_K => pick(gemm_kquant::q6_k, gemm_kquant::q6_k_vnni),
-            GgmlType::Q8_0 => pick(gemm_q8_0::q8_0, gemm_q8_0::q8_0_vnni),
-            GgmlType::Q5_0 => pick(gemm_q8_0::q5_0, gemm_q8_0::q5_0_vnni),
+            GgmlType::Q8_0 => pick(gemm_q8_0::q8_0, gemm_q0_wide::q8_0_pairs),
+            GgmlType::Q5_0 => pick(gemm_q8_0::q5_0, gemm_q0_wide::q5_0_pairs),
             GgmlType::Q4_0 => pick(gemm_q8_0::q4_0, gemm_q8_0::q4_0_vnni),
             GgmlType::IQ4_XS => pick(gemm_iq4_xs::iq4_xs, gemm_iq4_xs::iq4_xs_vnni),
             GgmlType::F32 => gemm_f32::f32,

@@ -1,5 +1,5 @@
 //! GEMM tile kernels for the 32-element formats that dot against Q8_0 activations (Q8_0, Q5_0,
-//! Q4_0 weights), AVX2.
+//! Q4_0 weights), AVX2 (the AVX-512 VNNI build of Q8_0 and Q5_0 is `gemm_q0_wide`).
 //!
 //! Per block, each of the tile's weight rows is expanded once to 32 signed bytes (and their
 //! absolute values, for `maddubs`) and then dotted with every activation column of the tile. The
@@ -10,7 +10,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::gemm::{Sums, MAX_COLS};
-use super::gemm_simd::{hsum_f32, hsum_i32, load32, tile_fns, IntDot, ZERO512};
+use super::gemm_simd::{hsum_f32, hsum_i32, load32, tile_fns, IntDot};
 use crate::quant::{q4_0, q5_0, q8_0};
 use std::arch::x86_64::*;
 
@@ -22,7 +22,7 @@ unsafe fn f16_at(b: &[u8], at: usize) -> f32 {
 }
 
 /// A weight format whose blocks expand to 32 signed bytes scaled by an f16 at offset 0.
-trait Q0Format {
+pub(super) trait Q0Format {
     const TYPE_SIZE: usize;
     /// Eight f32 lanes per (row, column) fused-multiply-added per block (ggml's Q8_0/Q5_0 order);
     /// false: each block's exact integer sum scaled and added to one f32 (the Q4_0 kernel).
@@ -54,7 +54,7 @@ unsafe fn bytes_from_bits(bits: u32) -> __m256i {
     _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1))
 }
 
-struct Q8_0;
+pub(super) struct Q8_0;
 impl Q0Format for Q8_0 {
     const TYPE_SIZE: usize = q8_0::TYPE_SIZE;
     const LANES: bool = true;
@@ -64,7 +64,7 @@ impl Q0Format for Q8_0 {
     }
 }
 
-struct Q5_0;
+pub(super) struct Q5_0;
 impl Q0Format for Q5_0 {
     const TYPE_SIZE: usize = q5_0::TYPE_SIZE;
     const LANES: bool = true;
@@ -100,24 +100,6 @@ struct Expanded {
 /// Weight blocks expanded at a time per row (bounded stack use: 4 rows × 32 blocks × 128 bytes).
 const KCHUNK: usize = 32;
 
-/// Two expanded blocks of one row as one 512-bit vector of absolute values and a mask of the
-/// negative quants (the AVX-512 build's form of `ax` and `qx`).
-#[derive(Clone, Copy)]
-struct WidePair {
-    ax: __m512i,
-    negative: __mmask64,
-}
-
-const EMPTY_PAIR: WidePair = WidePair {
-    ax: ZERO512,
-    negative: 0,
-};
-
-#[inline(always)]
-unsafe fn pair512(lo: __m256i, hi: __m256i) -> __m512i {
-    _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
-}
-
 /// Per (column, row) accumulators of a whole tile, kept across K chunks.
 struct TileAcc<const R: usize> {
     lanes: [[__m256; R]; MAX_COLS],
@@ -147,7 +129,6 @@ unsafe fn q0_rows<F: Q0Format, D: IntDot, const R: usize>(
         d: 0.0,
     };
     let mut exp = [[zero; KCHUNK]; R];
-    let mut wide = [[EMPTY_PAIR; KCHUNK / 2]; R];
     for k0 in (0..nb).step_by(KCHUNK) {
         let len = (nb - k0).min(KCHUNK);
         // Expand each weight block once for all the tile's columns.
@@ -165,24 +146,13 @@ unsafe fn q0_rows<F: Q0Format, D: IntDot, const R: usize>(
                 };
             }
         }
-        if D::WIDE && F::LANES {
-            for (wrow, erow) in wide.iter_mut().zip(&exp) {
-                for (p, wp) in wrow.iter_mut().enumerate().take(len / 2) {
-                    let (e0, e1) = (&erow[2 * p], &erow[2 * p + 1]);
-                    *wp = WidePair {
-                        ax: pair512(e0.ax, e1.ax),
-                        negative: _mm512_movepi8_mask(pair512(e0.qx, e1.qx)),
-                    };
-                }
-            }
-        }
         let mut c = 0;
         while c + 2 <= nc {
-            q0_cols::<F, D, R, 2>(&exp, &wide, len, a, arb, c, k0, &mut acc);
+            q0_cols::<F, D, R, 2>(&exp, len, a, arb, c, k0, &mut acc);
             c += 2;
         }
         if c < nc {
-            q0_cols::<F, D, R, 1>(&exp, &wide, len, a, arb, c, k0, &mut acc);
+            q0_cols::<F, D, R, 1>(&exp, len, a, arb, c, k0, &mut acc);
         }
     }
     for c in 0..nc {
@@ -202,7 +172,6 @@ unsafe fn q0_rows<F: Q0Format, D: IntDot, const R: usize>(
 #[allow(clippy::too_many_arguments)]
 unsafe fn q0_cols<F: Q0Format, D: IntDot, const R: usize, const C: usize>(
     exp: &[[Expanded; KCHUNK]; R],
-    wide: &[[WidePair; KCHUNK / 2]; R],
     len: usize,
     a: &[u8],
     arb: usize,
@@ -213,37 +182,7 @@ unsafe fn q0_cols<F: Q0Format, D: IntDot, const R: usize, const C: usize>(
     const ATS: usize = q8_0::TYPE_SIZE;
     let mut lanes: [[__m256; R]; C] = std::array::from_fn(|c| acc.lanes[c0 + c]);
     let mut scalar: [[f32; R]; C] = std::array::from_fn(|c| acc.scalar[c0 + c]);
-    let mut first = 0;
-    if D::WIDE && F::LANES {
-        // Two blocks per 512-bit integer product; the float steps stay block by block in the
-        // vec_dot's order, so the lanes are the same.
-        let zero = _mm512_setzero_si512();
-        while first + 2 <= len {
-            let (i, ib) = (first, k0 + first);
-            for c in 0..C {
-                let at = (c0 + c) * arb + ib * ATS;
-                let (y0, y1) = (&a[at..at + ATS], &a[at + ATS..at + 2 * ATS]);
-                let qy = pair512(load32(y0, 2), load32(y1, 2));
-                let dyv0 = _mm256_set1_ps(f16_at(y0, 0));
-                let dyv1 = _mm256_set1_ps(f16_at(y1, 0));
-                for r in 0..R {
-                    let wp = &wide[r][i / 2];
-                    // The weights' signs onto y by masked negation (zero weights give zero
-                    // products either way, so this is `sign`).
-                    let sy = _mm512_mask_sub_epi8(qy, wp.negative, zero, qy);
-                    let dot = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, wp.ax, sy));
-                    let lo = _mm512_castps512_ps256(dot);
-                    let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(dot)));
-                    let d0 = _mm256_mul_ps(exp[r][i].dv, dyv0);
-                    lanes[c][r] = _mm256_fmadd_ps(d0, lo, lanes[c][r]);
-                    let d1 = _mm256_mul_ps(exp[r][i + 1].dv, dyv1);
-                    lanes[c][r] = _mm256_fmadd_ps(d1, hi, lanes[c][r]);
-                }
-            }
-            first += 2;
-        }
-    }
-    for i in first..len {
+    for i in 0..len {
         let ib = k0 + i;
         for c in 0..C {
             let at = (c0 + c) * arb + ib * ATS;
@@ -272,8 +211,9 @@ unsafe fn q0_cols<F: Q0Format, D: IntDot, const R: usize, const C: usize>(
     }
 }
 
-tile_fns!(q8_0, q8_0_vnni = q8_0_rows);
-tile_fns!(q5_0, q5_0_vnni = q5_0_rows);
+// The AVX-512 VNNI build of Q8_0 and Q5_0 is `gemm_q0_wide` (two rows per vector).
+tile_fns!(q8_0 = q8_0_rows);
+tile_fns!(q5_0 = q5_0_rows);
 tile_fns!(q4_0, q4_0_vnni = q4_0_rows);
 
 #[inline(always)]

@@ -153,11 +153,11 @@ pub fn has_vnni() -> bool {
         && std::is_x86_feature_detected!("avx512vnni")
 }
 
-/// Defines two [`TileFn`](super::gemm::TileFn)s around the generic `#[inline(always)]` body
-/// `$body::<D, R>`: `$avx2` compiled for AVX2/FMA/F16C with [`Avx2`], `$vnni` compiled with
-/// AVX-512 VL/BW/VNNI as well, with [`Vnni`]. One source, two instruction selections.
+/// Defines [`TileFn`](super::gemm::TileFn)s around the generic `#[inline(always)]` body
+/// `$body::<D, R>`: `$avx2` compiled for AVX2/FMA/F16C with [`Avx2`] and, when named, `$vnni`
+/// compiled with AVX-512 VL/BW/VNNI as well, with [`Vnni`]. One source, two instruction selections.
 macro_rules! tile_fns {
-    ($avx2:ident, $vnni:ident = $body:ident) => {
+    ($avx2:ident = $body:ident) => {
         /// # Safety
         /// See [`super::gemm::TileFn`]; needs AVX2, FMA and F16C.
         #[allow(clippy::too_many_arguments)]
@@ -185,6 +185,9 @@ macro_rules! tile_fns {
             }
             $crate::cpu::gemm_simd::dispatch_rows!(rows, w, wrb, nr, a, arb, nc, nb, sums)
         }
+    };
+    ($avx2:ident, $vnni:ident = $body:ident) => {
+        $crate::cpu::gemm_simd::tile_fns!($avx2 = $body);
 
         /// # Safety
         /// See [`super::gemm::TileFn`]; needs AVX2, FMA, F16C and AVX-512 F/VL/BW/VNNI.

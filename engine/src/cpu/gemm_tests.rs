@@ -153,19 +153,27 @@ fn q6_k_matches_vec_dot_bit_for_bit() {
     check_shapes(GgmlType::Q6_K);
 }
 
+/// The 32-element formats also at odd row and block counts and a row longer than the AVX-512
+/// tile's K chunk of 64 blocks.
+fn check_q0_shapes(ty: GgmlType) {
+    check_shapes(ty);
+    check_bit_identical(ty, 5, 32 * 17, 7);
+    check_bit_identical(ty, 6, 32 * 139, MAX_COLS + 2);
+}
+
 #[test]
 fn q8_0_matches_vec_dot_bit_for_bit() {
-    check_shapes(GgmlType::Q8_0);
+    check_q0_shapes(GgmlType::Q8_0);
 }
 
 #[test]
 fn q5_0_matches_vec_dot_bit_for_bit() {
-    check_shapes(GgmlType::Q5_0);
+    check_q0_shapes(GgmlType::Q5_0);
 }
 
 #[test]
 fn q4_0_matches_vec_dot_bit_for_bit() {
-    check_shapes(GgmlType::Q4_0);
+    check_q0_shapes(GgmlType::Q4_0);
 }
 
 #[test]

@@ -10,11 +10,14 @@ mod gemm_k16;
 #[cfg(target_arch = "x86_64")]
 mod gemm_kquant;
 #[cfg(target_arch = "x86_64")]
+mod gemm_q0_wide;
+#[cfg(target_arch = "x86_64")]
 mod gemm_q8_0;
 #[cfg(target_arch = "x86_64")]
 mod gemm_simd;
 #[cfg(test)]
 mod gemm_tests;
+mod heap;
 pub mod matmul;
 pub mod matvec;
 pub mod pool;

@@ -7,6 +7,7 @@ pub struct ThreadPool {
 impl ThreadPool {
     /// `n_threads == 0` means one per available core.
     pub fn new(n_threads: usize) -> Result<ThreadPool, rayon::ThreadPoolBuildError> {
+        super::heap::keep_freed_memory();
         let n = if n_threads == 0 {
             std::thread::available_parallelism()
                 .map(|n| n.get())
