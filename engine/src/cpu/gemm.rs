@@ -12,7 +12,9 @@
 
 use super::matmul::MatmulError;
 #[cfg(target_arch = "x86_64")]
-use super::{gemm_f32, gemm_iq4_xs, gemm_k16, gemm_kquant, gemm_q0_wide, gemm_q8_0};
+use super::{
+    gemm_f32, gemm_iq4_xs, gemm_iq4_xs_cols, gemm_k16, gemm_kquant, gemm_q0_wide, gemm_q8_0,
+};
 use crate::gguf::GgmlType;
 use crate::tensor::Tensor;
 use rayon::prelude::*;
@@ -169,7 +171,16 @@ pub fn gemm_weights(
     out: &mut [f32],
     vec_dot: fn(usize, &[u8], &[u8]) -> f32,
 ) -> Result<(), MatmulError> {
-    gemm_with(w, qa, arb, n, out, vec_dot, tile_kernel(w.ty))
+    let isa = TileIsa::best();
+    let tile = isa.and_then(|isa| tile_kernel_for(w.ty, isa));
+    let columns = isa.is_some_and(|isa| uses_column_kernel(w.ty, isa));
+    gemm_with(w, qa, arb, n, out, vec_dot, tile, columns)
+}
+
+/// Whether `ty` on `isa` runs with transposed activations (`gemm_iq4_xs_cols`) rather than
+/// tiles.
+fn uses_column_kernel(ty: GgmlType, isa: TileIsa) -> bool {
+    cfg!(target_arch = "x86_64") && isa == TileIsa::Avx512Vnni && ty == GgmlType::IQ4_XS
 }
 
 /// [`gemm_weights`] with the tile kernels of `isa` (for comparing instruction sets); one that
@@ -183,15 +194,19 @@ pub fn gemm_weights_on(
     out: &mut [f32],
     vec_dot: fn(usize, &[u8], &[u8]) -> f32,
 ) -> Result<(), MatmulError> {
-    let tile = if TileIsa::available().contains(&isa) {
+    let runs = TileIsa::available().contains(&isa);
+    let tile = if runs {
         tile_kernel_for(w.ty, isa)
     } else {
         None
     };
-    gemm_with(w, qa, arb, n, out, vec_dot, tile)
+    let columns = runs && uses_column_kernel(w.ty, isa);
+    gemm_with(w, qa, arb, n, out, vec_dot, tile, columns)
 }
 
-/// `tile` must come from [`tile_kernel_for`] `w.ty` on an instruction set this CPU runs.
+/// `tile` must come from [`tile_kernel_for`] `w.ty` on an instruction set this CPU runs, and
+/// `columns` be true only where [`uses_column_kernel`] is for such an instruction set.
+#[allow(clippy::too_many_arguments)]
 fn gemm_with(
     w: &Weights,
     qa: &[u8],
@@ -200,6 +215,7 @@ fn gemm_with(
     out: &mut [f32],
     vec_dot: fn(usize, &[u8], &[u8]) -> f32,
     tile: Option<TileFn>,
+    columns: bool,
 ) -> Result<(), MatmulError> {
     let (k, rows, wrb, wdata) = (w.row_len, w.rows, w.row_bytes, w.data);
     let bad_len = |what: &str| MatmulError::Shape {
@@ -223,9 +239,14 @@ fn gemm_with(
     }
     if let Some(dot_type) = crate::quant::kernels(w.ty).map(|kk| kk.dot_type) {
         let abytes = dot_type.bytes_for(k as u64).unwrap_or(u64::MAX) as usize;
-        if tile.is_some() && arb < abytes {
+        if (tile.is_some() || columns) && arb < abytes {
             return Err(bad_len("activation rows shorter than the row length"));
         }
+    }
+    #[cfg(target_arch = "x86_64")]
+    if columns {
+        gemm_columns(w, qa, arb, n, out, nb);
+        return Ok(());
     }
     let out_ptr = OutPtr(out.as_mut_ptr());
     let rows_per_task = rows_per_task(rows);
@@ -273,7 +294,35 @@ fn gemm_with(
 
 /// Rows per parallel task: about four tasks per thread (for balance), a whole number of tiles.
 fn rows_per_task(rows: usize) -> usize {
+    rows_per_task_of(rows, MAX_ROWS)
+}
+
+fn rows_per_task_of(rows: usize, tile_rows: usize) -> usize {
     let threads = rayon::current_num_threads().max(1);
     let per = rows.div_ceil(threads * 4);
-    per.div_ceil(MAX_ROWS).max(1) * MAX_ROWS
+    per.div_ceil(tile_rows).max(1) * tile_rows
+}
+
+/// The transposed-activation product (`gemm_iq4_xs_cols`), after `gemm_with`'s checks: the CPU
+/// runs AVX-512 VNNI, `w` holds `rows` rows of `nb` blocks, `qa` `n` rows of `nb` Q8_K blocks
+/// at stride `arb`, `out` at least `n * rows` elements.
+#[cfg(target_arch = "x86_64")]
+fn gemm_columns(w: &Weights, qa: &[u8], arb: usize, n: usize, out: &mut [f32], nb: usize) {
+    use gemm_iq4_xs_cols::{pack_columns, rows_times_columns, OutRows, ROWS};
+    let packed = pack_columns(qa, arb, n, nb);
+    let rows = w.rows;
+    let per_task = rows_per_task_of(rows, ROWS);
+    let out_rows = OutRows(out.as_mut_ptr());
+    (0..rows.div_ceil(per_task))
+        .into_par_iter()
+        .for_each(|task| {
+            let r_end = ((task + 1) * per_task).min(rows);
+            for r0 in (task * per_task..r_end).step_by(ROWS) {
+                let nr = (r_end - r0).min(ROWS);
+                // SAFETY: see the function's preconditions; rows r0..r0 + nr belong to this task only.
+                unsafe {
+                    rows_times_columns(w.data, w.row_bytes, r0, nr, rows, n, &packed, out_rows)
+                };
+            }
+        });
 }

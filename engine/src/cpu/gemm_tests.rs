@@ -1,5 +1,7 @@
-//! The GEMM path against the decode `vec_dot` it must reproduce bit for bit, on random weights and
-//! activations, with tile edges (rows and columns that are not multiples of the tile) covered.
+//! The GEMM path against the decode `vec_dot`, on random weights and activations, with tile edges
+//! (rows and columns that are not multiples of the tile) covered. Every tile reproduces it bit for
+//! bit; the transposed-activation product (IQ4_XS on AVX-512 VNNI) sums the same block terms in
+//! another order and is held to a rounding bound instead.
 
 use super::gemm::{gemm_weights, gemm_weights_on, tile_kernel, TileIsa, Weights, MAX_COLS};
 use super::matmul::quantize_rows;
@@ -59,6 +61,22 @@ fn random_problem(
     (w, qa, arb)
 }
 
+/// Whether `ty`'s product on `isa` keeps the `vec_dot`'s float order.
+fn keeps_vec_dot_order(ty: GgmlType, isa: TileIsa) -> bool {
+    !(isa == TileIsa::Avx512Vnni && ty == GgmlType::IQ4_XS)
+}
+
+/// Σ |w_i · y_i| over the dequantized row and activations: the scale of the rounding error of
+/// any order of summing the products.
+fn magnitude(ty: GgmlType, k: usize, w: &[u8], a: &[u8]) -> f64 {
+    let kern = quant::kernels(ty).expect("kernels");
+    let akern = quant::kernels(kern.dot_type).expect("activation kernels");
+    let (mut wf, mut af) = (vec![0f32; k], vec![0f32; k]);
+    (kern.dequantize)(w, &mut wf);
+    (akern.dequantize)(a, &mut af);
+    wf.iter().zip(&af).map(|(x, y)| (x * y).abs() as f64).sum()
+}
+
 fn check_bit_identical(ty: GgmlType, rows: usize, k: usize, n: usize) {
     let (w, qa, arb) = random_problem(ty, rows, k, n, 0x9E37_79B9 ^ (rows * 31 + n) as u64);
     let wrb = w.len() / rows;
@@ -77,13 +95,27 @@ fn check_bit_identical(ty: GgmlType, rows: usize, k: usize, n: usize) {
         gemm_weights_on(isa, &weights, &qa, arb, n, &mut out, dot).expect("gemm");
         for t in 0..n {
             for r in 0..rows {
-                let want = dot(k, &w[r * wrb..(r + 1) * wrb], &qa[t * arb..(t + 1) * arb]);
+                let (wr, ar) = (&w[r * wrb..(r + 1) * wrb], &qa[t * arb..(t + 1) * arb]);
+                let want = dot(k, wr, ar);
                 let got = out[t * rows + r];
-                assert_eq!(
-                    got.to_bits(),
-                    want.to_bits(),
-                    "{ty} {isa:?} rows {rows} n {n}: out[{t}][{r}] = {got}, vec_dot {want}"
-                );
+                if keeps_vec_dot_order(ty, isa) {
+                    assert_eq!(
+                        got.to_bits(),
+                        want.to_bits(),
+                        "{ty} {isa:?} rows {rows} n {n}: out[{t}][{r}] = {got}, vec_dot {want}"
+                    );
+                } else {
+                    // Two f32 sums of the same exact block terms (one of them converted from
+                    // integers above 2^24): each is off by at most a few ε·Σ|terms| per block.
+                    let blocks = k.div_ceil(32) as f64;
+                    let bound = (blocks + 8.0) * f32::EPSILON as f64 * magnitude(ty, k, wr, ar);
+                    let diff = (got as f64 - want as f64).abs();
+                    assert!(
+                        diff <= bound,
+                        "{ty} {isa:?} rows {rows} n {n} k {k}: out[{t}][{r}] = {got}, vec_dot \
+                         {want}, difference {diff:e} > bound {bound:e}"
+                    );
+                }
             }
         }
     }
@@ -184,8 +216,11 @@ fn f32_matches_vec_dot_bit_for_bit() {
 }
 
 #[test]
-fn iq4_xs_matches_vec_dot_bit_for_bit() {
+fn iq4_xs_matches_vec_dot() {
     check_shapes(GgmlType::IQ4_XS);
+    // Rows past a tile of eight, a row longer than the K chunk of eight blocks, more than one
+    // group of sixteen columns with a ragged last one.
+    check_bit_identical(GgmlType::IQ4_XS, 19, 256 * 19, 37);
 }
 
 #[test]
