@@ -2,11 +2,15 @@
 
 pub mod gemm;
 #[cfg(target_arch = "x86_64")]
+mod gemm_cols;
+#[cfg(target_arch = "x86_64")]
+mod gemm_cols_iq4_xs;
+#[cfg(target_arch = "x86_64")]
+mod gemm_cols_kquant;
+#[cfg(target_arch = "x86_64")]
 mod gemm_f32;
 #[cfg(target_arch = "x86_64")]
 mod gemm_iq4_xs;
-#[cfg(target_arch = "x86_64")]
-mod gemm_iq4_xs_cols;
 #[cfg(target_arch = "x86_64")]
 mod gemm_k16;
 #[cfg(target_arch = "x86_64")]

@@ -1,23 +1,25 @@
-//! AVX-512 VNNI GEMM for IQ4_XS weights · Q8_K activations with the activations transposed:
-//! one 512-bit vector holds four consecutive quants of sixteen columns.
+//! AVX-512 VNNI GEMM with the activations transposed: one 512-bit vector holds four consecutive
+//! quants of sixteen columns.
 //!
 //! A weight row's four quants are then a broadcast 32-bit value, and one `vpdpbusd` does 64
 //! multiply-adds for one row and sixteen columns, with nothing to unpack per column: a
-//! sub-block (32 quants) of eight rows × sixteen columns is 64 `vpdpbusd`, and its scale is
-//! one `vpmulld` per row. The AVX2-style tiles spend four or five instructions per 64
-//! multiply-adds on moving signs and widening; this layout spends about 1.3.
+//! 32-element sub-block of eight rows × sixteen columns is 64 `vpdpbusd`, and its scale is one
+//! `vpmulld` per row. The tiles (`gemm_kquant.rs` and siblings) spend four or five instructions
+//! per 64 multiply-adds on moving signs and widening; this layout spends about 1.3.
 //!
-//! - The activations are repacked once per product ([`pack_columns`]), with +128 so that they
-//!   are the unsigned operand; each weight block's `128 · Σ scale·Σx` is subtracted once per
-//!   block, which makes the block's integer sum exact.
-//! - Each (row, column) result is Σ over blocks of `(dx·dy) · block_sum` in f32: the same terms
-//!   as the decode `vec_dot`, which splits each block sum over eight lanes first, so the two can
-//!   differ in the last bits (the tests bound it).
+//! - The activations (Q8_K) are repacked once per product ([`pack_columns`]), with +128 so that
+//!   they are `vpdpbusd`'s unsigned operand; each weight block's `128 · Σ_j scale_j · Σ q_j`
+//!   is subtracted once per block, which makes the block's integer sum exact. Formats with
+//!   minimums (Q4_K, Q5_K) take `Σ_j min_j · Σ y_j` from the packed sub-block sums (`vpdpwssd`).
+//! - Each (row, column) result is Σ over blocks of `(dx·dy) · block_sum − (dmin·dy) · min_sum` in
+//!   f32: the same terms as the decode `vec_dot`, which splits each block sum over eight lanes
+//!   first, so the two differ in the last bits (the tests bound it).
+//! - A format supplies only its block unpacking ([`ColumnFormat`]).
 
 #![cfg(target_arch = "x86_64")]
 
 use super::gemm_simd::hsum_i32;
-use crate::quant::{iq4_xs, q8_k};
+use crate::quant::q8_k;
 use std::arch::x86_64::*;
 
 /// Columns per vector.
@@ -26,14 +28,16 @@ pub const GROUP: usize = 16;
 pub const ROWS: usize = 8;
 /// Weight blocks unpacked per K chunk (2048 elements; eight rows take 17 KiB).
 const KBLOCKS: usize = 8;
-/// 512-bit vectors per (column group, block): 64 of quants, then the 16 scales.
-const VECS_PER_BLOCK: usize = 65;
-const SCALES_H: usize = 2;
-const SCALES_L: usize = 4;
-const QS: usize = 8;
+/// 512-bit vectors per (column group, block): 64 of quants, the 16 scales, then four of
+/// sub-block sums.
+const VECS_PER_BLOCK: usize = 69;
+/// Where the scales and the sub-block sums are among a block's vectors.
+const SCALE_VEC: usize = 64;
+const SUMS_VEC: usize = 65;
 
-/// Activations in the kernel's layout: for each group of 16 columns and each block,
-/// 64 vectors of (4 quants + 128) × 16 columns, then the 16 columns' block scales (f32).
+/// Activations in the kernel's layout: for each group of 16 columns and each block, 64 vectors
+/// of (4 quants + 128) × 16 columns, the 16 columns' block scales (f32), then four vectors of
+/// the 32-element sub-block sums as i16 pairs (sub-blocks 2p and 2p + 1 in vector p).
 pub struct PackedColumns {
     vecs: Vec<__m512i>,
     nb: usize,
@@ -51,7 +55,7 @@ pub fn pack_columns(qa: &[u8], arb: usize, n: usize, nb: usize) -> PackedColumns
             for lane in 0..GROUP {
                 let col = g * GROUP + lane;
                 if col >= n {
-                    // Quants 0 (+128) and scale 0.
+                    // Quants 0 (+128), scale 0, sums 0.
                     for k in 0..64 {
                         words[base + k * GROUP + lane] = 0x8080_8080;
                     }
@@ -63,7 +67,18 @@ pub fn pack_columns(qa: &[u8], arb: usize, n: usize, nb: usize) -> PackedColumns
                     let w = u32::from_le_bytes([y[at], y[at + 1], y[at + 2], y[at + 3]]);
                     words[base + k * GROUP + lane] = w ^ 0x8080_8080;
                 }
-                words[base + 64 * GROUP + lane] = q8_k::d(y).to_bits();
+                words[base + SCALE_VEC * GROUP + lane] = q8_k::d(y).to_bits();
+                for p in 0..4 {
+                    let sum = |j: usize| -> u32 {
+                        let s: i32 = y[q8_k::QS + 32 * j..][..32]
+                            .iter()
+                            .map(|&q| q as i8 as i32)
+                            .sum();
+                        s as i16 as u16 as u32
+                    };
+                    words[base + (SUMS_VEC + p) * GROUP + lane] =
+                        sum(2 * p) | (sum(2 * p + 1) << 16);
+                }
             }
         }
     }
@@ -79,50 +94,70 @@ pub fn pack_columns(qa: &[u8], arb: usize, n: usize, nb: usize) -> PackedColumns
     PackedColumns { vecs, nb, groups }
 }
 
-/// One weight block of one row, unpacked: signed levels (four per word), sub-block scales, the
-/// block's offset correction `128 · Σ_j scale_j · Σ levels of j`, and the block scale.
+/// One weight block of one row, unpacked for the kernel.
 #[derive(Clone, Copy)]
-struct Unpacked {
-    levels: [u32; 64],
-    scales: [i32; 8],
-    correction: i32,
-    d: f32,
+pub struct Unpacked {
+    /// Signed quants, four per word, in element order.
+    pub levels: [u32; 64],
+    /// The eight 32-element sub-blocks' integer scales.
+    pub scales: [i32; 8],
+    /// `128 · Σ_j scales_j · Σ quants of j` (what the activations' +128 adds).
+    pub correction: i32,
+    /// The block scale.
+    pub d: f32,
+    /// Formats with minimums: the sub-blocks' integer minimums as i16 pairs (2p, 2p + 1).
+    pub min_pairs: [u32; 4],
+    /// Formats with minimums: the block's minimum scale.
+    pub dmin: f32,
 }
 
-const EMPTY: Unpacked = Unpacked {
+pub const EMPTY: Unpacked = Unpacked {
     levels: [0; 64],
     scales: [0; 8],
     correction: 0,
     d: 0.0,
+    min_pairs: [0; 4],
+    dmin: 0.0,
 };
 
+/// A weight format the kernel runs: 256-element blocks against Q8_K activations, each block
+/// `d · Σ_j scale_j · (q_j · y_j) − dmin · Σ_j min_j · Σ y_j` with quants in −128..=127.
+pub trait ColumnFormat {
+    const TYPE_SIZE: usize;
+    const HAS_MIN: bool;
+    /// Unpacks block `x` into `dst` (AVX2 available).
+    unsafe fn unpack(x: &[u8], dst: &mut Unpacked);
+}
+
+/// `128 · Σ_j scale_j · Σ levels of j` from the eight sub-blocks' levels and scales.
 #[inline(always)]
-unsafe fn unpack(x: &[u8], table: __m128i, dst: &mut Unpacked) {
-    let m4 = _mm_set1_epi8(0x0F);
+pub unsafe fn offset_correction(levels: &[__m256i; 8], scales: &[i32; 8]) -> i32 {
     let ones8 = _mm256_set1_epi8(1);
-    let sh = u16::from_le_bytes([x[SCALES_H], x[SCALES_H + 1]]);
-    // Σ_j scale_j · Σ levels of j, in eight lanes until the end.
     let mut scaled_sum = _mm256_setzero_si256();
-    for ib in 0..8 {
-        let q = _mm_loadu_si128(x[QS + 16 * ib..][..16].as_ptr() as *const __m128i);
-        let lo = _mm_shuffle_epi8(table, _mm_and_si128(q, m4));
-        let hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(q, 4), m4));
-        let levels = _mm256_set_m128i(hi, lo);
-        _mm256_storeu_si256(dst.levels[8 * ib..].as_mut_ptr() as *mut __m256i, levels);
-        let low = (x[SCALES_L + ib / 2] >> (4 * (ib % 2))) & 0xF;
-        let high = ((sh >> (2 * ib)) & 3) as u8;
-        let scale = (low | (high << 4)) as i32 - 32;
-        dst.scales[ib] = scale;
-        let pairs = _mm256_maddubs_epi16(ones8, levels);
+    for (l, &s) in levels.iter().zip(scales) {
+        let pairs = _mm256_maddubs_epi16(ones8, *l);
         scaled_sum = _mm256_add_epi32(
             scaled_sum,
-            _mm256_madd_epi16(pairs, _mm256_set1_epi16(scale as i16)),
+            _mm256_madd_epi16(pairs, _mm256_set1_epi16(s as i16)),
         );
     }
-    dst.correction = 128 * hsum_i32(scaled_sum);
-    dst.d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(
-        u16::from_le_bytes([x[0], x[1]]) as i32,
-    )));
+    128 * hsum_i32(scaled_sum)
+}
+
+/// Stores eight sub-blocks of levels into `dst.levels`.
+#[inline(always)]
+pub unsafe fn store_levels(levels: &[__m256i; 8], dst: &mut Unpacked) {
+    for (j, l) in levels.iter().enumerate() {
+        _mm256_storeu_si256(dst.levels[8 * j..].as_mut_ptr() as *mut __m256i, *l);
+    }
+}
+
+/// f16 bits at `x[at..at + 2]` as f32 (F16C, exact).
+#[inline(always)]
+pub unsafe fn f16_at(x: &[u8], at: usize) -> f32 {
+    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(
+        u16::from_le_bytes([x[at], x[at + 1]]) as i32,
+    )))
 }
 
 /// The output matrix shared by the row tasks; each task writes only its own rows.
@@ -141,7 +176,7 @@ unsafe impl Sync for OutRows {}
 /// writes those of rows `r0..r0 + nr`.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")]
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn rows_times_columns(
+pub unsafe fn rows_times_columns<F: ColumnFormat>(
     w: &[u8],
     wrb: usize,
     r0: usize,
@@ -151,10 +186,9 @@ pub unsafe fn rows_times_columns(
     packed: &PackedColumns,
     out: OutRows,
 ) {
-    const TS: usize = iq4_xs::TYPE_SIZE;
+    let ts = F::TYPE_SIZE;
     let nb = packed.nb;
     let nr = nr.min(ROWS);
-    let table = _mm_loadu_si128(iq4_xs::KVALUES.as_ptr() as *const __m128i);
     // Rows past `nr` stay empty (zero levels and scales) and give zeros that are not written.
     let mut unpacked = [[EMPTY; KBLOCKS]; ROWS];
     let mut partial = vec![[_mm512_setzero_ps(); ROWS]; packed.groups];
@@ -164,16 +198,14 @@ pub unsafe fn rows_times_columns(
         let len = (nb - b0).min(KBLOCKS);
         for (r, row) in unpacked.iter_mut().enumerate().take(nr) {
             for (i, u) in row.iter_mut().enumerate().take(len) {
-                unpack(&w[(r0 + r) * wrb + (b0 + i) * TS..][..TS], table, u);
+                F::unpack(&w[(r0 + r) * wrb + (b0 + i) * ts..][..ts], u);
             }
         }
-        for g in 0..packed.groups {
-            let mut acc = partial[g];
-            for (i, blocks) in (0..len).map(|i| (i, b0 + i)) {
-                let y = &packed.vecs[(g * nb + blocks) * VECS_PER_BLOCK..][..VECS_PER_BLOCK];
-                block_step(&unpacked, i, y, &mut acc);
+        for (g, acc) in partial.iter_mut().enumerate() {
+            for i in 0..len {
+                let y = &packed.vecs[(g * nb + b0 + i) * VECS_PER_BLOCK..][..VECS_PER_BLOCK];
+                block_step::<F>(&unpacked, i, y, acc);
             }
-            partial[g] = acc;
         }
     }
     for (g, acc) in partial.iter().enumerate() {
@@ -192,7 +224,7 @@ pub unsafe fn rows_times_columns(
 
 /// One block of the tile's rows against one group of columns, added to `acc`.
 #[inline(always)]
-unsafe fn block_step(
+unsafe fn block_step<F: ColumnFormat>(
     unpacked: &[[Unpacked; KBLOCKS]; ROWS],
     i: usize,
     y: &[__m512i],
@@ -213,11 +245,19 @@ unsafe fn block_step(
             *s = _mm512_add_epi32(*s, _mm512_mullo_epi32(raw[r], scale));
         }
     }
-    let dy = _mm512_castsi512_ps(y[64]);
+    let dy = _mm512_castsi512_ps(y[SCALE_VEC]);
     for (r, a) in acc.iter_mut().enumerate() {
         let u = &unpacked[r][i];
         let exact = _mm512_sub_epi32(sums[r], _mm512_set1_epi32(u.correction));
         let d = _mm512_mul_ps(_mm512_set1_ps(u.d), dy);
         *a = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(exact), *a);
+        if F::HAS_MIN {
+            let mut mins = _mm512_setzero_si512();
+            for (p, &pair) in u.min_pairs.iter().enumerate() {
+                mins = _mm512_dpwssd_epi32(mins, y[SUMS_VEC + p], _mm512_set1_epi32(pair as i32));
+            }
+            let dmin = _mm512_mul_ps(_mm512_set1_ps(u.dmin), dy);
+            *a = _mm512_fnmadd_ps(dmin, _mm512_cvtepi32_ps(mins), *a);
+        }
     }
 }
