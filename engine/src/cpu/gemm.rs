@@ -7,7 +7,7 @@
 //! accumulation order of the `vec_dot` that the decode path uses for that format, so a prompt
 //! computes bit for bit what token-by-token decoding would.
 //!
-//! On AVX-512 VNNI, IQ4_XS, Q4_K and Q5_K instead run with the activations transposed
+//! On AVX-512 VNNI, IQ4_XS, Q3_K, Q4_K, Q5_K and Q6_K instead run with the activations transposed
 //! (`gemm_cols`: sixteen columns per vector, about 3× fewer instructions per multiply-add). Their
 //! integer block sums are the same, the float sum is associated per block rather than per lane,
 //! so prompt and decode results may differ in the last bits there (as llama.cpp's repacked and
@@ -19,8 +19,8 @@
 use super::matmul::MatmulError;
 #[cfg(target_arch = "x86_64")]
 use super::{
-    gemm_cols, gemm_cols_iq4_xs, gemm_cols_kquant, gemm_f32, gemm_iq4_xs, gemm_k16, gemm_kquant,
-    gemm_q0_wide, gemm_q8_0,
+    gemm_cols, gemm_cols_iq4_xs, gemm_cols_k16, gemm_cols_kquant, gemm_f32, gemm_iq4_xs, gemm_k16,
+    gemm_kquant, gemm_q0_wide, gemm_q8_0,
 };
 use crate::gguf::GgmlType;
 use crate::tensor::Tensor;
@@ -188,7 +188,10 @@ pub fn gemm_weights(
 fn uses_column_kernel(ty: GgmlType, isa: TileIsa) -> bool {
     cfg!(target_arch = "x86_64")
         && isa == TileIsa::Avx512Vnni
-        && matches!(ty, GgmlType::IQ4_XS | GgmlType::Q4_K | GgmlType::Q5_K)
+        && matches!(
+            ty,
+            GgmlType::IQ4_XS | GgmlType::Q3_K | GgmlType::Q4_K | GgmlType::Q5_K | GgmlType::Q6_K
+        )
 }
 
 /// [`gemm_weights`] with the tile kernels of `isa` (for comparing instruction sets); one that
@@ -321,7 +324,10 @@ fn gemm_columns(w: &Weights, qa: &[u8], arb: usize, n: usize, out: &mut [f32], n
     let run: RowsFn = match w.ty {
         GgmlType::Q4_K => rows_times_columns::<gemm_cols_kquant::Q4K>,
         GgmlType::Q5_K => rows_times_columns::<gemm_cols_kquant::Q5K>,
-        _ => rows_times_columns::<gemm_cols_iq4_xs::Iq4Xs>,
+        GgmlType::Q6_K => rows_times_columns::<gemm_cols_k16::Q6K>,
+        GgmlType::Q3_K => rows_times_columns::<gemm_cols_k16::Q3K>,
+        GgmlType::IQ4_XS => rows_times_columns::<gemm_cols_iq4_xs::Iq4Xs>,
+        other => unreachable!("no column kernel for {other}"),
     };
     let packed = pack_columns(qa, arb, n, nb);
     let rows = w.rows;

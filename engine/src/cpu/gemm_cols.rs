@@ -99,8 +99,9 @@ pub fn pack_columns(qa: &[u8], arb: usize, n: usize, nb: usize) -> PackedColumns
 pub struct Unpacked {
     /// Signed quants, four per word, in element order.
     pub levels: [u32; 64],
-    /// The eight 32-element sub-blocks' integer scales.
-    pub scales: [i32; 8],
+    /// The sub-blocks' integer scales (eight of 32 elements or sixteen of 16: see
+    /// [`ColumnFormat::SUBS`]).
+    pub scales: [i32; 16],
     /// `128 · Σ_j scales_j · Σ quants of j` (what the activations' +128 adds).
     pub correction: i32,
     /// The block scale.
@@ -113,7 +114,7 @@ pub struct Unpacked {
 
 pub const EMPTY: Unpacked = Unpacked {
     levels: [0; 64],
-    scales: [0; 8],
+    scales: [0; 16],
     correction: 0,
     d: 0.0,
     min_pairs: [0; 4],
@@ -121,25 +122,36 @@ pub const EMPTY: Unpacked = Unpacked {
 };
 
 /// A weight format the kernel runs: 256-element blocks against Q8_K activations, each block
-/// `d · Σ_j scale_j · (q_j · y_j) − dmin · Σ_j min_j · Σ y_j` with quants in −128..=127.
+/// `d · Σ_j scale_j · (q_j · y_j) − dmin · Σ_j min_j · Σ y_j` with quants in −128..=127 and
+/// scales in i8 (every sum then stays within i32).
 pub trait ColumnFormat {
     const TYPE_SIZE: usize;
+    /// Scaled sub-blocks per block: 8 (32 elements each) or 16 (16 each).
+    const SUBS: usize;
+    /// Whether blocks have minimums (only with 8 sub-blocks).
     const HAS_MIN: bool;
     /// Unpacks block `x` into `dst` (AVX2 available).
     unsafe fn unpack(x: &[u8], dst: &mut Unpacked);
 }
 
-/// `128 · Σ_j scale_j · Σ levels of j` from the eight sub-blocks' levels and scales.
+/// `128 · Σ_j scale_j · Σ levels of j` from the levels (32 per vector) and the `subs` (8 or 16)
+/// sub-blocks' scales.
 #[inline(always)]
-pub unsafe fn offset_correction(levels: &[__m256i; 8], scales: &[i32; 8]) -> i32 {
+pub unsafe fn offset_correction(levels: &[__m256i; 8], scales: &[i32; 16], subs: usize) -> i32 {
     let ones8 = _mm256_set1_epi8(1);
     let mut scaled_sum = _mm256_setzero_si256();
-    for (l, &s) in levels.iter().zip(scales) {
+    for (v, l) in levels.iter().enumerate() {
+        let scale = if subs == 8 {
+            _mm256_set1_epi16(scales[v] as i16)
+        } else {
+            // Elements 0..16 of the vector are in its low 128 bits.
+            _mm256_setr_m128i(
+                _mm_set1_epi16(scales[2 * v] as i16),
+                _mm_set1_epi16(scales[2 * v + 1] as i16),
+            )
+        };
         let pairs = _mm256_maddubs_epi16(ones8, *l);
-        scaled_sum = _mm256_add_epi32(
-            scaled_sum,
-            _mm256_madd_epi16(pairs, _mm256_set1_epi16(s as i16)),
-        );
+        scaled_sum = _mm256_add_epi32(scaled_sum, _mm256_madd_epi16(pairs, scale));
     }
     128 * hsum_i32(scaled_sum)
 }
@@ -231,12 +243,14 @@ unsafe fn block_step<F: ColumnFormat>(
     acc: &mut [__m512; ROWS],
 ) {
     let mut sums = [_mm512_setzero_si512(); ROWS];
-    for j in 0..8 {
+    // Four-quant groups per sub-block.
+    let per = 64 / F::SUBS;
+    for j in 0..F::SUBS {
         let mut raw = [_mm512_setzero_si512(); ROWS];
-        for k in 0..8 {
-            let yk = y[8 * j + k];
+        for k in 0..per {
+            let yk = y[per * j + k];
             for (r, raw_r) in raw.iter_mut().enumerate() {
-                let wk = _mm512_set1_epi32(unpacked[r][i].levels[8 * j + k] as i32);
+                let wk = _mm512_set1_epi32(unpacked[r][i].levels[per * j + k] as i32);
                 *raw_r = _mm512_dpbusd_epi32(*raw_r, yk, wk);
             }
         }

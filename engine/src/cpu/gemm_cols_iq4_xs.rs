@@ -14,6 +14,7 @@ pub struct Iq4Xs;
 
 impl ColumnFormat for Iq4Xs {
     const TYPE_SIZE: usize = iq4_xs::TYPE_SIZE;
+    const SUBS: usize = 8;
     const HAS_MIN: bool = false;
 
     #[inline(always)]
@@ -32,7 +33,7 @@ impl ColumnFormat for Iq4Xs {
             dst.scales[ib] = (low | (high << 4)) as i32 - 32;
         }
         store_levels(&levels, dst);
-        dst.correction = offset_correction(&levels, &dst.scales);
+        dst.correction = offset_correction(&levels, &dst.scales, 8);
         dst.d = f16_at(x, 0);
     }
 }

@@ -30,6 +30,7 @@ pub struct Q4K;
 
 impl ColumnFormat for Q4K {
     const TYPE_SIZE: usize = q4_k::TYPE_SIZE;
+    const SUBS: usize = 8;
     const HAS_MIN: bool = true;
 
     #[inline(always)]
@@ -44,7 +45,7 @@ impl ColumnFormat for Q4K {
             levels[2 * p + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
         }
         store_levels(&levels, dst);
-        dst.correction = offset_correction(&levels, &dst.scales);
+        dst.correction = offset_correction(&levels, &dst.scales, 8);
     }
 }
 
@@ -59,6 +60,7 @@ pub struct Q5K;
 
 impl ColumnFormat for Q5K {
     const TYPE_SIZE: usize = q5_k::TYPE_SIZE;
+    const SUBS: usize = 8;
     const HAS_MIN: bool = true;
 
     #[inline(always)]
@@ -79,6 +81,6 @@ impl ColumnFormat for Q5K {
             );
         }
         store_levels(&levels, dst);
-        dst.correction = offset_correction(&levels, &dst.scales);
+        dst.correction = offset_correction(&levels, &dst.scales, 8);
     }
 }

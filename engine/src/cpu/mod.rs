@@ -6,6 +6,8 @@ mod gemm_cols;
 #[cfg(target_arch = "x86_64")]
 mod gemm_cols_iq4_xs;
 #[cfg(target_arch = "x86_64")]
+mod gemm_cols_k16;
+#[cfg(target_arch = "x86_64")]
 mod gemm_cols_kquant;
 #[cfg(target_arch = "x86_64")]
 mod gemm_f32;
