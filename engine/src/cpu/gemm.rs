@@ -319,8 +319,9 @@ fn rows_per_task_of(rows: usize, tile_rows: usize) -> usize {
 /// blocks, `qa` `n` rows of `nb` Q8_K blocks at stride `arb`, `out` at least `n * rows` elements.
 #[cfg(target_arch = "x86_64")]
 fn gemm_columns(w: &Weights, qa: &[u8], arb: usize, n: usize, out: &mut [f32], nb: usize) {
-    use gemm_cols::{pack_columns, rows_times_columns, OutRows, PackedColumns, ROWS};
-    type RowsFn = unsafe fn(&[u8], usize, usize, usize, usize, usize, &PackedColumns, OutRows);
+    use gemm_cols::{pack_columns, rows_times_columns, OutRows, PackedColumns, Scratch, ROWS};
+    type RowsFn =
+        unsafe fn(&[u8], usize, usize, usize, usize, usize, &PackedColumns, OutRows, &mut Scratch);
     let run: RowsFn = match w.ty {
         GgmlType::Q4_K => rows_times_columns::<gemm_cols_kquant::Q4K>,
         GgmlType::Q5_K => rows_times_columns::<gemm_cols_kquant::Q5K>,
@@ -335,12 +336,24 @@ fn gemm_columns(w: &Weights, qa: &[u8], arb: usize, n: usize, out: &mut [f32], n
     let out_rows = OutRows(out.as_mut_ptr());
     (0..rows.div_ceil(per_task))
         .into_par_iter()
-        .for_each(|task| {
+        .for_each_init(Scratch::new, |scratch, task| {
             let r_end = ((task + 1) * per_task).min(rows);
             for r0 in (task * per_task..r_end).step_by(ROWS) {
                 let nr = (r_end - r0).min(ROWS);
                 // SAFETY: see the function's preconditions; rows r0..r0 + nr belong to this task only.
-                unsafe { run(w.data, w.row_bytes, r0, nr, rows, n, &packed, out_rows) };
+                unsafe {
+                    run(
+                        w.data,
+                        w.row_bytes,
+                        r0,
+                        nr,
+                        rows,
+                        n,
+                        &packed,
+                        out_rows,
+                        scratch,
+                    )
+                };
             }
         });
 }

@@ -179,8 +179,24 @@ pub struct OutRows(pub *mut f32);
 unsafe impl Send for OutRows {}
 unsafe impl Sync for OutRows {}
 
+/// A task's working memory, reused for each of its tiles (zeroing it per tile cost more than the
+/// unpacking for small expert batches).
+pub struct Scratch {
+    unpacked: [[Unpacked; KBLOCKS]; ROWS],
+    partial: Vec<[__m512; ROWS]>,
+}
+
+impl Scratch {
+    pub fn new() -> Box<Scratch> {
+        Box::new(Scratch {
+            unpacked: [[EMPTY; KBLOCKS]; ROWS],
+            partial: Vec::new(),
+        })
+    }
+}
+
 /// `out[c * rows + r]` for rows `r0..r0 + nr` (nr <= [`ROWS`]) of `w` and every packed column
-/// `c < n`.
+/// `c < n`. Rows past `nr` in `scratch` hold stale blocks whose results are not written.
 ///
 /// # Safety
 /// The CPU has AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI; `w` holds rows `r0..r0 + nr` at stride
@@ -197,13 +213,14 @@ pub unsafe fn rows_times_columns<F: ColumnFormat>(
     n: usize,
     packed: &PackedColumns,
     out: OutRows,
+    scratch: &mut Scratch,
 ) {
     let ts = F::TYPE_SIZE;
     let nb = packed.nb;
     let nr = nr.min(ROWS);
-    // Rows past `nr` stay empty (zero levels and scales) and give zeros that are not written.
-    let mut unpacked = [[EMPTY; KBLOCKS]; ROWS];
-    let mut partial = vec![[_mm512_setzero_ps(); ROWS]; packed.groups];
+    let Scratch { unpacked, partial } = scratch;
+    partial.clear();
+    partial.resize(packed.groups, [_mm512_setzero_ps(); ROWS]);
     let chunks = nb.div_ceil(KBLOCKS);
     for ch in 0..chunks {
         let b0 = ch * KBLOCKS;
@@ -216,7 +233,7 @@ pub unsafe fn rows_times_columns<F: ColumnFormat>(
         for (g, acc) in partial.iter_mut().enumerate() {
             for i in 0..len {
                 let y = &packed.vecs[(g * nb + b0 + i) * VECS_PER_BLOCK..][..VECS_PER_BLOCK];
-                block_step::<F>(&unpacked, i, y, acc);
+                block_step::<F>(unpacked, i, y, acc);
             }
         }
     }
