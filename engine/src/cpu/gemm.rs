@@ -336,24 +336,28 @@ fn gemm_columns(w: &Weights, qa: &[u8], arb: usize, n: usize, out: &mut [f32], n
     let out_rows = OutRows(out.as_mut_ptr());
     (0..rows.div_ceil(per_task))
         .into_par_iter()
-        .for_each_init(Scratch::new, |scratch, task| {
+        .for_each(|task| {
             let r_end = ((task + 1) * per_task).min(rows);
-            for r0 in (task * per_task..r_end).step_by(ROWS) {
-                let nr = (r_end - r0).min(ROWS);
-                // SAFETY: see the function's preconditions; rows r0..r0 + nr belong to this task only.
-                unsafe {
-                    run(
-                        w.data,
-                        w.row_bytes,
-                        r0,
-                        nr,
-                        rows,
-                        n,
-                        &packed,
-                        out_rows,
-                        scratch,
-                    )
-                };
-            }
+            // No parallel calls inside, so the thread's scratch is not borrowed twice.
+            Scratch::with(|scratch| {
+                for r0 in (task * per_task..r_end).step_by(ROWS) {
+                    let nr = (r_end - r0).min(ROWS);
+                    // SAFETY: see the function's preconditions; rows r0..r0 + nr belong to this
+                    // task only.
+                    unsafe {
+                        run(
+                            w.data,
+                            w.row_bytes,
+                            r0,
+                            nr,
+                            rows,
+                            n,
+                            &packed,
+                            out_rows,
+                            scratch,
+                        )
+                    };
+                }
+            })
         });
 }

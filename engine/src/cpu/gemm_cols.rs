@@ -47,50 +47,43 @@ pub struct PackedColumns {
 /// Repacks `n` Q8_K activation rows (`nb` blocks each, row stride `arb`). Columns past `n` in
 /// the last group are zero (their results are not written).
 pub fn pack_columns(qa: &[u8], arb: usize, n: usize, nb: usize) -> PackedColumns {
+    const BSUMS: usize = q8_k::QS + 256;
     let groups = n.div_ceil(GROUP);
-    let mut words = vec![0u32; groups * nb * VECS_PER_BLOCK * GROUP];
+    // SAFETY: all-zero bits are a valid __m512i.
+    let mut vecs = vec![unsafe { std::mem::zeroed::<__m512i>() }; groups * nb * VECS_PER_BLOCK];
+    // SAFETY: the vectors are plain 64-byte values; viewed as u32 they are 16 words each, and
+    // u32's alignment divides __m512i's.
+    let words: &mut [u32] = unsafe {
+        std::slice::from_raw_parts_mut(vecs.as_mut_ptr() as *mut u32, vecs.len() * GROUP)
+    };
     for g in 0..groups {
         for b in 0..nb {
             let base = (g * nb + b) * VECS_PER_BLOCK * GROUP;
             for lane in 0..GROUP {
                 let col = g * GROUP + lane;
                 if col >= n {
-                    // Quants 0 (+128), scale 0, sums 0.
+                    // Quants 0 (+128); scale and sums stay 0.
                     for k in 0..64 {
                         words[base + k * GROUP + lane] = 0x8080_8080;
                     }
                     continue;
                 }
                 let y = &qa[col * arb + b * q8_k::TYPE_SIZE..][..q8_k::TYPE_SIZE];
-                for k in 0..64 {
-                    let at = q8_k::QS + 4 * k;
-                    let w = u32::from_le_bytes([y[at], y[at + 1], y[at + 2], y[at + 3]]);
+                for (k, quad) in y[q8_k::QS..q8_k::QS + 256].chunks_exact(4).enumerate() {
+                    let w = u32::from_le_bytes([quad[0], quad[1], quad[2], quad[3]]);
                     words[base + k * GROUP + lane] = w ^ 0x8080_8080;
                 }
                 words[base + SCALE_VEC * GROUP + lane] = q8_k::d(y).to_bits();
+                // Q8_K's sums of 16 quants, two per 32-element sub-block.
+                let bsum = |i: usize| i16::from_le_bytes([y[BSUMS + 2 * i], y[BSUMS + 2 * i + 1]]);
+                let sum = |j: usize| (bsum(2 * j) + bsum(2 * j + 1)) as u16 as u32;
                 for p in 0..4 {
-                    let sum = |j: usize| -> u32 {
-                        let s: i32 = y[q8_k::QS + 32 * j..][..32]
-                            .iter()
-                            .map(|&q| q as i8 as i32)
-                            .sum();
-                        s as i16 as u16 as u32
-                    };
                     words[base + (SUMS_VEC + p) * GROUP + lane] =
                         sum(2 * p) | (sum(2 * p + 1) << 16);
                 }
             }
         }
     }
-    let vecs = words
-        .chunks_exact(GROUP)
-        .map(|c| {
-            let mut v = [0u32; GROUP];
-            v.copy_from_slice(c);
-            // SAFETY: 16 u32 are 64 bytes, any bit pattern is a valid __m512i.
-            unsafe { std::mem::transmute::<[u32; GROUP], __m512i>(v) }
-        })
-        .collect();
     PackedColumns { vecs, nb, groups }
 }
 
@@ -187,11 +180,15 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    pub fn new() -> Box<Scratch> {
-        Box::new(Scratch {
-            unpacked: [[EMPTY; KBLOCKS]; ROWS],
-            partial: Vec::new(),
-        })
+    /// Runs `f` with this thread's scratch (made once per thread).
+    pub fn with<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Box<Scratch>> = std::cell::RefCell::new(Box::new(Scratch {
+                unpacked: [[EMPTY; KBLOCKS]; ROWS],
+                partial: Vec::new(),
+            }));
+        }
+        SCRATCH.with(|s| f(&mut s.borrow_mut()))
     }
 }
 
@@ -199,10 +196,10 @@ impl Scratch {
 /// `c < n`. Rows past `nr` in `scratch` hold stale blocks whose results are not written.
 ///
 /// # Safety
-/// The CPU has AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI; `w` holds rows `r0..r0 + nr` at stride
+/// The CPU has AVX2, FMA, F16C, BMI2 and AVX-512 F/BW/VL/VNNI; `w` holds rows `r0..r0 + nr` at stride
 /// `wrb` with `packed.nb` blocks each; `out` has `n * rows` elements, of which this call alone
 /// writes those of rows `r0..r0 + nr`.
-#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")]
+#[target_feature(enable = "avx2,fma,f16c,bmi2,avx512f,avx512vl,avx512bw,avx512vnni")]
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn rows_times_columns<F: ColumnFormat>(
     w: &[u8],

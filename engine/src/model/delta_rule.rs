@@ -45,27 +45,57 @@ unsafe fn step_avx2(p: &HeadStep, sm: &mut [f32], o: &mut [f32], kv: &mut [f32])
     step_body(p, sm, o, kv)
 }
 
+/// Value columns processed together: column j of the state is all that output j, the key read
+/// j and the update of column j need, so a block of columns (128 keys × 32 columns = 16 KiB) is
+/// read, updated and read again while it sits in L1, where whole-state passes went to L2.
+const COLUMN_BLOCK: usize = 32;
+
 /// `kv` (len dv, zeroed) is scratch; on return it holds `beta·(v − S·k)`.
 #[inline(always)]
 fn step_body(p: &HeadStep, sm: &mut [f32], o: &mut [f32], kv: &mut [f32]) {
     let dv = o.len();
+    let mut j0 = 0;
+    while j0 + COLUMN_BLOCK <= dv {
+        column_block::<COLUMN_BLOCK>(p, sm, dv, j0, o, kv);
+        j0 += COLUMN_BLOCK;
+    }
+    for j in j0..dv {
+        column_block::<1>(p, sm, dv, j, o, kv);
+    }
+}
+
+/// Columns `j0..j0 + W` of the step.
+#[inline(always)]
+fn column_block<const W: usize>(
+    p: &HeadStep,
+    sm: &mut [f32],
+    dv: usize,
+    j0: usize,
+    o: &mut [f32],
+    kv: &mut [f32],
+) {
+    let mut read = [0f32; W];
     for (row, &ki) in sm.chunks_exact_mut(dv).zip(p.k) {
-        for (sv, kvj) in row.iter_mut().zip(kv.iter_mut()) {
+        let cols: &mut [f32; W] = (&mut row[j0..j0 + W]).try_into().unwrap();
+        for (sv, r) in cols.iter_mut().zip(read.iter_mut()) {
             *sv *= p.decay;
-            *kvj += *sv * ki;
+            *r += *sv * ki;
         }
     }
-    // kv becomes delta in place.
-    for (kvj, &vj) in kv.iter_mut().zip(p.v) {
-        *kvj = (vj - *kvj) * p.beta;
+    let mut delta = [0f32; W];
+    for ((d, r), &vj) in delta.iter_mut().zip(&read).zip(&p.v[j0..j0 + W]) {
+        *d = (vj - *r) * p.beta;
     }
-    o.fill(0.0);
+    let mut out = [0f32; W];
     for ((row, &ki), &qi) in sm.chunks_exact_mut(dv).zip(p.k).zip(p.q) {
-        for ((sv, &dj), oj) in row.iter_mut().zip(kv.iter()).zip(o.iter_mut()) {
+        let cols: &mut [f32; W] = (&mut row[j0..j0 + W]).try_into().unwrap();
+        for ((sv, &dj), oj) in cols.iter_mut().zip(&delta).zip(out.iter_mut()) {
             *sv += ki * dj;
             *oj += *sv * qi;
         }
     }
+    o[j0..j0 + W].copy_from_slice(&out);
+    kv[j0..j0 + W].copy_from_slice(&delta);
 }
 
 #[cfg(test)]
