@@ -26,6 +26,8 @@ mod test_rng;
 pub mod tinyblas;
 #[cfg(target_arch = "x86_64")]
 pub mod tinyblas_avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod tinyblas_avx512;
 pub mod weights;
 
 use crate::gguf::{GgufModel, LoadMode, Metadata};

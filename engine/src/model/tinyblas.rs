@@ -5,8 +5,9 @@
 //! of probabilities, which a real model (Gemma 3) amplifies into logit differences above 1.
 
 //!
-//! The scalar code here is the reference; `tinyblas_avx2` holds bit-identical AVX2/FMA/F16C
-//! versions, chosen at run time by the dispatching functions (`scores_f16`, `pv_f16`, `round_f16`).
+//! The scalar code here is the reference; `tinyblas_avx2` (AVX2/FMA/F16C) and `tinyblas_avx512`
+//! (the same with AVX-512F, for scores and P·V) hold bit-identical versions, chosen at run time by
+//! the dispatching functions (`scores_f16`, `pv_f16`, `round_f16`).
 
 use crate::cache::HeadRows;
 use half::f16;
@@ -58,6 +59,13 @@ fn simd() -> bool {
     super::tinyblas_avx2::available()
 }
 
+/// Whether the 512-bit kernels run here (detected once).
+#[cfg(target_arch = "x86_64")]
+fn avx512() -> bool {
+    static AVX512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVX512.get_or_init(super::tinyblas_avx512::available)
+}
+
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
 fn simd() -> bool {
@@ -81,6 +89,12 @@ pub fn scores_f16(
     assert!(g == 0 || len == 0 || (g - 1) * p_stride + len <= p.len());
     #[cfg(target_arch = "x86_64")]
     if simd() {
+        if avx512() {
+            // SAFETY: AVX-512F, AVX2, FMA and F16C were detected; the bounds were checked above.
+            return unsafe {
+                super::tinyblas_avx512::scores_f16(k, rows, q, hd, scale, p, p_stride)
+            };
+        }
         // SAFETY: AVX2, FMA and F16C were detected; the bounds were checked above.
         return unsafe { super::tinyblas_avx2::scores_f16(k, rows, q, hd, scale, p, p_stride) };
     }
@@ -121,6 +135,10 @@ pub fn pv_f16(
     assert!(g == 0 || len == 0 || (g - 1) * p_stride + len <= p.len());
     #[cfg(target_arch = "x86_64")]
     if simd() {
+        if avx512() {
+            // SAFETY: AVX-512F, AVX2, FMA and F16C were detected; the bounds were checked above.
+            return unsafe { super::tinyblas_avx512::pv_f16(v, rows, p, p_stride, out, hv) };
+        }
         // SAFETY: AVX2, FMA and F16C were detected; the bounds were checked above.
         return unsafe { super::tinyblas_avx2::pv_f16(v, rows, p, p_stride, out, hv) };
     }
@@ -222,6 +240,7 @@ mod tests {
     fn avx2_kernels_match_the_scalar_reference_bit_for_bit() {
         use crate::model::test_rng::Rng;
         use crate::model::tinyblas_avx2 as avx2;
+        use crate::model::tinyblas_avx512 as avx512;
         if !avx2::available() {
             println!("skipped: no AVX2/FMA/F16C");
             return;
@@ -273,6 +292,17 @@ mod tests {
                 // SAFETY: as above; bounds as `scores_f16` checks them.
                 unsafe { avx2::scores_f16(rows, range.clone(), &q, dim, scale, &mut got, stride) };
                 assert!(same(&want, &got), "scores dim={dim} g={g} rows={range:?}");
+                if avx512::available() {
+                    let mut got = vec![0f32; g * stride];
+                    // SAFETY: AVX-512F and the rest are available; bounds as above.
+                    unsafe {
+                        avx512::scores_f16(rows, range.clone(), &q, dim, scale, &mut got, stride)
+                    };
+                    assert!(
+                        same(&want, &got),
+                        "avx512 scores dim={dim} g={g} rows={range:?}"
+                    );
+                }
             }
             let mut p: Vec<f32> = (0..g * stride).map(|_| rng.uniform()).collect();
             let mut p2 = p.clone();
@@ -285,6 +315,15 @@ mod tests {
             // SAFETY: as above.
             unsafe { avx2::pv_f16(rows, range.clone(), &p, stride, &mut got, dim) };
             assert!(same(&want, &got), "pv dim={dim} g={g} rows={range:?}");
+            if avx512::available() {
+                let mut got = vec![1f32; g * dim];
+                // SAFETY: as above.
+                unsafe { avx512::pv_f16(rows, range.clone(), &p, stride, &mut got, dim) };
+                assert!(
+                    same(&want, &got),
+                    "avx512 pv dim={dim} g={g} rows={range:?}"
+                );
+            }
         }
     }
 }

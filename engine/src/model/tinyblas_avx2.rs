@@ -218,10 +218,14 @@ unsafe fn pv_heads<const G: usize, const NB: usize>(
     let narrow = hv / 8 * 8;
     pv_columns::<G, NB>(a, out, hv, 0..wide, lanes);
     pv_columns::<G, 1>(a, out, hv, wide..narrow, lanes);
-    // Leftover columns (hv % 8): the reference loop, one column at a time.
+    pv_single_columns(a, G, out, hv, narrow..hv);
+}
+
+/// Columns `cols` of `g` heads one at a time: the reference loop.
+unsafe fn pv_single_columns(a: &PvArgs, g: usize, out: &mut [f32], hv: usize, cols: Range<usize>) {
     let rows = a.rows.clone();
-    for col in narrow..hv {
-        for h in 0..G {
+    for col in cols {
+        for h in 0..g {
             let mut acc = [0f32; LANES];
             for j in rows.clone() {
                 let b = a.v.bytes.as_ptr().add(j * a.v.stride + 2 * col);
@@ -232,6 +236,41 @@ unsafe fn pv_heads<const G: usize, const NB: usize>(
             out[h * hv + col] = super::tinyblas::reduce_lanes(acc);
         }
     }
+}
+
+/// `pv_f16` for the columns `cols` of every head only (the rest of `out` is left as it is).
+///
+/// # Safety
+/// As [`pv_f16`].
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn pv_f16_columns(
+    v: HeadRows,
+    rows: Range<usize>,
+    p: &[f32],
+    p_stride: usize,
+    out: &mut [f32],
+    hv: usize,
+    cols: Range<usize>,
+) {
+    let g = out.len() / hv;
+    let block = (PV_BLOCK_BYTES / v.row_bytes.max(1) / LANES).max(1) * LANES;
+    let eights = cols.start..cols.start + cols.len() / 8 * 8;
+    PV_LANES.with(|lanes| {
+        let mut lanes = lanes.borrow_mut();
+        for h in 0..g {
+            let a = PvArgs {
+                v,
+                rows: rows.clone(),
+                p: &p[h * p_stride..],
+                p_stride,
+                block,
+            };
+            let oh = &mut out[h * hv..(h + 1) * hv];
+            pv_columns::<1, 1>(&a, oh, hv, eights.clone(), &mut lanes);
+            pv_single_columns(&a, 1, oh, hv, eights.end..cols.end);
+        }
+    })
 }
 
 /// Columns `cols` (a multiple of `8 * NB` wide) of `G` heads. Lane `l` only ever sees rows
