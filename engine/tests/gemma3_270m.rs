@@ -83,14 +83,20 @@ fn greedy_against(model: &Model, prompt: &str, expected: &str) -> (String, Optio
     (text, divergence)
 }
 
-#[test]
-fn greedy_matches_llamacpp_up_to_a_near_tie() {
-    let Some(path) = fixtures::gemma3_270m() else {
-        return;
-    };
+/// The model, the greedy prompt and llama.cpp's continuation of it (None: the model is absent).
+fn greedy_fixture() -> Option<(std::path::PathBuf, String, String)> {
+    let path = fixtures::gemma3_270m()?;
     let dir = fixtures::in_repo().join("gemma3-270m");
     let prompt = std::fs::read_to_string(dir.join("greedy-prompt.txt")).unwrap();
     let expected = std::fs::read_to_string(dir.join("greedy-llamacpp-32.txt")).unwrap();
+    Some((path, prompt, expected))
+}
+
+#[test]
+fn greedy_matches_llamacpp_up_to_a_near_tie() {
+    let Some((path, prompt, expected)) = greedy_fixture() else {
+        return;
+    };
     let model = Model::load(&path, &LoadOptions::default()).unwrap();
     let (text, divergence) = greedy_against(&model, &prompt, expected.trim_end());
     match divergence {
@@ -114,12 +120,9 @@ fn greedy_matches_llamacpp_up_to_a_near_tie() {
 
 #[test]
 fn run_streams_the_greedy_continuation() {
-    let Some(path) = fixtures::gemma3_270m() else {
+    let Some((path, prompt, expected)) = greedy_fixture() else {
         return;
     };
-    let dir = fixtures::in_repo().join("gemma3-270m");
-    let prompt = std::fs::read_to_string(dir.join("greedy-prompt.txt")).unwrap();
-    let expected = std::fs::read_to_string(dir.join("greedy-llamacpp-32.txt")).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_fitbench-engine"))
         .args(["run", "-n", "32", "--temp", "0", "-m"])
         .arg(&path)

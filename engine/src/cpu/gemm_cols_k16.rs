@@ -4,6 +4,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::gemm_cols::{f16_at, offset_correction, store_levels, ColumnFormat, Unpacked};
+use super::gemm_kquant::unpack_q6_k;
 use crate::quant::q3_k_avx2::signed_scales;
 use crate::quant::{q3_k, q6_k};
 use std::arch::x86_64::*;
@@ -22,36 +23,20 @@ impl ColumnFormat for Q6K {
 
     #[inline(always)]
     unsafe fn unpack(x: &[u8], dst: &mut Unpacked) {
-        const QH: usize = 128;
         const SCALES: usize = 192;
-        const D: usize = 208;
-        let m4 = _mm256_set1_epi8(0x0F);
-        let m2 = _mm256_set1_epi8(0x03);
+        // The tiles' unpacking gives the unsigned 6-bit quants; the kernel wants q − 32.
+        let block = unpack_q6_k(x);
         let m32 = _mm256_set1_epi8(32);
         let mut levels = [_mm256_setzero_si256(); 8];
-        for h in 0..2 {
-            let ql0 = load(x, 64 * h);
-            let ql1 = load(x, 64 * h + 32);
-            let qh = load(x, QH + 32 * h);
-            let high0 = _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4);
-            let high2 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4);
-            let high4 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4);
-            let high6 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4);
-            let lo0 = _mm256_and_si256(ql0, m4);
-            let lo1 = _mm256_and_si256(ql1, m4);
-            let hi0 = _mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4);
-            let hi1 = _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4);
-            levels[4 * h] = _mm256_sub_epi8(_mm256_or_si256(lo0, high0), m32);
-            levels[4 * h + 1] = _mm256_sub_epi8(_mm256_or_si256(lo1, high2), m32);
-            levels[4 * h + 2] = _mm256_sub_epi8(_mm256_or_si256(hi0, high4), m32);
-            levels[4 * h + 3] = _mm256_sub_epi8(_mm256_or_si256(hi1, high6), m32);
+        for (l, q) in levels.iter_mut().zip(&block.q) {
+            *l = _mm256_sub_epi8(*q, m32);
         }
         for (g, s) in dst.scales.iter_mut().enumerate() {
             *s = x[SCALES + g] as i8 as i32;
         }
         store_levels(&levels, dst);
         dst.correction = offset_correction(&levels, &dst.scales, 16);
-        dst.d = f16_at(x, D);
+        dst.d = block.d;
     }
 }
 

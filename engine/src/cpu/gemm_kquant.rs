@@ -318,15 +318,15 @@ unsafe fn q5_k_rows<D: IntDot, const R: usize>(
 
 /// One Q6_K block row, unpacked: eight vectors of 32 unsigned 6-bit quants (element order), the
 /// per-vector i16 scales (two 16-element groups each), all 16 scales as i16 and the block scale.
-struct Q6Block {
-    q: [__m256i; 8],
+pub(super) struct Q6Block {
+    pub(super) q: [__m256i; 8],
     scale: [__m256i; 8],
     scales16: __m256i,
-    d: f32,
+    pub(super) d: f32,
 }
 
 #[inline(always)]
-unsafe fn unpack_q6_k(x: &[u8]) -> Q6Block {
+pub(super) unsafe fn unpack_q6_k(x: &[u8]) -> Q6Block {
     const QH: usize = 128;
     const SCALES: usize = 192;
     const D: usize = 208;
