@@ -12,6 +12,7 @@
 use crate::gguf::GgmlType;
 
 mod avx2_util;
+mod avx512_util;
 pub mod bf16;
 pub(crate) mod common;
 pub mod f16;
@@ -25,6 +26,7 @@ mod iq4_nl_avx2;
 mod iq4_search;
 pub mod iq4_xs;
 mod iq4_xs_avx2;
+mod iq4_xs_avx512;
 pub(crate) mod k16_scales_avx2;
 #[cfg(test)]
 mod kernel_timing;
@@ -42,6 +44,7 @@ pub mod q4_1;
 mod q4_1_avx2;
 pub mod q4_k;
 mod q4_k_avx2;
+mod q4_k_avx512;
 pub mod q5_0;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod q5_0_avx2;
@@ -52,6 +55,7 @@ pub mod q5_k;
 mod q5_k_avx2;
 pub mod q6_k;
 mod q6_k_avx2;
+mod q6_k_avx512;
 pub mod q8_0;
 mod q8_0_avx2;
 pub mod q8_1;

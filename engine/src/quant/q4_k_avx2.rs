@@ -42,7 +42,7 @@ const SCALE_SHUFFLE: [[u8; 32]; 8] = {
 /// The eight 6-bit scales (bytes 0..8) and eight mins (bytes 8..16) of a block, in the order
 /// [`super::common::scale_min_k4`] reads them.
 #[inline(always)]
-fn unpack_scales_mins(s: &[u8]) -> [u32; 4] {
+pub(super) fn unpack_scales_mins(s: &[u8]) -> [u32; 4] {
     const KMASK1: u32 = 0x3f3f_3f3f;
     const KMASK2: u32 = 0x0f0f_0f0f;
     const KMASK3: u32 = 0x0303_0303;

@@ -467,19 +467,7 @@ pub fn check_simd_against_scalar(
     // Q4_K's AVX2 kernel keeps the scalar per-block formula; the others follow llama.cpp's lanes.
     let exact = ty == GgmlType::Q4_K;
     let dot = kernels(ty).unwrap().dot_type;
-    let mut cases: Vec<(usize, Vec<u8>, Vec<u8>)> = Vec::new();
-    let block = ty.block_size() as usize;
-    for nb in [1usize, 2, 5, 9] {
-        let n = nb * block.max(256);
-        for (_, w) in test_vectors(n, block, 11 + nb as u64) {
-            for (_, a) in test_vectors(n, 32, 17 + nb as u64) {
-                cases.push((n, quantize_to(ty, &w), quantize_to(dot, &a)));
-            }
-        }
-    }
-    let r = GgmlRef::load(ty);
-    cases.push((r.x.len(), r.q.clone(), r.qa.clone()));
-    for (i, (n, w, a)) in cases.iter().enumerate() {
+    for (i, (n, w, a)) in simd_cases(ty).iter().enumerate() {
         let (s, v) = (scalar(*n, w, a), simd(*n, w, a));
         if exact {
             assert_eq!(
@@ -494,5 +482,72 @@ pub fn check_simd_against_scalar(
                 "{ty} case {i}: scalar {s} vs SIMD {v}"
             );
         }
+    }
+}
+
+/// (n, weights, activations): the test vectors at several block counts, then the committed
+/// llama.cpp blocks.
+fn simd_cases(ty: GgmlType) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
+    let dot = kernels(ty).unwrap().dot_type;
+    let mut cases = Vec::new();
+    let block = ty.block_size() as usize;
+    for nb in [1usize, 2, 5, 9] {
+        let n = nb * block.max(256);
+        for (_, w) in test_vectors(n, block, 11 + nb as u64) {
+            for (_, a) in test_vectors(n, 32, 17 + nb as u64) {
+                cases.push((n, quantize_to(ty, &w), quantize_to(dot, &a)));
+            }
+        }
+    }
+    let r = GgmlRef::load(ty);
+    cases.push((r.x.len(), r.q.clone(), r.qa.clone()));
+    cases
+}
+
+/// An AVX-512 dot kernel against the AVX2 one it replaces, bit for bit, on the same cases as
+/// [`check_simd_against_scalar`] plus extremes: every weight byte 0xFF, 0x77 or 0x00 (largest,
+/// middle and smallest quants and scales; the f16 block scales at `f16_at` set to 1) against
+/// activations all −128 or all 127, where a wrong sign or a saturating `maddubs` would show.
+#[cfg(target_arch = "x86_64")]
+pub fn check_avx512_identical(
+    ty: GgmlType,
+    f16_at: &[usize],
+    avx2: unsafe fn(usize, &[u8], &[u8]) -> f32,
+    avx512: unsafe fn(usize, &[u8], &[u8]) -> f32,
+) {
+    use super::q8_k;
+    if !super::avx512_util::available() {
+        eprintln!("skipped: no AVX-512 F/BW/VL/VNNI on this CPU");
+        return;
+    }
+    let mut cases = simd_cases(ty);
+    let (n, w, a) = cases[cases.len() - 2].clone();
+    for fill in [0xFFu8, 0x77, 0x00] {
+        let mut w = w.clone();
+        for block in w.chunks_exact_mut(ty.type_size() as usize) {
+            block.fill(fill);
+            for &at in f16_at {
+                block[at..at + 2].copy_from_slice(&0x3C00u16.to_le_bytes());
+            }
+        }
+        for extreme in [-128i8, 127] {
+            let mut a = a.clone();
+            for block in a.chunks_exact_mut(q8_k::TYPE_SIZE) {
+                block[q8_k::QS..q8_k::BSUMS].fill(extreme as u8);
+                for sum in block[q8_k::BSUMS..].chunks_exact_mut(2) {
+                    sum.copy_from_slice(&(16 * extreme as i16).to_le_bytes());
+                }
+            }
+            cases.push((n, w.clone(), a));
+        }
+    }
+    for (i, (n, w, a)) in cases.iter().enumerate() {
+        // SAFETY: AVX-512 F/BW/VL/VNNI (and so AVX2/FMA/F16C) were detected above.
+        let (x, y) = unsafe { (avx2(*n, w, a), avx512(*n, w, a)) };
+        assert_eq!(
+            x.to_bits(),
+            y.to_bits(),
+            "{ty} case {i}: AVX2 {x} vs AVX-512 {y}"
+        );
     }
 }

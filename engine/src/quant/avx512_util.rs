@@ -1,0 +1,45 @@
+//! AVX-512 helpers shared by the 512-bit dot kernels. The kernels using them are compiled with
+//! `avx512f,avx512bw,avx512vl,avx512vnni` (plus AVX2/FMA/F16C) and only called after
+//! [`available`] said yes.
+
+#![cfg(target_arch = "x86_64")]
+
+use std::arch::x86_64::*;
+
+/// Whether the AVX-512 (F, BW, VL, VNNI) decode kernels can run here (std caches each detection).
+#[inline(always)]
+pub fn available() -> bool {
+    super::avx2_util::available()
+        && std::is_x86_feature_detected!("f16c")
+        && std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vl")
+        && std::is_x86_feature_detected!("avx512vnni")
+}
+
+/// i16 permutation indices selecting, for each of the 32 i16 lanes, the value `first + lane / per`
+/// (`per` = how many consecutive lanes share one scale).
+pub const fn group_index(first: usize, per: usize) -> [i16; 32] {
+    let mut idx = [0i16; 32];
+    let mut i = 0;
+    while i < 32 {
+        idx[i] = (first + i / per) as i16;
+        i += 1;
+    }
+    idx
+}
+
+/// Loads 32 i16 values.
+#[inline(always)]
+pub unsafe fn load_i16x32(v: &[i16; 32]) -> __m512i {
+    _mm512_loadu_si512(v.as_ptr() as *const _)
+}
+
+/// The two f16 values at `p` and `p + 2`, as exact f32s (lanes 0 and 1).
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+pub unsafe fn two_f16(p: *const u8) -> (f32, f32) {
+    let h = _mm_cvtsi32_si128((p as *const i32).read_unaligned());
+    let f = _mm_cvtph_ps(h);
+    (_mm_cvtss_f32(f), _mm_cvtss_f32(_mm_movehdup_ps(f)))
+}
