@@ -5,6 +5,7 @@
 //! (F16), softmax in f32, probabilities rounded to F16 before the product with an F16 V.
 
 use super::attn_head::{flash_group, softmax_group, HeadGroup};
+use super::attn_tile::{softmax_tile, tile_applies, tile_tokens, TokenTile};
 use super::config::Config;
 use super::error::ModelError;
 use super::norm::{rms_norm_weighted, sigmoid};
@@ -117,9 +118,52 @@ pub fn attention(
     // Sliding-window layers see only the last n_swa positions (llama.cpp: masked if p - j >= n_swa).
     let window = if c.swa[il] { c.n_swa } else { usize::MAX };
     let group = nh / nkv;
-    let per_task = heads_per_task(group, t_n * nkv, rayon::current_num_threads());
+    // llama.cpp's score row spans the KV cells used after this micro-batch, padded to a multiple
+    // of 256 (`llama_kv_cache::get_n_kv`).
+    let row_len = (ctx.pos0 + t_n).div_ceil(256) * 256;
     let kv_ref = &*kv;
     let mut att = vec![0f32; t_n * nh * hv];
+    if t_n > 1 && !ctx.flash_attn && tile_applies(kv_ref, hd, row_len) {
+        // A prompt: tiles of tokens per KV head, so K and V are read once per tile.
+        let deepest = (ctx.pos0 + t_n).min(window);
+        let per_tile = tile_tokens(group, deepest);
+        let n_tiles = t_n.div_ceil(per_tile);
+        let tiles: Vec<(usize, Vec<f32>)> = (0..n_tiles * nkv)
+            .into_par_iter()
+            .map(|idx| {
+                let (tile, kv_head) = (idx / nkv, idx % nkv);
+                let tokens = tile * per_tile..((tile + 1) * per_tile).min(t_n);
+                let tt = TokenTile {
+                    layer: il,
+                    kv_head,
+                    q: &qq,
+                    q_row_bytes: qrb,
+                    n_head: nh,
+                    group,
+                    tokens: tokens.clone(),
+                    n_kv0: ctx.pos0 + 1,
+                    window,
+                    head_dim_k: hd,
+                    scale,
+                    row_len,
+                };
+                let mut o = vec![0f32; tokens.len() * group * hv];
+                softmax_tile(kv_ref, &tt, &mut o);
+                (idx, o)
+            })
+            .collect();
+        // Tile outputs are token-major rows of the group's heads: scatter into att[t][h].
+        for (idx, o) in tiles {
+            let (tile, kv_head) = (idx / nkv, idx % nkv);
+            for (i, rows) in o.chunks_exact(group * hv).enumerate() {
+                let t = tile * per_tile + i;
+                let at = (t * nh + kv_head * group) * hv;
+                att[at..at + group * hv].copy_from_slice(rows);
+            }
+        }
+        return finish(w, &gate, att, out);
+    }
+    let per_task = heads_per_task(group, t_n * nkv, rayon::current_num_threads());
     // One task per (token, KV head, slice of its query heads): the slice's K and V rows are
     // read once for all its heads.
     att.par_chunks_mut(per_task * hv)
@@ -137,9 +181,7 @@ pub fn attention(
                 scale,
                 first: (n_kv - 1).saturating_sub(window.saturating_sub(1)),
                 n_kv,
-                // llama.cpp's score row spans the KV cells used after this micro-batch, padded
-                // to a multiple of 256 (`llama_kv_cache::get_n_kv`).
-                row_len: (ctx.pos0 + t_n).div_ceil(256) * 256,
+                row_len,
             };
             if ctx.flash_attn {
                 flash_group(kv_ref, &hg, o);
@@ -147,8 +189,18 @@ pub fn attention(
                 softmax_group(kv_ref, &hg, o);
             }
         });
+    finish(w, &gate, att, out)
+}
+
+/// The output gate (gated attention) and the output projection.
+fn finish(
+    w: &AttentionWeights,
+    gate: &[f32],
+    mut att: Vec<f32>,
+    out: &mut [f32],
+) -> Result<(), ModelError> {
     if w.gated {
-        for (a, &g) in att.iter_mut().zip(&gate) {
+        for (a, &g) in att.iter_mut().zip(gate) {
             *a *= sigmoid(g);
         }
     }

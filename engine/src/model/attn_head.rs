@@ -40,9 +40,9 @@ impl HeadGroup<'_> {
 
 /// Per-thread buffers, reused across calls so the hot loop does not allocate.
 #[derive(Default)]
-struct Scratch {
-    q: Vec<f32>,
-    p: Vec<f32>,
+pub(super) struct Scratch {
+    pub(super) q: Vec<f32>,
+    pub(super) p: Vec<f32>,
     vrow: Vec<f32>,
     acc: Vec<f32>,
 }
@@ -51,11 +51,11 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     SCRATCH.with(|s| f(&mut s.borrow_mut()))
 }
 
-fn reset(v: &mut Vec<f32>, n: usize, fill: f32) {
+pub(super) fn reset(v: &mut Vec<f32>, n: usize, fill: f32) {
     v.clear();
     v.resize(n, fill);
 }

@@ -145,6 +145,34 @@ pub fn pv_f16(
     pv_f16_scalar(v, rows, p, p_stride, out, hv)
 }
 
+/// [`pv_f16`] for many heads (a tile of query tokens) at once: the rows are walked in chunks of
+/// `chunk` (a multiple of 16) with every head accumulated per chunk, so each chunk of V is read
+/// from memory once for all the heads instead of once per group of four. Same bits as
+/// [`pv_f16`] (each lane still sees its rows in increasing order); without AVX-512 it is
+/// [`pv_f16`].
+pub fn pv_f16_chunked(
+    v: HeadRows,
+    rows: Range<usize>,
+    p: &[f32],
+    p_stride: usize,
+    out: &mut [f32],
+    hv: usize,
+    chunk: usize,
+) {
+    let g = out.len() / hv;
+    let len = rows.len();
+    assert!(v.holds(rows.end) && v.row_bytes >= 2 * hv);
+    assert!(g == 0 || len == 0 || (g - 1) * p_stride + len <= p.len());
+    #[cfg(target_arch = "x86_64")]
+    if simd() && avx512() {
+        // SAFETY: AVX-512F, AVX2, FMA and F16C were detected; the bounds were checked above.
+        return unsafe {
+            super::tinyblas_avx512::pv_f16_chunked(v, rows, p, p_stride, out, hv, chunk)
+        };
+    }
+    pv_f16(v, rows, p, p_stride, out, hv)
+}
+
 pub fn pv_f16_scalar(
     v: HeadRows,
     rows: Range<usize>,
@@ -324,6 +352,14 @@ mod tests {
                     "avx512 pv dim={dim} g={g} rows={range:?}"
                 );
             }
+            // The chunked walk (all heads per chunk of rows) gives the same bits.
+            let chunk = LANES * (1 + rng.below(6));
+            let mut got = vec![1f32; g * dim];
+            pv_f16_chunked(rows, range.clone(), &p, stride, &mut got, dim, chunk);
+            assert!(
+                same(&want, &got),
+                "chunked pv dim={dim} g={g} rows={range:?} chunk={chunk}"
+            );
         }
     }
 }

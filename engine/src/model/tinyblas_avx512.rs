@@ -156,15 +156,95 @@ pub unsafe fn pv_f16(
                 p_stride,
                 block,
             };
-            match n {
-                1 => pv_columns::<1>(&a, oh, hv, wide, &mut lanes),
-                2 => pv_columns::<2>(&a, oh, hv, wide, &mut lanes),
-                3 => pv_columns::<3>(&a, oh, hv, wide, &mut lanes),
-                _ => pv_columns::<4>(&a, oh, hv, wide, &mut lanes),
-            }
+            lanes.clear();
+            lanes.resize(wide / 16 * n * LANES, _mm512_setzero_ps());
+            pv_heads(n, &a, wide, &mut lanes);
+            pv_finish(n, &lanes, oh, hv, wide);
             h0 += n;
         }
     })
+}
+
+/// `tinyblas::pv_f16_chunked`: rows in chunks of `chunk` (a multiple of 16), every head's
+/// columns accumulated per chunk, so each chunk of V is read from memory once for all heads.
+/// Each lane still sees its rows in increasing order: the same sums as [`pv_f16`].
+///
+/// # Safety
+/// As [`pv_f16`].
+#[target_feature(enable = "avx2,fma,f16c,avx512f")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn pv_f16_chunked(
+    v: HeadRows,
+    rows: Range<usize>,
+    p: &[f32],
+    p_stride: usize,
+    out: &mut [f32],
+    hv: usize,
+    chunk: usize,
+) {
+    let g = out.len() / hv;
+    let wide = hv / 16 * 16;
+    if wide < hv || chunk % LANES != 0 || chunk == 0 {
+        return pv_f16(v, rows, p, p_stride, out, hv);
+    }
+    // The chunk is in L2 after the first heads: walk it whole, so each lane accumulator is
+    // loaded and stored once per chunk rather than once per 32 KiB.
+    let block = chunk;
+    let per_head = wide / 16 * LANES;
+    PV_LANES.with(|lanes| {
+        let mut lanes = lanes.borrow_mut();
+        lanes.clear();
+        lanes.resize(g * per_head, _mm512_setzero_ps());
+        let mut c0 = rows.start;
+        while c0 < rows.end {
+            let c1 = (c0 + chunk - c0 % chunk).min(rows.end);
+            let mut h0 = 0;
+            while h0 < g {
+                let n = (g - h0).min(4);
+                let a = Pv {
+                    v,
+                    rows: c0..c1,
+                    p: &p[h0 * p_stride + c0 - rows.start..],
+                    p_stride,
+                    block,
+                };
+                pv_heads(n, &a, wide, &mut lanes[h0 * per_head..(h0 + n) * per_head]);
+                h0 += n;
+            }
+            c0 = c1;
+        }
+        let mut h0 = 0;
+        while h0 < g {
+            let n = (g - h0).min(4);
+            let oh = &mut out[h0 * hv..(h0 + n) * hv];
+            pv_finish(n, &lanes[h0 * per_head..(h0 + n) * per_head], oh, hv, wide);
+            h0 += n;
+        }
+    })
+}
+
+/// [`pv_columns`] for `n` (1..=4) heads.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f")]
+unsafe fn pv_heads(n: usize, a: &Pv, wide: usize, lanes: &mut [__m512]) {
+    match n {
+        1 => pv_columns::<1>(a, wide, lanes),
+        2 => pv_columns::<2>(a, wide, lanes),
+        3 => pv_columns::<3>(a, wide, lanes),
+        _ => pv_columns::<4>(a, wide, lanes),
+    }
+}
+
+/// [`pv_reduce`] for `n` (1..=4) heads.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f")]
+unsafe fn pv_finish(n: usize, lanes: &[__m512], out: &mut [f32], hv: usize, wide: usize) {
+    match n {
+        1 => pv_reduce::<1>(lanes, out, hv, wide),
+        2 => pv_reduce::<2>(lanes, out, hv, wide),
+        3 => pv_reduce::<3>(lanes, out, hv, wide),
+        _ => pv_reduce::<4>(lanes, out, hv, wide),
+    }
 }
 
 struct Pv<'a> {
@@ -175,22 +255,16 @@ struct Pv<'a> {
     block: usize,
 }
 
-/// Columns `0..wide` (a multiple of 16) of `G` heads, 16 columns per vector. Lane `l` sees rows
-/// `j ≡ l (mod 16)` in increasing order, as in the scalar reference.
+/// Adds rows `a.rows` into the lane accumulators of columns `0..wide` (a multiple of 16) of `G`
+/// heads, 16 columns per vector. Lane `l` sees rows `j ≡ l (mod 16)` in increasing order, as in
+/// the scalar reference.
 #[target_feature(enable = "avx2,fma,f16c,avx512f")]
-unsafe fn pv_columns<const G: usize>(
-    a: &Pv,
-    out: &mut [f32],
-    hv: usize,
-    wide: usize,
-    lanes: &mut Vec<__m512>,
-) {
+unsafe fn pv_columns<const G: usize>(a: &Pv, wide: usize, lanes: &mut [__m512]) {
     /// Column vectors held per pass (with G ≤ 4 heads: at most 16 accumulators).
     const NB: usize = 4;
     let n_cb = wide / 16;
     // lanes[(cb * G + h) * LANES + l]: column vector cb, head h, lane l.
-    lanes.clear();
-    lanes.resize(n_cb * G * LANES, _mm512_setzero_ps());
+    assert!(lanes.len() >= n_cb * G * LANES);
     let (vp, pp, start) = (a.v.bytes.as_ptr(), a.p.as_ptr(), a.rows.start);
     let mut b0 = start;
     while b0 < a.rows.end {
@@ -230,6 +304,12 @@ unsafe fn pv_columns<const G: usize>(
         }
         b0 = b1;
     }
+}
+
+/// The halving tree of each head's lanes into its `wide` columns of `out` (rows of `hv`).
+#[target_feature(enable = "avx2,fma,f16c,avx512f")]
+unsafe fn pv_reduce<const G: usize>(lanes: &[__m512], out: &mut [f32], hv: usize, wide: usize) {
+    let n_cb = wide / 16;
     for cb in 0..n_cb {
         for h in 0..G {
             // The halving tree: lane i += lane i + 8, i + 4, i + 2, i + 1 (plain loops: a
