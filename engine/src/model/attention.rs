@@ -5,7 +5,10 @@
 //! (F16), softmax in f32, probabilities rounded to F16 before the product with an F16 V.
 
 use super::attn_head::{flash_group, softmax_group, HeadGroup};
-use super::attn_tile::{softmax_tile, tile_applies, tile_tokens, TokenTile};
+use super::attn_split::softmax_split;
+use super::attn_tile::{
+    flash_tile, flash_tile_tokens, softmax_tile, tile_applies, tile_tokens, TokenTile,
+};
 use super::config::Config;
 use super::error::ModelError;
 use super::norm::{rms_norm_weighted, sigmoid};
@@ -123,10 +126,15 @@ pub fn attention(
     let row_len = (ctx.pos0 + t_n).div_ceil(256) * 256;
     let kv_ref = &*kv;
     let mut att = vec![0f32; t_n * nh * hv];
-    if t_n > 1 && !ctx.flash_attn && tile_applies(kv_ref, hd, row_len) {
+    let tiled = ctx.flash_attn || tile_applies(kv_ref, hd, row_len);
+    if t_n > 1 && tiled {
         // A prompt: tiles of tokens per KV head, so K and V are read once per tile.
         let deepest = (ctx.pos0 + t_n).min(window);
-        let per_tile = tile_tokens(group, deepest);
+        let per_tile = if ctx.flash_attn {
+            flash_tile_tokens(group)
+        } else {
+            tile_tokens(group, deepest)
+        };
         let n_tiles = t_n.div_ceil(per_tile);
         let tiles: Vec<(usize, Vec<f32>)> = (0..n_tiles * nkv)
             .into_par_iter()
@@ -148,7 +156,11 @@ pub fn attention(
                     row_len,
                 };
                 let mut o = vec![0f32; tokens.len() * group * hv];
-                softmax_tile(kv_ref, &tt, &mut o);
+                if ctx.flash_attn {
+                    flash_tile(kv_ref, &tt, &mut o);
+                } else {
+                    softmax_tile(kv_ref, &tt, &mut o);
+                }
                 (idx, o)
             })
             .collect();
@@ -163,7 +175,28 @@ pub fn attention(
         }
         return finish(w, &gate, att, out);
     }
-    let per_task = heads_per_task(group, t_n * nkv, rayon::current_num_threads());
+    let threads = rayon::current_num_threads();
+    if t_n == 1 && !ctx.flash_attn && nkv < threads && tile_applies(kv_ref, hd, row_len) {
+        // One token, fewer KV heads than threads: split each KV head's rows and columns across
+        // the pool instead of its query heads, so K and V are read once.
+        let n_kv = ctx.pos0 + 1;
+        for (kv_head, o) in att.chunks_exact_mut(group * hv).enumerate() {
+            let hg = HeadGroup {
+                layer: il,
+                kv_head,
+                q: &qq[kv_head * group * qrb..(kv_head + 1) * group * qrb],
+                q_row_bytes: qrb,
+                head_dim_k: hd,
+                scale,
+                first: (n_kv - 1).saturating_sub(window.saturating_sub(1)),
+                n_kv,
+                row_len,
+            };
+            softmax_split(kv_ref, &hg, o, threads);
+        }
+        return finish(w, &gate, att, out);
+    }
+    let per_task = heads_per_task(group, t_n * nkv, threads);
     // One task per (token, KV head, slice of its query heads): the slice's K and V rows are
     // read once for all its heads.
     att.par_chunks_mut(per_task * hv)

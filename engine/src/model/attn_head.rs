@@ -43,8 +43,8 @@ impl HeadGroup<'_> {
 pub(super) struct Scratch {
     pub(super) q: Vec<f32>,
     pub(super) p: Vec<f32>,
-    vrow: Vec<f32>,
-    acc: Vec<f32>,
+    pub(super) vrow: Vec<f32>,
+    pub(super) acc: Vec<f32>,
 }
 
 thread_local! {
@@ -149,30 +149,45 @@ pub fn flash_group(kv: &KvCache, hg: &HeadGroup, out: &mut [f32]) {
             (kv.v_kernels.dequantize)(v.row(j), &mut s.vrow);
             for (h, acc) in s.acc.chunks_exact_mut(hv).enumerate() {
                 let sc = (kv.k_kernels.vec_dot)(hd, kj, hg.q_row(h)) * hg.scale;
-                let (mut ms, mut vs) = (1f32, 1f32);
-                if sc > maxes[h] {
-                    let m_old = maxes[h];
-                    maxes[h] = sc;
-                    ms = (m_old - sc).exp();
-                    scale_acc(acc, ms, f16_v);
-                } else {
-                    vs = (sc - maxes[h]).exp();
-                }
-                mad_acc(acc, &s.vrow, vs, f16_v);
-                sums[h] = sums[h] * ms + vs;
+                flash_step(acc, &mut sums[h], &mut maxes[h], sc, &s.vrow, f16_v);
             }
         }
-        for ((o, acc), &sum) in out
-            .chunks_exact_mut(hv)
-            .zip(s.acc.chunks_exact(hv))
-            .zip(&*sums)
-        {
-            let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
-            for (o, &a) in o.iter_mut().zip(acc) {
-                *o = a * inv;
-            }
-        }
+        flash_finish(&s.acc, sums, out, hv);
     })
+}
+
+/// One K/V row of ggml's flash-attention loop for one head: rescale on a new maximum, add the
+/// row's V weighted by its exponential, update the running sum.
+#[inline]
+pub(super) fn flash_step(
+    acc: &mut [f32],
+    sum: &mut f32,
+    max: &mut f32,
+    score: f32,
+    v: &[f32],
+    f16_v: bool,
+) {
+    let (mut ms, mut vs) = (1f32, 1f32);
+    if score > *max {
+        let m_old = *max;
+        *max = score;
+        ms = (m_old - score).exp();
+        scale_acc(acc, ms, f16_v);
+    } else {
+        vs = (score - *max).exp();
+    }
+    mad_acc(acc, v, vs, f16_v);
+    *sum = *sum * ms + vs;
+}
+
+/// Each head's accumulator divided by its running sum (rows of `hv`).
+pub(super) fn flash_finish(acc: &[f32], sums: &[f32], out: &mut [f32], hv: usize) {
+    for ((o, acc), &sum) in out.chunks_exact_mut(hv).zip(acc.chunks_exact(hv)).zip(sums) {
+        let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
+        for (o, &a) in o.iter_mut().zip(acc) {
+            *o = a * inv;
+        }
+    }
 }
 
 #[cfg(test)]

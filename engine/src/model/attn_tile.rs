@@ -1,6 +1,6 @@
-//! Prompt attention for a tile of consecutive query tokens against one KV head (F16 cache, the
-//! softmax-then-V formulation), bit for bit what [`super::attn_head::softmax_group`] gives for
-//! each token on its own.
+//! Prompt attention for a tile of consecutive query tokens against one KV head, bit for bit what
+//! [`super::attn_head`] gives for each token on its own: the softmax-then-V form for an F16
+//! cache ([`softmax_tile`]) and ggml's flash-attention form for any cache ([`flash_tile`]).
 //!
 //! Why tiles: token by token, every query token of a prompt streams its KV head's whole K and V
 //! (16 MiB each at 32K positions and 256 dimensions), so a deep prompt ran at DRAM speed: 0.6× of
@@ -12,7 +12,7 @@
 //! carry probability 0, which adds exactly nothing to a lane (lanes are fixed by the absolute row
 //! index, and start at +0).
 
-use super::attn_head::{reset, with_scratch};
+use super::attn_head::{flash_finish, flash_step, reset, with_scratch};
 use super::attn_vec::softmax_row;
 use super::tinyblas;
 use crate::cache::KvCache;
@@ -126,27 +126,80 @@ pub fn softmax_tile(kv: &KvCache, tile: &TokenTile, out: &mut [f32]) {
     })
 }
 
+/// Tokens per tile of [`flash_tile`]: its state is one accumulator row per head, so only the
+/// head count bounds it.
+pub fn flash_tile_tokens(group: usize) -> usize {
+    (MAX_TILE_HEADS / group.max(1)).max(1)
+}
+
+/// ggml's flash-attention formulation ([`super::attn_head::flash_group`]) for a tile of tokens, any
+/// cache type: each K/V row is read (and V dequantized) once for every head of every token of the
+/// tile that sees it. Each (token, head) still takes its rows in increasing order through the
+/// same update, so the result is the token-by-token one bit for bit.
+pub fn flash_tile(kv: &KvCache, tile: &TokenTile, out: &mut [f32]) {
+    let (g, n_t) = (tile.group, tile.tokens.len());
+    let heads = g * n_t;
+    if heads == 0 {
+        return;
+    }
+    let (hd, hv) = (tile.head_dim_k, out.len() / heads);
+    let f16_v = kv.v_kernels.ggml_type == GgmlType::F16;
+    let first = tile.visible(tile.tokens.start).start;
+    let end = tile.visible(tile.tokens.end - 1).end;
+    let (k, v) = (
+        kv.k_rows(tile.layer, tile.kv_head),
+        kv.v_rows(tile.layer, tile.kv_head),
+    );
+    let q_row = |i: usize| {
+        let (t, h) = (tile.tokens.start + i / g, tile.kv_head * g + i % g);
+        let at = (t * tile.n_head + h) * tile.q_row_bytes;
+        &tile.q[at..at + tile.q_row_bytes]
+    };
+    with_scratch(|s| {
+        reset(&mut s.acc, heads * hv, 0.0);
+        reset(&mut s.vrow, hv, 0.0);
+        // Per head: running sum of exponentials, then running maximum.
+        reset(&mut s.p, 2 * heads, 0.0);
+        let (sums, maxes) = s.p.split_at_mut(heads);
+        maxes.fill(f32::NEG_INFINITY);
+        for j in first..end {
+            let kj = k.row(j);
+            (kv.v_kernels.dequantize)(v.row(j), &mut s.vrow);
+            for (t, token) in tile.tokens.clone().enumerate() {
+                if !tile.visible(token).contains(&j) {
+                    continue;
+                }
+                for i in t * g..(t + 1) * g {
+                    let sc = (kv.k_kernels.vec_dot)(hd, kj, q_row(i)) * tile.scale;
+                    let acc = &mut s.acc[i * hv..(i + 1) * hv];
+                    flash_step(acc, &mut sums[i], &mut maxes[i], sc, &s.vrow, f16_v);
+                }
+            }
+        }
+        flash_finish(&s.acc, sums, out, hv);
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cpu::quantize_rows;
-    use crate::model::attn_head::{softmax_group, HeadGroup};
+    use crate::model::attn_head::{flash_group, softmax_group, HeadGroup};
     use crate::model::test_rng::Rng;
 
     /// Every token of a tile against `softmax_group` for that token alone, bit for bit.
-    fn check(rng: &mut Rng, hd: usize, hv: usize, group: usize, window: usize) {
-        let (nkv, pos0, t_n) = (2, rng.below(700), 1 + rng.below(40));
-        let n_ctx = pos0 + t_n;
-        let mut kv = KvCache::new(
-            GgmlType::F16,
-            GgmlType::F16,
-            n_ctx,
+    fn check(rng: &mut Rng, case: &Case) {
+        let Case {
+            ty,
             hd,
             hv,
-            &[false, true],
-            &[0, nkv],
-        )
-        .unwrap();
+            group,
+            window,
+            flash,
+        } = *case;
+        let (nkv, pos0, t_n) = (2, rng.below(700), 1 + rng.below(40));
+        let n_ctx = pos0 + t_n;
+        let mut kv = KvCache::new(ty, ty, n_ctx, hd, hv, &[false, true], &[0, nkv]).unwrap();
         for pos in 0..n_ctx {
             let k: Vec<f32> = (0..nkv * hd).map(|_| rng.normal()).collect();
             let v: Vec<f32> = (0..nkv * hv).map(|_| rng.normal()).collect();
@@ -175,7 +228,11 @@ mod tests {
             row_len,
         };
         let mut got = vec![f32::NAN; tokens.len() * group * hv];
-        softmax_tile(&kv, &tile, &mut got);
+        if flash {
+            flash_tile(&kv, &tile, &mut got);
+        } else {
+            softmax_tile(&kv, &tile, &mut got);
+        }
         for (i, t) in tokens.clone().enumerate() {
             let n_kv = pos0 + 1 + t;
             let q0 = t * nh + kv_head * group;
@@ -191,28 +248,64 @@ mod tests {
                 row_len,
             };
             let mut want = vec![0f32; group * hv];
-            softmax_group(&kv, &hg, &mut want);
+            if flash {
+                flash_group(&kv, &hg, &mut want);
+            } else {
+                softmax_group(&kv, &hg, &mut want);
+            }
             let g = &got[i * group * hv..(i + 1) * group * hv];
             for (c, (a, b)) in want.iter().zip(g).enumerate() {
                 assert_eq!(
                     a.to_bits(),
                     b.to_bits(),
-                    "hd {hd} hv {hv} group {group} window {window} pos0 {pos0} tokens {tokens:?} \
-                     token {t} element {c}: {a} vs {b}"
+                    "{ty} flash {flash} hd {hd} hv {hv} group {group} window {window} pos0 {pos0} \
+                     tokens {tokens:?} token {t} element {c}: {a} vs {b}"
                 );
             }
         }
+    }
+
+    #[derive(Clone, Copy)]
+    struct Case {
+        ty: GgmlType,
+        hd: usize,
+        hv: usize,
+        group: usize,
+        window: usize,
+        flash: bool,
     }
 
     #[test]
     fn tiles_match_token_by_token_attention_bit_for_bit() {
         let mut rng = Rng::new(11);
         for case in 0..60 {
-            let hd = [16, 64, 128][case % 3];
-            let hv = [16, 64, 40, 128][case % 4];
-            let group = 1 + case % 4;
             let window = [usize::MAX, 1 + rng.below(300), 512][case % 3];
-            check(&mut rng, hd, hv, group, window);
+            let c = Case {
+                ty: GgmlType::F16,
+                hd: [16, 64, 128][case % 3],
+                hv: [16, 64, 40, 128][case % 4],
+                group: 1 + case % 4,
+                window,
+                flash: false,
+            };
+            check(&mut rng, &c);
+            // Flash attention, also on quantized caches (it takes any type).
+            let ty = [GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0][case % 3];
+            let (hd, hv) = if ty == GgmlType::F16 {
+                (c.hd, c.hv)
+            } else {
+                (64 * (1 + case % 2), 64)
+            };
+            check(
+                &mut rng,
+                &Case {
+                    ty,
+                    hd,
+                    hv,
+                    flash: true,
+                    ..c
+                },
+            );
         }
     }
 

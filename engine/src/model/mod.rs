@@ -5,6 +5,7 @@ pub mod attention;
 pub mod attn_head;
 #[cfg(test)]
 mod attn_head_ref;
+pub mod attn_split;
 pub mod attn_tile;
 pub mod attn_vec;
 #[cfg(target_arch = "x86_64")]
