@@ -4,6 +4,9 @@
 //! Why: with fewer KV heads than threads (Gemma 3 has one), splitting a decode step by query heads
 //! makes every thread read the whole K and V. Past L3 that doubles the DRAM traffic of the deepest
 //! part of a decode step. Here K rows and V columns are divided, so each byte is read once.
+//! Gemma 3 270M tg128, 2 threads, three alternating runs each: 65–66 → 72–85 t/s at 16K of
+//! context, and no loss when the cache is small (110–114 → 113–118 at 1K; 90–99 → 101–111 at 4K),
+//! so it is used at every depth.
 //!
 //! Bit for bit [`super::attn_head::softmax_group`]: every score is the same dot product, each
 //! head's softmax runs on the same row, and each output column is the same lane sums (a column's
