@@ -4,7 +4,7 @@
 //! Numerics as llama.cpp without flash attention: K·q with q converted to the cache's dot type
 //! (F16), softmax in f32, probabilities rounded to F16 before the product with an F16 V.
 
-use super::attn_head::{flash_group, softmax_group, HeadGroup};
+use super::attn_head::{first_visible, flash_group, softmax_group, HeadGroup};
 use super::attn_split::softmax_split;
 use super::attn_tile::{
     flash_tile, flash_tile_tokens, softmax_tile, tile_applies, tile_tokens, TokenTile,
@@ -176,22 +176,24 @@ pub fn attention(
         return finish(w, &gate, att, out);
     }
     let threads = rayon::current_num_threads();
+    // `n` query heads from q row `q0` (token-major rows of all heads), against KV head `kv_head`,
+    // for a token that sees `n_kv` positions.
+    let heads = |kv_head: usize, q0: usize, n: usize, n_kv: usize| HeadGroup {
+        layer: il,
+        kv_head,
+        q: &qq[q0 * qrb..(q0 + n) * qrb],
+        q_row_bytes: qrb,
+        head_dim_k: hd,
+        scale,
+        first: first_visible(n_kv, window),
+        n_kv,
+        row_len,
+    };
     if t_n == 1 && !ctx.flash_attn && nkv < threads && tile_applies(kv_ref, hd, row_len) {
         // One token, fewer KV heads than threads: split each KV head's rows and columns across
         // the pool instead of its query heads, so K and V are read once.
-        let n_kv = ctx.pos0 + 1;
         for (kv_head, o) in att.chunks_exact_mut(group * hv).enumerate() {
-            let hg = HeadGroup {
-                layer: il,
-                kv_head,
-                q: &qq[kv_head * group * qrb..(kv_head + 1) * group * qrb],
-                q_row_bytes: qrb,
-                head_dim_k: hd,
-                scale,
-                first: (n_kv - 1).saturating_sub(window.saturating_sub(1)),
-                n_kv,
-                row_len,
-            };
+            let hg = heads(kv_head, kv_head * group, group, ctx.pos0 + 1);
             softmax_split(kv_ref, &hg, o, threads);
         }
         return finish(w, &gate, att, out);
@@ -203,19 +205,7 @@ pub fn attention(
         .enumerate()
         .for_each(|(idx, o)| {
             let (t, h0) = (idx * per_task / nh, idx * per_task % nh);
-            let n_kv = ctx.pos0 + t + 1;
-            let q0 = t * nh + h0;
-            let hg = HeadGroup {
-                layer: il,
-                kv_head: h0 / group,
-                q: &qq[q0 * qrb..(q0 + per_task) * qrb],
-                q_row_bytes: qrb,
-                head_dim_k: hd,
-                scale,
-                first: (n_kv - 1).saturating_sub(window.saturating_sub(1)),
-                n_kv,
-                row_len,
-            };
+            let hg = heads(h0 / group, t * nh + h0, per_task, ctx.pos0 + t + 1);
             if ctx.flash_attn {
                 flash_group(kv_ref, &hg, o);
             } else {

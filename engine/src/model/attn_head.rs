@@ -28,6 +28,12 @@ pub struct HeadGroup<'a> {
     pub row_len: usize,
 }
 
+/// The first position a token seeing positions `..n_kv` attends to under a sliding window of
+/// `window` positions (`usize::MAX`: no window). llama.cpp masks `p - j >= n_swa`.
+pub fn first_visible(n_kv: usize, window: usize) -> usize {
+    (n_kv - 1).saturating_sub(window.saturating_sub(1))
+}
+
 impl HeadGroup<'_> {
     fn n_heads(&self) -> usize {
         self.q.len() / self.q_row_bytes.max(1)

@@ -12,7 +12,7 @@
 //! carry probability 0, which adds exactly nothing to a lane (lanes are fixed by the absolute row
 //! index, and start at +0).
 
-use super::attn_head::{flash_finish, flash_step, reset, with_scratch};
+use super::attn_head::{first_visible, flash_finish, flash_step, reset, with_scratch};
 use super::attn_vec::softmax_row;
 use super::tinyblas;
 use crate::cache::KvCache;
@@ -53,7 +53,7 @@ impl TokenTile<'_> {
     /// Positions token `t` of the batch sees.
     fn visible(&self, t: usize) -> Range<usize> {
         let n_kv = self.n_kv0 + t;
-        (n_kv - 1).saturating_sub(self.window.saturating_sub(1))..n_kv
+        first_visible(n_kv, self.window)..n_kv
     }
 }
 

@@ -29,6 +29,19 @@ pub const fn group_index(first: usize, per: usize) -> [i16; 32] {
     idx
 }
 
+/// 32 i16 lanes alternating between `a` and `b` every `run` lanes (`a` first).
+pub const fn alternating(a: i16, b: i16, run: usize) -> [i16; 32] {
+    let mut v = [a; 32];
+    let mut i = 0;
+    while i < 32 {
+        if (i / run) % 2 == 1 {
+            v[i] = b;
+        }
+        i += 1;
+    }
+    v
+}
+
 /// Loads 32 i16 values.
 #[inline(always)]
 pub unsafe fn load_i16x32(v: &[i16; 32]) -> __m512i {

@@ -14,7 +14,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{group_index, load_i16x32};
+use super::avx512_util::{alternating, group_index, load_i16x32};
 use super::common::f16_at;
 use super::iq4_search::KVALUES_IQ4NL;
 use super::iq4_xs::{BLOCK, TYPE_SIZE};
@@ -46,15 +46,7 @@ const SCALE_INDEX: [[i16; 32]; 4] = [
 ];
 
 /// Per 128-bit lane: shift 0 (low nibbles: elements 0..16) then 4 (high: 16..32), twice.
-const NIBBLE_SHIFT: [i16; 32] = {
-    let mut s = [0i16; 32];
-    let mut i = 0;
-    while i < 32 {
-        s[i] = if (i / 8) % 2 == 1 { 4 } else { 0 };
-        i += 1;
-    }
-    s
-};
+const NIBBLE_SHIFT: [i16; 32] = alternating(0, 4, 8);
 
 /// The eight 6-bit sub-block scales minus 32, as i16 lanes 0..8.
 #[inline(always)]

@@ -10,7 +10,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use super::avx512_util::{group_index, load_i16x32, two_f16};
+use super::avx512_util::{alternating, group_index, load_i16x32, two_f16};
 use super::q4_k::{BLOCK, TYPE_SIZE};
 use super::q4_k_avx2::unpack_scales_mins;
 use super::q8_k;
@@ -28,15 +28,7 @@ const SCALE_INDEX: [[i16; 32]; 4] = [
 ];
 
 /// Shift counts per i16 lane: 0 for the low half (low nibbles), 4 for the high half.
-const NIBBLE_SHIFT: [i16; 32] = {
-    let mut s = [0i16; 32];
-    let mut i = 16;
-    while i < 32 {
-        s[i] = 4;
-        i += 1;
-    }
-    s
-};
+const NIBBLE_SHIFT: [i16; 32] = alternating(0, 4, 16);
 
 /// The integer parts of one block: the i32 lanes of Σ scale·q·a (to be summed) and the four
 /// partial sums of Σ min·(activation sums).

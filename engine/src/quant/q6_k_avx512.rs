@@ -11,7 +11,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{group_index, load_i16x32};
+use super::avx512_util::{alternating, group_index, load_i16x32};
 use super::common::f16_at;
 use super::q6_k::{BLOCK, TYPE_SIZE};
 use super::q8_k;
@@ -33,17 +33,8 @@ const SCALE_INDEX: [[i16; 32]; 4] = [
 
 /// Per-half shift counts moving the high bits of chunk 0 | 1 (bits 0..1 | 2..3, left) and of
 /// chunk 2 | 3 (bits 4..5 | 6..7, right) into bits 4..5.
-const fn halves(low: i16, high: i16) -> [i16; 32] {
-    let mut s = [low; 32];
-    let mut i = 16;
-    while i < 32 {
-        s[i] = high;
-        i += 1;
-    }
-    s
-}
-const SHIFT_LEFT_01: [i16; 32] = halves(4, 2);
-const SHIFT_RIGHT_23: [i16; 32] = halves(0, 2);
+const SHIFT_LEFT_01: [i16; 32] = alternating(4, 2, 16);
+const SHIFT_RIGHT_23: [i16; 32] = alternating(0, 2, 16);
 
 /// # Safety
 /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI ([`super::avx512_util::available`]).
