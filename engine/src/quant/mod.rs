@@ -53,6 +53,7 @@ pub mod q5_1;
 mod q5_1_avx2;
 pub mod q5_k;
 mod q5_k_avx2;
+mod q5_k_avx512;
 pub mod q6_k;
 mod q6_k_avx2;
 mod q6_k_avx512;

@@ -1,0 +1,110 @@
+//! AVX-512 (BW + VNNI) version of the Q5_K · Q8_K dot product, chosen at run time over
+//! [`super::q5_k_avx2`] and bit for bit equal to it (and so to llama.cpp's AVX2 kernel).
+//!
+//! The AVX2 kernel keeps eight exact i32 lanes per block: lane l sums bytes 4l..4l+3 of every
+//! 32-element sub-block, scaled. Here one 512-bit step takes the chunk of sub-blocks 2c (lanes
+//! 0..8) and 2c+1 (lanes 8..16), as Q4_K's kernel does: the 32 packed bytes broadcast and shifted
+//! by 0 and 4 bits, the fifth bit from one broadcast of `qh` shifted by 2c and 2c+1. Folding the
+//! high half onto the low one gives the same eight integers; the float steps are the AVX2 ones.
+
+#![cfg(target_arch = "x86_64")]
+
+use super::avx2_util::hsum_f32;
+use super::avx512_util::{alternating, group_index, load_i16x32};
+use super::common::f16_at;
+use super::q4_k_avx2::unpack_scales_mins;
+use super::q5_k::{BLOCK, TYPE_SIZE};
+use super::q8_k;
+use std::arch::x86_64::*;
+
+const SCALES: usize = 4;
+const QH: usize = 16;
+const QS: usize = 48;
+
+/// For chunk c: scale 2c in i16 lanes 0..16 (the low nibbles), 2c+1 in lanes 16..32.
+const SCALE_INDEX: [[i16; 32]; 4] = [
+    group_index(0, 16),
+    group_index(2, 16),
+    group_index(4, 16),
+    group_index(6, 16),
+];
+
+/// Shift counts per i16 lane: 0 for the low half (low nibbles), 4 for the high half.
+const NIBBLE_SHIFT: [i16; 32] = alternating(0, 4, 16);
+
+/// For chunk c: the `qh` bit of sub-block 2c (low half) and 2c+1 (high half) moved to bit 0.
+const HIGH_SHIFT: [[i16; 32]; 4] = [
+    alternating(0, 1, 16),
+    alternating(2, 3, 16),
+    alternating(4, 5, 16),
+    alternating(6, 7, 16),
+];
+
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI ([`super::avx512_util::available`]).
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+    let nb = (n / BLOCK)
+        .min(weights.len() / TYPE_SIZE)
+        .min(activations.len() / q8_k::TYPE_SIZE);
+    let low_nibbles = _mm512_set1_epi8(0x0F);
+    let one = _mm512_set1_epi8(1);
+    let shift = load_i16x32(&NIBBLE_SHIFT);
+    let index = SCALE_INDEX.map(|i| load_i16x32(&i));
+    let high_shift = HIGH_SHIFT.map(|i| load_i16x32(&i));
+    let mut acc = _mm256_setzero_ps();
+    let mut summs = 0.0f32;
+    for b in 0..nb {
+        let x = &weights[b * TYPE_SIZE..(b + 1) * TYPE_SIZE];
+        let y = &activations[b * q8_k::TYPE_SIZE..(b + 1) * q8_k::TYPE_SIZE];
+        let dy = q8_k::d(y);
+        let d = dy * f16_at(x, 0);
+        let dmin = -dy * f16_at(x, 2);
+        let u = unpack_scales_mins(&x[SCALES..SCALES + 12]);
+        let mins_and_scales = _mm256_cvtepu8_epi16(_mm_set_epi32(
+            u[3] as i32,
+            u[2] as i32,
+            u[1] as i32,
+            u[0] as i32,
+        ));
+        // Σ min_j · (a-sums of the two 16-element groups of sub-block j), exact in i32.
+        let q8sums = _mm256_loadu_si256(y[q8_k::BSUMS..].as_ptr() as *const __m256i);
+        let pair_sums = _mm_hadd_epi16(
+            _mm256_castsi256_si128(q8sums),
+            _mm256_extracti128_si256(q8sums, 1),
+        );
+        let mins = _mm_madd_epi16(_mm256_extracti128_si256(mins_and_scales, 1), pair_sums);
+        let mins = _mm_hadd_epi32(mins, mins);
+        let mins = _mm_cvtsi128_si32(_mm_hadd_epi32(mins, mins));
+        let scales = _mm512_castsi256_si512(mins_and_scales);
+        let qh =
+            _mm512_broadcast_i64x4(_mm256_loadu_si256(x[QH..QH + 32].as_ptr() as *const __m256i));
+        let qs = x[QS..QS + 128].as_ptr();
+        let a = y[q8_k::QS..q8_k::QS + BLOCK].as_ptr();
+        let mut sum = [_mm512_setzero_si512(); 2];
+        for c in 0..4 {
+            let packed =
+                _mm512_broadcast_i64x4(_mm256_loadu_si256(qs.add(32 * c) as *const __m256i));
+            let fifth = _mm512_and_si512(_mm512_srlv_epi16(qh, high_shift[c]), one);
+            let fifth = _mm512_slli_epi16(fifth, 4);
+            // (nibble & 0xF) | fifth bit: ternary-logic 0xF8 is A | (B & C).
+            let q = _mm512_ternarylogic_epi32(
+                fifth,
+                _mm512_srlv_epi16(packed, shift),
+                low_nibbles,
+                0xF8,
+            );
+            let act = _mm512_loadu_si512(a.add(64 * c) as *const _);
+            let scale = _mm512_permutexvar_epi16(index[c], scales);
+            sum[c % 2] = _mm512_dpwssd_epi32(sum[c % 2], _mm512_maddubs_epi16(q, act), scale);
+        }
+        let sum = _mm512_add_epi32(sum[0], sum[1]);
+        let sumi = _mm256_add_epi32(
+            _mm512_castsi512_si256(sum),
+            _mm512_extracti64x4_epi64(sum, 1),
+        );
+        summs += dmin * mins as f32;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    hsum_f32(acc) + summs
+}
