@@ -20,7 +20,7 @@ const SCALES: usize = 4;
 const QS: usize = 16;
 
 /// For chunk c: scale 2c in i16 lanes 0..16 (the low nibbles), 2c+1 in lanes 16..32.
-const SCALE_INDEX: [[i16; 32]; 4] = [
+pub(super) const SCALE_INDEX: [[i16; 32]; 4] = [
     group_index(0, 16),
     group_index(2, 16),
     group_index(4, 16),
@@ -28,7 +28,27 @@ const SCALE_INDEX: [[i16; 32]; 4] = [
 ];
 
 /// Shift counts per i16 lane: 0 for the low half (low nibbles), 4 for the high half.
-const NIBBLE_SHIFT: [i16; 32] = alternating(0, 4, 16);
+pub(super) const NIBBLE_SHIFT: [i16; 32] = alternating(0, 4, 16);
+
+/// The 6-bit scales of a Q4_K/Q5_K block as i16 lanes 0..8 of a vector (for `vpermw`), and the
+/// four partial sums of Σ min_j · (a-sums of the two 16-element groups of sub-block j), exact.
+#[inline(always)]
+pub(super) unsafe fn scales_and_min_sums(scale_bytes: &[u8], y: &[u8]) -> (__m512i, __m128i) {
+    let u = unpack_scales_mins(scale_bytes);
+    let mins_and_scales = _mm256_cvtepu8_epi16(_mm_set_epi32(
+        u[3] as i32,
+        u[2] as i32,
+        u[1] as i32,
+        u[0] as i32,
+    ));
+    let q8sums = _mm256_loadu_si256(y[q8_k::BSUMS..].as_ptr() as *const __m256i);
+    let pair_sums = _mm_hadd_epi16(
+        _mm256_castsi256_si128(q8sums),
+        _mm256_extracti128_si256(q8sums, 1),
+    );
+    let mins = _mm_madd_epi16(_mm256_extracti128_si256(mins_and_scales, 1), pair_sums);
+    (_mm512_castsi256_si512(mins_and_scales), mins)
+}
 
 /// The integer parts of one block: the i32 lanes of Σ scale·q·a (to be summed) and the four
 /// partial sums of Σ min·(activation sums).
@@ -40,21 +60,7 @@ unsafe fn block_sums(
     index: &[__m512i; 4],
 ) -> (__m512i, __m128i) {
     let low_nibbles = _mm512_set1_epi8(0x0F);
-    let u = unpack_scales_mins(&x[SCALES..SCALES + 12]);
-    let mins_and_scales = _mm256_cvtepu8_epi16(_mm_set_epi32(
-        u[3] as i32,
-        u[2] as i32,
-        u[1] as i32,
-        u[0] as i32,
-    ));
-    // min_j · (a-sums of the two 16-element groups of sub-block j), exact in i32.
-    let q8sums = _mm256_loadu_si256(y[q8_k::BSUMS..].as_ptr() as *const __m256i);
-    let pair_sums = _mm_hadd_epi16(
-        _mm256_castsi256_si128(q8sums),
-        _mm256_extracti128_si256(q8sums, 1),
-    );
-    let mins = _mm_madd_epi16(_mm256_extracti128_si256(mins_and_scales, 1), pair_sums);
-    let scales = _mm512_castsi256_si512(mins_and_scales);
+    let (scales, mins) = scales_and_min_sums(&x[SCALES..SCALES + 12], y);
     let qs = x[QS..QS + 128].as_ptr();
     let a = y[q8_k::QS..q8_k::QS + BLOCK].as_ptr();
     // Two accumulators: the four chunks are two independent `vpdpwssd` chains.

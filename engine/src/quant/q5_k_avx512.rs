@@ -10,9 +10,9 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{alternating, group_index, load_i16x32};
+use super::avx512_util::{alternating, load_i16x32};
 use super::common::f16_at;
-use super::q4_k_avx2::unpack_scales_mins;
+use super::q4_k_avx512::{scales_and_min_sums, NIBBLE_SHIFT, SCALE_INDEX};
 use super::q5_k::{BLOCK, TYPE_SIZE};
 use super::q8_k;
 use std::arch::x86_64::*;
@@ -20,17 +20,6 @@ use std::arch::x86_64::*;
 const SCALES: usize = 4;
 const QH: usize = 16;
 const QS: usize = 48;
-
-/// For chunk c: scale 2c in i16 lanes 0..16 (the low nibbles), 2c+1 in lanes 16..32.
-const SCALE_INDEX: [[i16; 32]; 4] = [
-    group_index(0, 16),
-    group_index(2, 16),
-    group_index(4, 16),
-    group_index(6, 16),
-];
-
-/// Shift counts per i16 lane: 0 for the low half (low nibbles), 4 for the high half.
-const NIBBLE_SHIFT: [i16; 32] = alternating(0, 4, 16);
 
 /// For chunk c: the `qh` bit of sub-block 2c (low half) and 2c+1 (high half) moved to bit 0.
 const HIGH_SHIFT: [[i16; 32]; 4] = [
@@ -60,23 +49,9 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         let dy = q8_k::d(y);
         let d = dy * f16_at(x, 0);
         let dmin = -dy * f16_at(x, 2);
-        let u = unpack_scales_mins(&x[SCALES..SCALES + 12]);
-        let mins_and_scales = _mm256_cvtepu8_epi16(_mm_set_epi32(
-            u[3] as i32,
-            u[2] as i32,
-            u[1] as i32,
-            u[0] as i32,
-        ));
-        // Σ min_j · (a-sums of the two 16-element groups of sub-block j), exact in i32.
-        let q8sums = _mm256_loadu_si256(y[q8_k::BSUMS..].as_ptr() as *const __m256i);
-        let pair_sums = _mm_hadd_epi16(
-            _mm256_castsi256_si128(q8sums),
-            _mm256_extracti128_si256(q8sums, 1),
-        );
-        let mins = _mm_madd_epi16(_mm256_extracti128_si256(mins_and_scales, 1), pair_sums);
+        let (scales, mins) = scales_and_min_sums(&x[SCALES..SCALES + 12], y);
         let mins = _mm_hadd_epi32(mins, mins);
         let mins = _mm_cvtsi128_si32(_mm_hadd_epi32(mins, mins));
-        let scales = _mm512_castsi256_si512(mins_and_scales);
         let qh =
             _mm512_broadcast_i64x4(_mm256_loadu_si256(x[QH..QH + 32].as_ptr() as *const __m256i));
         let qs = x[QS..QS + 128].as_ptr();
