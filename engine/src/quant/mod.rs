@@ -36,8 +36,10 @@ mod mxfp4_avx2;
 mod nibble_lut_avx2;
 pub mod q2_k;
 mod q2_k_avx2;
+mod q2_k_avx512;
 pub mod q3_k;
 pub(crate) mod q3_k_avx2;
+mod q3_k_avx512;
 pub mod q4_0;
 pub mod q4_1;
 #[cfg(target_arch = "x86_64")]

@@ -153,8 +153,14 @@ pub fn vec_dot_scalar(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     sumf
 }
 
-/// The dot kernel the table exposes: the AVX2 one where the CPU has it, else the scalar reference.
+/// The dot kernel the table exposes: the AVX-512 or AVX2 one where the CPU has it (the same bits
+/// as each other), else the scalar reference.
 pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if super::avx512_util::available() {
+        // SAFETY: AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI were detected at run time.
+        return unsafe { super::q3_k_avx512::vec_dot(n, weights, activations) };
+    }
     #[cfg(target_arch = "x86_64")]
     if super::avx2_util::available() {
         // SAFETY: AVX2 and FMA were detected at run time.
@@ -195,5 +201,16 @@ mod tests {
             // SAFETY: only called after check_simd_against_scalar confirmed AVX2 and FMA.
             unsafe { super::super::q3_k_avx2::vec_dot(n, w, a) }
         });
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx512_kernel_matches_avx2_bit_for_bit() {
+        tu::check_avx512_identical(
+            GgmlType::Q3_K,
+            &[108],
+            super::super::q3_k_avx2::vec_dot,
+            super::super::q3_k_avx512::vec_dot,
+        );
     }
 }
