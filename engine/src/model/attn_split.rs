@@ -12,7 +12,7 @@
 //! head's softmax runs on the same row, and each output column is the same lane sums (a column's
 //! P·V never depends on the other columns).
 
-use super::attn_head::HeadGroup;
+use super::attn_head::{reset, HeadGroup};
 use super::attn_vec::softmax_row;
 use super::tinyblas;
 use crate::cache::{HeadRows, KvCache};
@@ -33,11 +33,6 @@ struct Scratch {
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
-}
-
-fn reset(v: &mut Vec<f32>, n: usize, fill: f32) {
-    v.clear();
-    v.resize(n, fill);
 }
 
 /// `out`: one row of `head_dim_v` per head of the group. The caller checked

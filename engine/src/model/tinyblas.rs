@@ -129,10 +129,7 @@ pub fn pv_f16(
     out: &mut [f32],
     hv: usize,
 ) {
-    let g = out.len() / hv;
-    let len = rows.len();
-    assert!(v.holds(rows.end) && v.row_bytes >= 2 * hv);
-    assert!(g == 0 || len == 0 || (g - 1) * p_stride + len <= p.len());
+    check_pv_bounds(v, &rows, p, p_stride, out, hv);
     #[cfg(target_arch = "x86_64")]
     if simd() {
         if avx512() {
@@ -145,8 +142,23 @@ pub fn pv_f16(
     pv_f16_scalar(v, rows, p, p_stride, out, hv)
 }
 
+/// What the P·V kernels rely on: every V row of `rows` and every head's probabilities exist.
+fn check_pv_bounds(
+    v: HeadRows,
+    rows: &Range<usize>,
+    p: &[f32],
+    p_stride: usize,
+    out: &[f32],
+    hv: usize,
+) {
+    let g = out.len() / hv;
+    let len = rows.len();
+    assert!(v.holds(rows.end) && v.row_bytes >= 2 * hv);
+    assert!(g == 0 || len == 0 || (g - 1) * p_stride + len <= p.len());
+}
+
 /// [`pv_f16`] for many heads (a tile of query tokens) at once: the rows are walked in chunks of
-/// `chunk` (a multiple of 16) with every head accumulated per chunk, so each chunk of V is read
+/// `chunk` with every head accumulated per chunk, so each chunk of V is read
 /// from memory once for all the heads instead of once per group of four. Same bits as
 /// [`pv_f16`] (each lane still sees its rows in increasing order); without AVX-512 it is
 /// [`pv_f16`].
@@ -159,10 +171,7 @@ pub fn pv_f16_chunked(
     hv: usize,
     chunk: usize,
 ) {
-    let g = out.len() / hv;
-    let len = rows.len();
-    assert!(v.holds(rows.end) && v.row_bytes >= 2 * hv);
-    assert!(g == 0 || len == 0 || (g - 1) * p_stride + len <= p.len());
+    check_pv_bounds(v, &rows, p, p_stride, out, hv);
     #[cfg(target_arch = "x86_64")]
     if simd() && avx512() {
         // SAFETY: AVX-512F, AVX2, FMA and F16C were detected; the bounds were checked above.

@@ -120,7 +120,7 @@ thread_local! {
     static PV_LANES: RefCell<Vec<__m512>> = const { RefCell::new(Vec::new()) };
 }
 
-/// `tinyblas::pv_f16`.
+/// `tinyblas::pv_f16`: one walk over all the rows per group of four heads, in 32 KiB blocks.
 ///
 /// # Safety
 /// AVX-512F, AVX2, FMA and F16C ([`available`]); the bounds of `tinyblas_avx2::pv_f16`.
@@ -133,41 +133,13 @@ pub unsafe fn pv_f16(
     out: &mut [f32],
     hv: usize,
 ) {
-    let g = out.len() / hv;
-    let wide = hv / 16 * 16;
-    if wide < hv {
-        // Columns past the last whole 16: the AVX2 kernel (it walks the same lanes).
-        avx2::pv_f16_columns(v, rows.clone(), p, p_stride, out, hv, wide..hv);
-    }
-    if wide == 0 {
-        return;
-    }
     let block = (PV_BLOCK_BYTES / v.row_bytes.max(1) / LANES).max(1) * LANES;
-    PV_LANES.with(|lanes| {
-        let mut lanes = lanes.borrow_mut();
-        let mut h0 = 0;
-        while h0 < g {
-            let n = (g - h0).min(4);
-            let (ph, oh) = (&p[h0 * p_stride..], &mut out[h0 * hv..(h0 + n) * hv]);
-            let a = Pv {
-                v,
-                rows: rows.clone(),
-                p: ph,
-                p_stride,
-                block,
-            };
-            lanes.clear();
-            lanes.resize(wide / 16 * n * LANES, _mm512_setzero_ps());
-            pv_heads(n, &a, wide, &mut lanes);
-            pv_finish(n, &lanes, oh, hv, wide);
-            h0 += n;
-        }
-    })
+    pv_walk(v, rows, p, p_stride, out, hv, usize::MAX, block);
 }
 
-/// `tinyblas::pv_f16_chunked`: rows in chunks of `chunk` (a multiple of 16), every head's
-/// columns accumulated per chunk, so each chunk of V is read from memory once for all heads.
-/// Each lane still sees its rows in increasing order: the same sums as [`pv_f16`].
+/// `tinyblas::pv_f16_chunked`: rows in chunks of `chunk`, every head's columns accumulated per
+/// chunk, so each chunk of V is read from memory once for all heads. The chunk is in L2 after the
+/// first heads, so it is walked whole: each lane accumulator is loaded and stored once per chunk.
 ///
 /// # Safety
 /// As [`pv_f16`].
@@ -182,14 +154,35 @@ pub unsafe fn pv_f16_chunked(
     hv: usize,
     chunk: usize,
 ) {
+    let chunk = chunk.max(1);
+    pv_walk(v, rows, p, p_stride, out, hv, chunk, chunk);
+}
+
+/// P·V with the rows split into chunks aligned to multiples of `chunk` (`usize::MAX`: one chunk)
+/// and each chunk walked `block` rows at a time by groups of up to four heads, every head's lane
+/// accumulators kept across chunks. Lanes are fixed by the absolute row index, so any chunking
+/// gives the same sums as the scalar reference.
+#[target_feature(enable = "avx2,fma,f16c,avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn pv_walk(
+    v: HeadRows,
+    rows: Range<usize>,
+    p: &[f32],
+    p_stride: usize,
+    out: &mut [f32],
+    hv: usize,
+    chunk: usize,
+    block: usize,
+) {
     let g = out.len() / hv;
     let wide = hv / 16 * 16;
-    if wide < hv || chunk % LANES != 0 || chunk == 0 {
-        return pv_f16(v, rows, p, p_stride, out, hv);
+    if wide < hv {
+        // Columns past the last whole 16: the AVX2 kernel (it walks the same lanes).
+        avx2::pv_f16_columns(v, rows.clone(), p, p_stride, out, hv, wide..hv);
     }
-    // The chunk is in L2 after the first heads: walk it whole, so each lane accumulator is
-    // loaded and stored once per chunk rather than once per 32 KiB.
-    let block = chunk;
+    if wide == 0 {
+        return;
+    }
     let per_head = wide / 16 * LANES;
     PV_LANES.with(|lanes| {
         let mut lanes = lanes.borrow_mut();
@@ -197,7 +190,7 @@ pub unsafe fn pv_f16_chunked(
         lanes.resize(g * per_head, _mm512_setzero_ps());
         let mut c0 = rows.start;
         while c0 < rows.end {
-            let c1 = (c0 + chunk - c0 % chunk).min(rows.end);
+            let c1 = (c0 - c0 % chunk).saturating_add(chunk).min(rows.end);
             let mut h0 = 0;
             while h0 < g {
                 let n = (g - h0).min(4);

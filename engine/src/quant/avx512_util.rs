@@ -42,6 +42,13 @@ pub const fn alternating(a: i16, b: i16, run: usize) -> [i16; 32] {
     v
 }
 
+/// The high 256 bits of `v` added onto the low 256: i32 lane l + lane l + 8.
+#[inline]
+#[target_feature(enable = "avx2,avx512f")]
+pub unsafe fn fold_halves(v: __m512i) -> __m256i {
+    _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1))
+}
+
 /// Loads 32 i16 values.
 #[inline(always)]
 pub unsafe fn load_i16x32(v: &[i16; 32]) -> __m512i {

@@ -14,7 +14,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{alternating, group_index, load_i16x32};
+use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32};
 use super::common::f16_at;
 use super::iq4_search::KVALUES_IQ4NL;
 use super::iq4_xs::{BLOCK, TYPE_SIZE};
@@ -80,18 +80,17 @@ unsafe fn sub_block_scales(x: &[u8]) -> __m128i {
 /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI ([`super::avx512_util::available`]).
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
-    let nb = (n / BLOCK)
-        .min(weights.len() / TYPE_SIZE)
-        .min(activations.len() / q8_k::TYPE_SIZE);
     let table = _mm512_broadcast_i32x4(_mm_loadu_si128(ABS_LEVELS.as_ptr() as *const __m128i));
     let low4 = _mm512_set1_epi8(0x0F);
     let eight = _mm512_set1_epi8(8);
     let shift = load_i16x32(&NIBBLE_SHIFT);
     let index = SCALE_INDEX.map(|i| load_i16x32(&i));
     let mut accum = _mm256_setzero_ps();
-    for b in 0..nb {
-        let x = &weights[b * TYPE_SIZE..(b + 1) * TYPE_SIZE];
-        let y = &activations[b * q8_k::TYPE_SIZE..(b + 1) * q8_k::TYPE_SIZE];
+    for (x, y) in weights
+        .chunks_exact(TYPE_SIZE)
+        .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
+        .take(n / BLOCK)
+    {
         let scales = _mm512_castsi128_si512(sub_block_scales(x));
         let qs = x[QS..QS + 128].as_ptr();
         let a = y[q8_k::QS..q8_k::QS + BLOCK].as_ptr();
@@ -110,11 +109,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
             let scale = _mm512_permutexvar_epi16(index[s], scales);
             sum[s % 2] = _mm512_dpwssd_epi32(sum[s % 2], products, scale);
         }
-        let sum = _mm512_add_epi32(sum[0], sum[1]);
-        let sumi = _mm256_add_epi32(
-            _mm512_castsi512_si256(sum),
-            _mm512_extracti64x4_epi64(sum, 1),
-        );
+        let sumi = fold_halves(_mm512_add_epi32(sum[0], sum[1]));
         let d = _mm256_set1_ps(f16_at(x, 0) * q8_k::d(y));
         accum = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), accum);
     }

@@ -11,7 +11,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{alternating, group_index, load_i16x32};
+use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32};
 use super::common::f16_at;
 use super::q3_k::{BLOCK, TYPE_SIZE};
 use super::q3_k_avx2::signed_scales;
@@ -58,18 +58,17 @@ const HIGH_BITS: [[u8; 64]; 4] = [
 /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI ([`super::avx512_util::available`]).
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
-    let nb = (n / BLOCK)
-        .min(weights.len() / TYPE_SIZE)
-        .min(activations.len() / q8_k::TYPE_SIZE);
     let m3 = _mm512_set1_epi8(3);
     let four = _mm512_set1_epi8(4);
     let index = SCALE_INDEX.map(|i| load_i16x32(&i));
     let low_shift = LOW_SHIFT.map(|s| load_i16x32(&s));
     let high_bits = HIGH_BITS.map(|b| _mm512_loadu_si512(b.as_ptr() as *const _));
     let mut acc = _mm256_setzero_ps();
-    for b in 0..nb {
-        let x = &weights[b * TYPE_SIZE..(b + 1) * TYPE_SIZE];
-        let y = &activations[b * q8_k::TYPE_SIZE..(b + 1) * q8_k::TYPE_SIZE];
+    for (x, y) in weights
+        .chunks_exact(TYPE_SIZE)
+        .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
+        .take(n / BLOCK)
+    {
         let d = q8_k::d(y) * f16_at(x, D);
         let scales =
             _mm512_castsi256_si512(_mm256_cvtepi8_epi16(signed_scales(&x[SCALES..SCALES + 12])));
@@ -96,11 +95,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
                 sum[j] = _mm512_dpwssd_epi32(sum[j], p, scale);
             }
         }
-        let sum = _mm512_add_epi32(sum[0], sum[1]);
-        let sumi = _mm256_add_epi32(
-            _mm512_castsi512_si256(sum),
-            _mm512_extracti64x4_epi64(sum, 1),
-        );
+        let sumi = fold_halves(_mm512_add_epi32(sum[0], sum[1]));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
     }
     hsum_f32(acc)

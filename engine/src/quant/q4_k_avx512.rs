@@ -30,10 +30,10 @@ pub(super) const SCALE_INDEX: [[i16; 32]; 4] = [
 /// Shift counts per i16 lane: 0 for the low half (low nibbles), 4 for the high half.
 pub(super) const NIBBLE_SHIFT: [i16; 32] = alternating(0, 4, 16);
 
-/// The 6-bit scales of a Q4_K/Q5_K block as i16 lanes 0..8 of a vector (for `vpermw`), and the
-/// four partial sums of Σ min_j · (a-sums of the two 16-element groups of sub-block j), exact.
+/// The 6-bit scales of a Q4_K/Q5_K block as i16 lanes 0..8 of a vector (for `vpermw`), and
+/// Σ min_j · (a-sums of the two 16-element groups of sub-block j), exact.
 #[inline(always)]
-pub(super) unsafe fn scales_and_min_sums(scale_bytes: &[u8], y: &[u8]) -> (__m512i, __m128i) {
+pub(super) unsafe fn scales_and_min_sums(scale_bytes: &[u8], y: &[u8]) -> (__m512i, i32) {
     let u = unpack_scales_mins(scale_bytes);
     let mins_and_scales = _mm256_cvtepu8_epi16(_mm_set_epi32(
         u[3] as i32,
@@ -47,18 +47,18 @@ pub(super) unsafe fn scales_and_min_sums(scale_bytes: &[u8], y: &[u8]) -> (__m51
         _mm256_extracti128_si256(q8sums, 1),
     );
     let mins = _mm_madd_epi16(_mm256_extracti128_si256(mins_and_scales, 1), pair_sums);
-    (_mm512_castsi256_si512(mins_and_scales), mins)
+    let mins = _mm_hadd_epi32(mins, mins);
+    let mins = _mm_hadd_epi32(mins, mins);
+    (
+        _mm512_castsi256_si512(mins_and_scales),
+        _mm_cvtsi128_si32(mins),
+    )
 }
 
-/// The integer parts of one block: the i32 lanes of Σ scale·q·a (to be summed) and the four
-/// partial sums of Σ min·(activation sums).
+/// The integer parts of one block: the i32 lanes of Σ scale·q·a (to be summed) and
+/// Σ min·(activation sums).
 #[inline(always)]
-unsafe fn block_sums(
-    x: &[u8],
-    y: &[u8],
-    shift: __m512i,
-    index: &[__m512i; 4],
-) -> (__m512i, __m128i) {
+unsafe fn block_sums(x: &[u8], y: &[u8], shift: __m512i, index: &[__m512i; 4]) -> (__m512i, i32) {
     let low_nibbles = _mm512_set1_epi8(0x0F);
     let (scales, mins) = scales_and_min_sums(&x[SCALES..SCALES + 12], y);
     let qs = x[QS..QS + 128].as_ptr();
@@ -88,28 +88,18 @@ unsafe fn block_value(x: &[u8], y: &[u8], sumi: i32, summins: i32) -> f32 {
 /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI ([`super::avx512_util::available`]).
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
-    // Whole blocks present in both operands (the same truncation as `chunks_exact`).
-    let nb = (n / BLOCK)
-        .min(weights.len() / TYPE_SIZE)
-        .min(activations.len() / q8_k::TYPE_SIZE);
     let shift = load_i16x32(&NIBBLE_SHIFT);
     let index = SCALE_INDEX.map(|i| load_i16x32(&i));
-    let block = |b: usize| {
-        (
-            &weights[b * TYPE_SIZE..(b + 1) * TYPE_SIZE],
-            &activations[b * q8_k::TYPE_SIZE..(b + 1) * q8_k::TYPE_SIZE],
-        )
-    };
     let mut sumf = 0.0f32;
     // (Summing two blocks' lanes in one vector measured no faster: the horizontal sums overlap
     // with the next block's loads.)
-    for b in 0..nb {
-        let (x, y) = block(b);
-        let (acc, mins) = block_sums(x, y, shift, &index);
-        let sumi = _mm512_reduce_add_epi32(acc);
-        let mins = _mm_hadd_epi32(mins, mins);
-        let mins = _mm_hadd_epi32(mins, mins);
-        sumf += block_value(x, y, sumi, _mm_cvtsi128_si32(mins));
+    for (x, y) in weights
+        .chunks_exact(TYPE_SIZE)
+        .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
+        .take(n / BLOCK)
+    {
+        let (acc, summins) = block_sums(x, y, shift, &index);
+        sumf += block_value(x, y, _mm512_reduce_add_epi32(acc), summins);
     }
     sumf
 }

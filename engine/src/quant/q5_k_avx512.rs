@@ -10,7 +10,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{alternating, load_i16x32};
+use super::avx512_util::{alternating, fold_halves, load_i16x32};
 use super::common::f16_at;
 use super::q4_k_avx512::{scales_and_min_sums, NIBBLE_SHIFT, SCALE_INDEX};
 use super::q5_k::{BLOCK, TYPE_SIZE};
@@ -33,9 +33,6 @@ const HIGH_SHIFT: [[i16; 32]; 4] = [
 /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI ([`super::avx512_util::available`]).
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
-    let nb = (n / BLOCK)
-        .min(weights.len() / TYPE_SIZE)
-        .min(activations.len() / q8_k::TYPE_SIZE);
     let low_nibbles = _mm512_set1_epi8(0x0F);
     let one = _mm512_set1_epi8(1);
     let shift = load_i16x32(&NIBBLE_SHIFT);
@@ -43,15 +40,15 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let high_shift = HIGH_SHIFT.map(|i| load_i16x32(&i));
     let mut acc = _mm256_setzero_ps();
     let mut summs = 0.0f32;
-    for b in 0..nb {
-        let x = &weights[b * TYPE_SIZE..(b + 1) * TYPE_SIZE];
-        let y = &activations[b * q8_k::TYPE_SIZE..(b + 1) * q8_k::TYPE_SIZE];
+    for (x, y) in weights
+        .chunks_exact(TYPE_SIZE)
+        .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
+        .take(n / BLOCK)
+    {
         let dy = q8_k::d(y);
         let d = dy * f16_at(x, 0);
         let dmin = -dy * f16_at(x, 2);
         let (scales, mins) = scales_and_min_sums(&x[SCALES..SCALES + 12], y);
-        let mins = _mm_hadd_epi32(mins, mins);
-        let mins = _mm_cvtsi128_si32(_mm_hadd_epi32(mins, mins));
         let qh =
             _mm512_broadcast_i64x4(_mm256_loadu_si256(x[QH..QH + 32].as_ptr() as *const __m256i));
         let qs = x[QS..QS + 128].as_ptr();
@@ -73,11 +70,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
             let scale = _mm512_permutexvar_epi16(index[c], scales);
             sum[c % 2] = _mm512_dpwssd_epi32(sum[c % 2], _mm512_maddubs_epi16(q, act), scale);
         }
-        let sum = _mm512_add_epi32(sum[0], sum[1]);
-        let sumi = _mm256_add_epi32(
-            _mm512_castsi512_si256(sum),
-            _mm512_extracti64x4_epi64(sum, 1),
-        );
+        let sumi = fold_halves(_mm512_add_epi32(sum[0], sum[1]));
         summs += dmin * mins as f32;
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
     }

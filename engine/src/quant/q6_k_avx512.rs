@@ -11,7 +11,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{alternating, group_index, load_i16x32};
+use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32};
 use super::common::f16_at;
 use super::q6_k::{BLOCK, TYPE_SIZE};
 use super::q8_k;
@@ -40,18 +40,17 @@ const SHIFT_RIGHT_23: [i16; 32] = alternating(0, 2, 16);
 /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI ([`super::avx512_util::available`]).
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
-    let nb = (n / BLOCK)
-        .min(weights.len() / TYPE_SIZE)
-        .min(activations.len() / q8_k::TYPE_SIZE);
     let low4 = _mm512_set1_epi8(0x0F);
     let bits45 = _mm512_set1_epi8(0x30);
     let left01 = load_i16x32(&SHIFT_LEFT_01);
     let right23 = load_i16x32(&SHIFT_RIGHT_23);
     let index = SCALE_INDEX.map(|i| load_i16x32(&i));
     let mut acc = _mm256_setzero_ps();
-    for b in 0..nb {
-        let x = &weights[b * TYPE_SIZE..(b + 1) * TYPE_SIZE];
-        let y = &activations[b * q8_k::TYPE_SIZE..(b + 1) * q8_k::TYPE_SIZE];
+    for (x, y) in weights
+        .chunks_exact(TYPE_SIZE)
+        .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
+        .take(n / BLOCK)
+    {
         let d = q8_k::d(y) * f16_at(x, D);
         let scales = _mm_loadu_si128(x[SCALES..SCALES + 16].as_ptr() as *const __m128i);
         let scales16 = _mm256_cvtepi8_epi16(scales);
@@ -78,11 +77,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
             sum[0] = _mm512_dpwssd_epi32(sum[0], _mm512_maddubs_epi16(q01, a01), s01);
             sum[1] = _mm512_dpwssd_epi32(sum[1], _mm512_maddubs_epi16(q23, a23), s23);
         }
-        let sum = _mm512_add_epi32(sum[0], sum[1]);
-        let sumi = _mm256_add_epi32(
-            _mm512_castsi512_si256(sum),
-            _mm512_extracti64x4_epi64(sum, 1),
-        );
+        let sumi = fold_halves(_mm512_add_epi32(sum[0], sum[1]));
         let sumi = _mm256_sub_epi32(sumi, offset);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
     }
