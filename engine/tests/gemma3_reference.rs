@@ -71,13 +71,14 @@ fn disagreement(a: &Top32, b: &Top32) -> (usize, f32) {
 }
 
 /// Our logits at every position (one batch, or one token per decode), reduced to top-32 lists.
-fn ours(model: &Model, tokens: &[u32], step: bool) -> Top32 {
+fn ours(model: &Model, tokens: &[u32], step: bool, flash_attn: bool) -> Top32 {
     let n = tokens.len();
     let opts = SessionOptions {
         n_ctx: n,
         n_batch: n,
         n_ubatch: n,
         n_threads: 2,
+        flash_attn,
         ..Default::default()
     };
     let mut s = Session::new(model, opts).unwrap();
@@ -111,6 +112,8 @@ struct Measured {
     /// (top-1 differences, max deviation): ours (batch, step) vs the fixture, llama.cpp batch vs step.
     ours_batch: (usize, f32),
     ours_step: (usize, f32),
+    /// Ours, one batch, flash attention on (llama.cpp's tiled f32 form for >= 64 tokens).
+    ours_flash: (usize, f32),
     llama_batch_vs_step: (usize, f32),
 }
 
@@ -133,12 +136,13 @@ fn measure() -> Option<Vec<Measured>> {
         let m = Measured {
             name,
             n: reference.tokens.len(),
-            ours_batch: disagreement(&reference, &ours(&model, &reference.tokens, false)),
-            ours_step: disagreement(&reference, &ours(&model, &reference.tokens, true)),
+            ours_batch: disagreement(&reference, &ours(&model, &reference.tokens, false, false)),
+            ours_step: disagreement(&reference, &ours(&model, &reference.tokens, true, false)),
+            ours_flash: disagreement(&reference, &ours(&model, &reference.tokens, false, true)),
             llama_batch_vs_step: disagreement(&lb, &ls),
         };
         println!(
-            "{}: {} positions; top-1 differs / max |dlogit|: ours batch {} / {:.3}, ours step {} / {:.3}; \
+            "{}: {} positions; top-1 differs / max |dlogit|: ours batch {} / {:.3}, ours step {} / {:.3}, ours batch with flash attention {} / {:.3}; \
              llama.cpp's own batch vs step {} / {:.3}; llama.cpp AVX2 batch vs fixture {} / {:.3}",
             m.name,
             m.n,
@@ -146,6 +150,8 @@ fn measure() -> Option<Vec<Measured>> {
             m.ours_batch.1,
             m.ours_step.0,
             m.ours_step.1,
+            m.ours_flash.0,
+            m.ours_flash.1,
             m.llama_batch_vs_step.0,
             m.llama_batch_vs_step.1,
             disagreement(&reference, &lb).0,
@@ -164,7 +170,11 @@ fn gemma3_270m_within_twice_llama_cpp_batch_vs_step_spread() {
     for m in results {
         let allowed_top1 = (2 * m.llama_batch_vs_step.0).max(m.n / 100);
         let allowed_dev = (2.0 * m.llama_batch_vs_step.1).max(0.1);
-        for (mode, (top1, dev)) in [("batch", m.ours_batch), ("step", m.ours_step)] {
+        for (mode, (top1, dev)) in [
+            ("batch", m.ours_batch),
+            ("step", m.ours_step),
+            ("batch, flash attention", m.ours_flash),
+        ] {
             assert!(
                 top1 <= allowed_top1 && dev <= allowed_dev,
                 "{} {mode}: top-1 differs at {top1}/{} (allowed {allowed_top1}), max dev {dev:.3} (allowed {allowed_dev:.3})",

@@ -4,6 +4,7 @@
 //! Numerics as llama.cpp without flash attention: K·q with q converted to the cache's dot type
 //! (F16), softmax in f32, probabilities rounded to F16 before the product with an F16 V.
 
+use super::attn_flash_gemm::{self, flash_gemm_tile};
 use super::attn_head::{first_visible, flash_group, softmax_group, HeadGroup};
 use super::attn_split::softmax_split;
 use super::attn_tile::{
@@ -130,7 +131,11 @@ pub fn attention(
     if t_n > 1 && tiled {
         // A prompt: tiles of tokens per KV head, so K and V are read once per tile.
         let deepest = (ctx.pos0 + t_n).min(window);
-        let per_tile = if ctx.flash_attn {
+        // llama.cpp widens an F16 cache to f32 GEMMs for flash attention over >= 64 tokens.
+        let gemm_flash = ctx.flash_attn && attn_flash_gemm::applies(kv_ref, t_n);
+        let per_tile = if gemm_flash {
+            attn_flash_gemm::tile_tokens(group)
+        } else if ctx.flash_attn {
             flash_tile_tokens(group)
         } else {
             tile_tokens(group, deepest)
@@ -156,7 +161,9 @@ pub fn attention(
                     row_len,
                 };
                 let mut o = vec![0f32; tokens.len() * group * hv];
-                if ctx.flash_attn {
+                if gemm_flash {
+                    flash_gemm_tile(kv_ref, &tt, &q, &mut o);
+                } else if ctx.flash_attn {
                     flash_tile(kv_ref, &tt, &mut o);
                 } else {
                     softmax_tile(kv_ref, &tt, &mut o);

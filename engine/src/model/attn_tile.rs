@@ -51,7 +51,7 @@ pub struct TokenTile<'a> {
 
 impl TokenTile<'_> {
     /// Positions token `t` of the batch sees.
-    fn visible(&self, t: usize) -> Range<usize> {
+    pub(super) fn visible(&self, t: usize) -> Range<usize> {
         let n_kv = self.n_kv0 + t;
         first_visible(n_kv, self.window)..n_kv
     }

@@ -2,6 +2,7 @@
 //! (llama, qwen2, qwen3, qwen3moe, qwen35, qwen35moe, qwen3next, gemma3) over per-layer building blocks.
 
 pub mod attention;
+pub mod attn_flash_gemm;
 pub mod attn_head;
 #[cfg(test)]
 mod attn_head_ref;
@@ -14,6 +15,11 @@ pub mod config;
 pub mod delta_net;
 mod delta_rule;
 pub mod error;
+pub mod fa_gemm;
+#[cfg(target_arch = "x86_64")]
+pub mod fa_gemm_avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod fa_gemm_avx512;
 pub mod ffn;
 mod ffn_decode;
 pub mod fit_input;
