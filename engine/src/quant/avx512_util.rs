@@ -63,3 +63,21 @@ pub unsafe fn two_f16(p: *const u8) -> (f32, f32) {
     let f = _mm_cvtph_ps(h);
     (_mm_cvtss_f32(f), _mm_cvtss_f32(_mm_movehdup_ps(f)))
 }
+
+/// How far past the block being read the decode kernels ask for weight bytes. Left to the
+/// hardware prefetcher, a Q4_K_M Qwen3.5-MoE decode on this EPYC ran about 8% slower (expert rows
+/// are short and both threads stream at once); 6 KiB ahead measured best of 0.5–8 KiB.
+pub const PREFETCH_AHEAD: usize = 6144;
+
+/// Prefetches the `len` bytes (whole cache lines) that start [`PREFETCH_AHEAD`] past `p`. Past
+/// the end of the weights this only asks for lines nobody reads: a prefetch never faults.
+#[inline(always)]
+pub fn prefetch_ahead(p: *const u8, len: usize) {
+    let q = p.wrapping_add(PREFETCH_AHEAD);
+    let mut off = 0;
+    while off < len {
+        // SAFETY: a prefetch reads nothing architecturally and cannot fault.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(q.wrapping_add(off) as *const i8) };
+        off += 64;
+    }
+}

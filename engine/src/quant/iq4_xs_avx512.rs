@@ -14,7 +14,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32};
+use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32, prefetch_ahead};
 use super::common::f16_at;
 use super::iq4_search::KVALUES_IQ4NL;
 use super::iq4_xs::{BLOCK, TYPE_SIZE};
@@ -91,6 +91,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
         .take(n / BLOCK)
     {
+        prefetch_ahead(x.as_ptr(), TYPE_SIZE);
         let scales = _mm512_castsi128_si512(sub_block_scales(x));
         let qs = x[QS..QS + 128].as_ptr();
         let a = y[q8_k::QS..q8_k::QS + BLOCK].as_ptr();

@@ -9,7 +9,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{fold_halves, load_i16x32};
+use super::avx512_util::{fold_halves, load_i16x32, prefetch_ahead};
 use super::common::f16_at;
 use super::q2_k::{BLOCK, TYPE_SIZE};
 use super::q3_k_avx512::{LOW_SHIFT, SCALE_INDEX};
@@ -35,6 +35,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
         .take(n / BLOCK)
     {
+        prefetch_ahead(x.as_ptr(), TYPE_SIZE);
         let dy = q8_k::d(y);
         let d = dy * f16_at(x, D);
         let dmin = -dy * f16_at(x, DMIN);
