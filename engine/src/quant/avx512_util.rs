@@ -9,12 +9,16 @@ use std::arch::x86_64::*;
 /// Whether the AVX-512 (F, BW, VL, VNNI) decode kernels can run here (std caches each detection).
 #[inline(always)]
 pub fn available() -> bool {
-    super::avx2_util::available()
-        && std::is_x86_feature_detected!("f16c")
-        && std::is_x86_feature_detected!("avx512f")
-        && std::is_x86_feature_detected!("avx512bw")
-        && std::is_x86_feature_detected!("avx512vl")
-        && std::is_x86_feature_detected!("avx512vnni")
+    // Asked once per row by the format dispatchers: one load instead of seven feature tests.
+    static CHECKED: super::avx2_util::Detected = super::avx2_util::Detected::new();
+    CHECKED.get(|| {
+        super::avx2_util::available()
+            && std::is_x86_feature_detected!("f16c")
+            && std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512vnni")
+    })
 }
 
 /// i16 permutation indices selecting, for each of the 32 i16 lanes, the value `first + lane / per`
