@@ -5,6 +5,7 @@
 //! (F16), softmax in f32, probabilities rounded to F16 before the product with an F16 V.
 
 use super::attn_flash_gemm::{self, flash_gemm_tile};
+use super::attn_flash_split;
 use super::attn_head::{first_visible, flash_group, softmax_group, HeadGroup};
 use super::attn_split::softmax_split;
 use super::attn_tile::{
@@ -196,6 +197,12 @@ pub fn attention(
         n_kv,
         row_len,
     };
+    if ctx.flash_attn && attn_flash_split::applies(kv_ref, t_n, row_len) {
+        // One token, flash attention: split by KV rows across the pool, as llama.cpp does.
+        let group_of = |kv_head: usize| heads(kv_head, kv_head * group, group, ctx.pos0 + 1);
+        attn_flash_split::flash_split(kv_ref, nkv, &group_of, row_len, threads, &mut att);
+        return finish(w, &gate, att, out);
+    }
     if t_n == 1 && !ctx.flash_attn && nkv < threads && tile_applies(kv_ref, hd, row_len) {
         // One token, fewer KV heads than threads: split each KV head's rows and columns across
         // the pool instead of its query heads, so K and V are read once.

@@ -137,29 +137,57 @@ pub fn flash_group(kv: &KvCache, hg: &HeadGroup, out: &mut [f32]) {
     if g == 0 {
         return;
     }
-    let (hd, hv) = (hg.head_dim_k, out.len() / g);
+    let hv = out.len() / g;
+    with_scratch(|s| {
+        reset(&mut s.acc, g * hv, 0.0);
+        // Per head: running sum of exponentials, then running maximum.
+        reset(&mut s.p, 2 * g, 0.0);
+        let (sums, maxes) = s.p.split_at_mut(g);
+        maxes.fill(f32::NEG_INFINITY);
+        flash_rows(
+            kv,
+            hg,
+            hg.first..hg.n_kv,
+            &mut s.acc,
+            sums,
+            maxes,
+            &mut s.vrow,
+        );
+        flash_finish(&s.acc, sums, out, hv);
+    })
+}
+
+/// [`flash_group`]'s loop over K/V `rows` (visible ones), left unnormalized: per head its
+/// accumulator (`acc`, rows of `head_dim_v`), running sum and running maximum, which start at
+/// 0, 0 and -inf.
+pub(super) fn flash_rows(
+    kv: &KvCache,
+    hg: &HeadGroup,
+    rows: std::ops::Range<usize>,
+    acc: &mut [f32],
+    sums: &mut [f32],
+    maxes: &mut [f32],
+    vrow: &mut Vec<f32>,
+) {
+    let g = hg.n_heads();
+    if g == 0 {
+        return;
+    }
+    let (hd, hv) = (hg.head_dim_k, acc.len() / g);
     let f16_v = kv.v_kernels.ggml_type == GgmlType::F16;
     let (k, v) = (
         kv.k_rows(hg.layer, hg.kv_head),
         kv.v_rows(hg.layer, hg.kv_head),
     );
-    with_scratch(|s| {
-        reset(&mut s.acc, g * hv, 0.0);
-        reset(&mut s.vrow, hv, 0.0);
-        // Per head: running sum of exponentials, then running maximum.
-        reset(&mut s.p, 2 * g, 0.0);
-        let (sums, maxes) = s.p.split_at_mut(g);
-        maxes.fill(f32::NEG_INFINITY);
-        for j in hg.first..hg.n_kv {
-            let kj = k.row(j);
-            (kv.v_kernels.dequantize)(v.row(j), &mut s.vrow);
-            for (h, acc) in s.acc.chunks_exact_mut(hv).enumerate() {
-                let sc = (kv.k_kernels.vec_dot)(hd, kj, hg.q_row(h)) * hg.scale;
-                flash_step(acc, &mut sums[h], &mut maxes[h], sc, &s.vrow, f16_v);
-            }
+    reset(vrow, hv, 0.0);
+    for j in rows {
+        let kj = k.row(j);
+        (kv.v_kernels.dequantize)(v.row(j), vrow);
+        for (h, acc) in acc.chunks_exact_mut(hv).enumerate() {
+            let sc = (kv.k_kernels.vec_dot)(hd, kj, hg.q_row(h)) * hg.scale;
+            flash_step(acc, &mut sums[h], &mut maxes[h], sc, vrow, f16_v);
         }
-        flash_finish(&s.acc, sums, out, hv);
-    })
+    }
 }
 
 /// One K/V row of ggml's flash-attention loop for one head: rescale on a new maximum, add the
@@ -183,7 +211,8 @@ pub(super) fn flash_step(
         vs = (score - *max).exp();
     }
     mad_acc(acc, v, vs, f16_v);
-    *sum = *sum * ms + vs;
+    // Fused: the compiled ggml-cpu contracts `S*ms + vs` (vfmadd132ss).
+    *sum = sum.mul_add(ms, vs);
 }
 
 /// Each head's accumulator divided by its running sum (rows of `hv`).

@@ -91,7 +91,8 @@ pub fn flash_head(kv: &KvCache, hq: &HeadQuery, out: &mut [f32]) {
         for (a, &v) in acc.iter_mut().zip(&vrow) {
             *a = round(v.mul_add(vs, *a));
         }
-        s_sum = s_sum * ms + vs;
+        // Fused, as the compiled ggml-cpu does it (-ffp-contract=fast: vfmadd132ss).
+        s_sum = s_sum.mul_add(ms, vs);
     }
     let inv = if s_sum == 0.0 { 0.0 } else { 1.0 / s_sum };
     for (o, &a) in out.iter_mut().zip(&acc) {

@@ -1,6 +1,6 @@
 //! Row operations of attention with llama.cpp's numerics: the softmax of a score row and flash
-//! attention's accumulator updates. The scalar code is the reference; `attn_vec_avx2` holds
-//! bit-identical AVX2/FMA/F16C versions, chosen at run time.
+//! attention's accumulator updates. The scalar code is the reference; `attn_vec_avx2` (and, for
+//! the accumulator updates, `attn_vec_avx512`) hold bit-identical versions, chosen at run time.
 
 use super::ggml_math::{exp_sum, softmax_masked_row_len};
 use half::f16;
@@ -48,6 +48,11 @@ pub fn exp_sum_fast(x: &mut [f32], max: f32, row_len: usize) -> f64 {
 /// accumulator is f16 (ggml_vec_scale_f16).
 pub fn scale_acc(acc: &mut [f32], ms: f32, round: bool) {
     #[cfg(target_arch = "x86_64")]
+    if super::attn_vec_avx512::available() {
+        // SAFETY: AVX-512F, AVX2, FMA and F16C were detected.
+        return unsafe { super::attn_vec_avx512::scale_acc(acc, ms, round) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if simd() {
         // SAFETY: AVX2, FMA and F16C were detected.
         return unsafe { super::attn_vec_avx2::scale_acc(acc, ms, round) };
@@ -64,6 +69,11 @@ pub fn scale_acc_scalar(acc: &mut [f32], ms: f32, round: bool) {
 /// Flash attention's V accumulation: `acc[i] = v[i] * vs + acc[i]` (fused), rounded to f16 when
 /// the accumulator is f16 (ggml_vec_mad_f16).
 pub fn mad_acc(acc: &mut [f32], v: &[f32], vs: f32, round: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if super::attn_vec_avx512::available() {
+        // SAFETY: AVX-512F, AVX2, FMA and F16C were detected.
+        return unsafe { super::attn_vec_avx512::mad_acc(acc, v, vs, round) };
+    }
     #[cfg(target_arch = "x86_64")]
     if simd() {
         // SAFETY: AVX2, FMA and F16C were detected.
@@ -129,6 +139,17 @@ mod tests {
                 mad_acc_scalar(&mut a, &v, ms, round);
                 mad_acc(&mut b, &v, ms, round);
                 assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
+                // The AVX2 versions too, where the dispatch above took the AVX-512 ones.
+                #[cfg(target_arch = "x86_64")]
+                if simd() {
+                    let mut c = x.clone();
+                    // SAFETY: AVX2, FMA and F16C were detected.
+                    unsafe {
+                        crate::model::attn_vec_avx2::scale_acc(&mut c, ms, round);
+                        crate::model::attn_vec_avx2::mad_acc(&mut c, &v, ms, round);
+                    }
+                    assert!(a.iter().zip(&c).all(|(p, q)| p.to_bits() == q.to_bits()));
+                }
             }
         }
     }

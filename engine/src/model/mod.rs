@@ -3,6 +3,7 @@
 
 pub mod attention;
 pub mod attn_flash_gemm;
+pub mod attn_flash_split;
 pub mod attn_head;
 #[cfg(test)]
 mod attn_head_ref;
@@ -11,6 +12,8 @@ pub mod attn_tile;
 pub mod attn_vec;
 #[cfg(target_arch = "x86_64")]
 pub mod attn_vec_avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod attn_vec_avx512;
 pub mod config;
 pub mod delta_net;
 mod delta_rule;
