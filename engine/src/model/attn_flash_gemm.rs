@@ -18,6 +18,7 @@
 //!
 //! and at the end the accumulator is multiplied by `1 / sum`.
 
+use super::attn_head::{flash_finish, reset};
 use super::attn_tile::TokenTile;
 use super::attn_vec::exp_sum_fast;
 use super::fa_gemm::gemm_acc;
@@ -49,6 +50,8 @@ struct Scratch {
     q: Vec<f32>,
     /// K tile transposed: `k[d * KV_TILE + j]`.
     k: Vec<f32>,
+    /// One K row widened, before it is transposed into `k`.
+    k_row: Vec<f32>,
     scores: Vec<f32>,
     v: Vec<f32>,
     acc: Vec<f32>,
@@ -58,11 +61,6 @@ struct Scratch {
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
-}
-
-fn reset(v: &mut Vec<f32>, n: usize, fill: f32) {
-    v.clear();
-    v.resize(n, fill);
 }
 
 /// `q32`: f32 q rows of the whole batch (row `t * n_head + h`, `head_dim_k` each; `tile.q` is not
@@ -93,15 +91,15 @@ pub fn flash_gemm_tile(kv: &KvCache, tile: &TokenTile, q32: &[f32], out: &mut [f
         reset(&mut s.sum, rows, 0.0);
         reset(&mut s.k, hd * KV_TILE, 0.0);
         reset(&mut s.v, KV_TILE * hv, 0.0);
-        let mut row = vec![0f32; hd.max(hv)];
+        reset(&mut s.k_row, hd, 0.0);
         let mut c0 = first / KV_TILE * KV_TILE;
         while c0 < end {
             let c1 = (c0 + KV_TILE).min(end);
             // Rows past `c1` stay zero (seen by no row of the tile).
             s.k.fill(0.0);
             for j in c0.max(first)..c1 {
-                (kv.k_kernels.dequantize)(k.row(j), &mut row[..hd]);
-                for (d, &x) in row[..hd].iter().enumerate() {
+                (kv.k_kernels.dequantize)(k.row(j), &mut s.k_row);
+                for (d, &x) in s.k_row.iter().enumerate() {
                     s.k[d * KV_TILE + j - c0] = x;
                 }
             }
@@ -144,16 +142,7 @@ pub fn flash_gemm_tile(kv: &KvCache, tile: &TokenTile, q32: &[f32], out: &mut [f
             gemm_acc(&mut s.acc, &s.scores, &s.v, rows, KV_TILE, hv);
             c0 += KV_TILE;
         }
-        for ((o, acc), &sum) in out
-            .chunks_exact_mut(hv)
-            .zip(s.acc.chunks_exact(hv))
-            .zip(&s.sum)
-        {
-            let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
-            for (o, &a) in o.iter_mut().zip(acc) {
-                *o = a * inv;
-            }
-        }
+        flash_finish(&s.acc, &s.sum, out, hv);
     })
 }
 

@@ -49,7 +49,7 @@ pub fn flash_split<'a>(
         .map(|idx| {
             let (c, kv_head) = (idx / n_kv_heads, idx % n_kv_heads);
             let hg = group(kv_head);
-            let g = hg.q.len() / hg.q_row_bytes.max(1);
+            let g = hg.n_heads();
             let mut p = Partial {
                 acc: vec![0.0; per_kv_head],
                 sums: vec![0.0; g],
@@ -110,9 +110,32 @@ mod tests {
         kv: KvCache,
         qq: Vec<u8>,
         qrb: usize,
+        group: usize,
         n_kv: usize,
         first: usize,
         scale: f32,
+    }
+
+    impl Case {
+        fn row_len(&self) -> usize {
+            self.n_kv.div_ceil(256) * 256
+        }
+
+        /// The token's query heads of KV head `kv_head`.
+        fn heads(&self, kv_head: usize) -> HeadGroup<'_> {
+            let g = self.group * self.qrb;
+            HeadGroup {
+                layer: 0,
+                kv_head,
+                q: &self.qq[kv_head * g..(kv_head + 1) * g],
+                q_row_bytes: self.qrb,
+                head_dim_k: self.kv.k_row_bytes / 2,
+                scale: self.scale,
+                first: self.first,
+                n_kv: self.n_kv,
+                row_len: self.row_len(),
+            }
+        }
     }
 
     fn case(
@@ -147,34 +170,16 @@ mod tests {
             kv,
             qq,
             qrb,
+            group,
             n_kv,
             first,
             scale: 0.1 + rng.uniform() * 0.1,
         }
     }
 
-    fn run(c: &Case, nkv: usize, group: usize, hv: usize, threads: usize) -> Vec<f32> {
-        let hd = c.kv.k_row_bytes / 2;
-        let hg = |kv_head: usize| HeadGroup {
-            layer: 0,
-            kv_head,
-            q: &c.qq[kv_head * group * c.qrb..(kv_head + 1) * group * c.qrb],
-            q_row_bytes: c.qrb,
-            head_dim_k: hd,
-            scale: c.scale,
-            first: c.first,
-            n_kv: c.n_kv,
-            row_len: c.n_kv.div_ceil(256) * 256,
-        };
-        let mut out = vec![f32::NAN; nkv * group * hv];
-        flash_split(
-            &c.kv,
-            nkv,
-            &hg,
-            c.n_kv.div_ceil(256) * 256,
-            threads,
-            &mut out,
-        );
+    fn run(c: &Case, nkv: usize, hv: usize, threads: usize) -> Vec<f32> {
+        let mut out = vec![f32::NAN; nkv * c.group * hv];
+        flash_split(&c.kv, nkv, &|h| c.heads(h), c.row_len(), threads, &mut out);
         out
     }
 
@@ -185,19 +190,9 @@ mod tests {
             [(64, 64, 2, 3, 700, usize::MAX), (256, 256, 1, 4, 1300, 512)]
         {
             let c = case(&mut rng, hd, hv, nkv, group, n_kv, window);
-            let got = run(&c, nkv, group, hv, 1);
+            let got = run(&c, nkv, hv, 1);
             for kv_head in 0..nkv {
-                let hg = HeadGroup {
-                    layer: 0,
-                    kv_head,
-                    q: &c.qq[kv_head * group * c.qrb..(kv_head + 1) * group * c.qrb],
-                    q_row_bytes: c.qrb,
-                    head_dim_k: hd,
-                    scale: c.scale,
-                    first: c.first,
-                    n_kv: c.n_kv,
-                    row_len: 0,
-                };
+                let hg = c.heads(kv_head);
                 let mut want = vec![0f32; group * hv];
                 flash_group(&c.kv, &hg, &mut want);
                 let g = &got[kv_head * group * hv..(kv_head + 1) * group * hv];
@@ -215,7 +210,7 @@ mod tests {
             let (hd, hv, nkv, group, n_kv) = (64, 64, 2, 2, 900 + threads * 37);
             for window in [usize::MAX, 300] {
                 let c = case(&mut rng, hd, hv, nkv, group, n_kv, window);
-                let got = run(&c, nkv, group, hv, threads);
+                let got = run(&c, nkv, hv, threads);
                 let (mut kr, mut vr) = (vec![0f32; hd], vec![0f32; hv]);
                 let mut q = vec![0f32; hd];
                 for kv_head in 0..nkv {

@@ -35,7 +35,7 @@ pub fn first_visible(n_kv: usize, window: usize) -> usize {
 }
 
 impl HeadGroup<'_> {
-    fn n_heads(&self) -> usize {
+    pub(super) fn n_heads(&self) -> usize {
         self.q.len() / self.q_row_bytes.max(1)
     }
 

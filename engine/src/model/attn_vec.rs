@@ -48,7 +48,7 @@ pub fn exp_sum_fast(x: &mut [f32], max: f32, row_len: usize) -> f64 {
 /// accumulator is f16 (ggml_vec_scale_f16).
 pub fn scale_acc(acc: &mut [f32], ms: f32, round: bool) {
     #[cfg(target_arch = "x86_64")]
-    if super::attn_vec_avx512::available() {
+    if super::tinyblas_avx512::available() {
         // SAFETY: AVX-512F, AVX2, FMA and F16C were detected.
         return unsafe { super::attn_vec_avx512::scale_acc(acc, ms, round) };
     }
@@ -70,7 +70,7 @@ pub fn scale_acc_scalar(acc: &mut [f32], ms: f32, round: bool) {
 /// the accumulator is f16 (ggml_vec_mad_f16).
 pub fn mad_acc(acc: &mut [f32], v: &[f32], vs: f32, round: bool) {
     #[cfg(target_arch = "x86_64")]
-    if super::attn_vec_avx512::available() {
+    if super::tinyblas_avx512::available() {
         // SAFETY: AVX-512F, AVX2, FMA and F16C were detected.
         return unsafe { super::attn_vec_avx512::mad_acc(acc, v, vs, round) };
     }

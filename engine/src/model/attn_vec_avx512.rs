@@ -7,18 +7,10 @@
 
 use std::arch::x86_64::*;
 
-/// Whether AVX-512F (with AVX2, FMA, F16C) is here, worked out once.
-pub fn available() -> bool {
-    static CHECKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *CHECKED.get_or_init(|| {
-        super::tinyblas_avx2::available() && std::is_x86_feature_detected!("avx512f")
-    })
-}
-
 /// `attn_vec::scale_acc_scalar`.
 ///
 /// # Safety
-/// The CPU must support AVX-512F, AVX2, FMA and F16C ([`available`]).
+/// The CPU must support AVX-512F, AVX2, FMA and F16C ([`super::tinyblas_avx512::available`]).
 #[target_feature(enable = "avx2,fma,f16c,avx512f")]
 pub unsafe fn scale_acc(acc: &mut [f32], ms: f32, round: bool) {
     let s = _mm512_set1_ps(ms);
@@ -33,7 +25,7 @@ pub unsafe fn scale_acc(acc: &mut [f32], ms: f32, round: bool) {
 /// `attn_vec::mad_acc_scalar`.
 ///
 /// # Safety
-/// The CPU must support AVX-512F, AVX2, FMA and F16C ([`available`]).
+/// The CPU must support AVX-512F, AVX2, FMA and F16C ([`super::tinyblas_avx512::available`]).
 #[target_feature(enable = "avx2,fma,f16c,avx512f")]
 pub unsafe fn mad_acc(acc: &mut [f32], v: &[f32], vs: f32, round: bool) {
     let n = acc.len().min(v.len());

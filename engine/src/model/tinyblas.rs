@@ -59,13 +59,6 @@ fn simd() -> bool {
     super::tinyblas_avx2::available()
 }
 
-/// Whether the 512-bit kernels run here (detected once).
-#[cfg(target_arch = "x86_64")]
-fn avx512() -> bool {
-    static AVX512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVX512.get_or_init(super::tinyblas_avx512::available)
-}
-
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
 fn simd() -> bool {
@@ -89,7 +82,7 @@ pub fn scores_f16(
     assert!(g == 0 || len == 0 || (g - 1) * p_stride + len <= p.len());
     #[cfg(target_arch = "x86_64")]
     if simd() {
-        if avx512() {
+        if super::tinyblas_avx512::available() {
             // SAFETY: AVX-512F, AVX2, FMA and F16C were detected; the bounds were checked above.
             return unsafe {
                 super::tinyblas_avx512::scores_f16(k, rows, q, hd, scale, p, p_stride)
@@ -132,7 +125,7 @@ pub fn pv_f16(
     check_pv_bounds(v, &rows, p, p_stride, out, hv);
     #[cfg(target_arch = "x86_64")]
     if simd() {
-        if avx512() {
+        if super::tinyblas_avx512::available() {
             // SAFETY: AVX-512F, AVX2, FMA and F16C were detected; the bounds were checked above.
             return unsafe { super::tinyblas_avx512::pv_f16(v, rows, p, p_stride, out, hv) };
         }
@@ -173,7 +166,7 @@ pub fn pv_f16_chunked(
 ) {
     check_pv_bounds(v, &rows, p, p_stride, out, hv);
     #[cfg(target_arch = "x86_64")]
-    if simd() && avx512() {
+    if simd() && super::tinyblas_avx512::available() {
         // SAFETY: AVX-512F, AVX2, FMA and F16C were detected; the bounds were checked above.
         return unsafe {
             super::tinyblas_avx512::pv_f16_chunked(v, rows, p, p_stride, out, hv, chunk)

@@ -12,10 +12,12 @@ use std::arch::x86_64::*;
 use std::cell::RefCell;
 use std::ops::Range;
 
-/// Whether this CPU has AVX-512F as well as what `tinyblas_avx2` needs.
+/// Whether this CPU has AVX-512F as well as what `tinyblas_avx2` needs (worked out once: the
+/// attention row updates ask per (row, head)).
 #[inline]
 pub fn available() -> bool {
-    avx2::available() && is_x86_feature_detected!("avx512f")
+    static AVX512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVX512.get_or_init(|| avx2::available() && is_x86_feature_detected!("avx512f"))
 }
 
 /// 16 halves at `p` widened to f32.
