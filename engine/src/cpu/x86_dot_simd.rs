@@ -10,6 +10,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
+use crate::quant::prefetch_ahead;
 use std::arch::x86_64::*;
 
 /// A dot kernel over `nb` whole blocks; the caller checked that every slice holds them.
@@ -98,9 +99,6 @@ unsafe fn sum4_vnni(qx: __m256i, qy: __m256i) -> __m256i {
     _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), ax, sy)
 }
 
-/// Weight bytes asked for ahead of the block being read (as the AVX-512 K-quant kernels do).
-const PREFETCH_AHEAD: usize = 6144;
-
 /// The Q8_0 loop: lane sums scaled by d_w·d_a, fused-multiply-added block by block.
 #[inline(always)]
 unsafe fn q8_0_loop<const VNNI: bool>(nb: usize, w: &[u8], a: &[u8]) -> f32 {
@@ -108,8 +106,8 @@ unsafe fn q8_0_loop<const VNNI: bool>(nb: usize, w: &[u8], a: &[u8]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     for ib in 0..nb {
         let (x, y) = (wp.add(ib * 34), ap.add(ib * 34));
-        // Blocks start every 34 bytes, so one line per block covers them all.
-        _mm_prefetch::<_MM_HINT_T0>(x.wrapping_add(PREFETCH_AHEAD) as *const i8);
+        // Blocks start every 34 bytes, so the line of each block's start covers them all.
+        prefetch_ahead(x, 34);
         let d = scale_product(x, y);
         let qx = _mm256_loadu_si256(x.add(2) as *const __m256i);
         let qy = _mm256_loadu_si256(y.add(2) as *const __m256i);
@@ -136,7 +134,7 @@ unsafe fn q5_0_loop<const VNNI: bool>(nb: usize, w: &[u8], a: &[u8]) -> f32 {
     let all = _mm256_set1_epi64x(-1);
     for ib in 0..nb {
         let (x, y) = (wp.add(ib * 22), ap.add(ib * 34));
-        _mm_prefetch::<_MM_HINT_T0>(x.wrapping_add(PREFETCH_AHEAD) as *const i8);
+        prefetch_ahead(x, 22);
         let d = scale_product(x, y);
         let qh = (x.add(2) as *const u32).read_unaligned();
         let bits = _mm256_shuffle_epi8(_mm256_set1_epi32(qh as i32), spread);

@@ -8,32 +8,10 @@ use std::arch::x86_64::*;
 /// Whether the AVX2 kernels can run on this CPU (worked out once).
 #[inline(always)]
 pub fn available() -> bool {
-    static CHECKED: Detected = Detected::new();
-    CHECKED.get(|| std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"))
-}
-
-/// A CPU-feature answer worked out once: the dispatchers ask it for every row they compute.
-pub struct Detected(std::sync::atomic::AtomicU8);
-
-impl Detected {
-    pub const fn new() -> Detected {
-        Detected(std::sync::atomic::AtomicU8::new(0))
-    }
-
-    /// `detect()`'s answer, computed on the first call (a race only computes it twice).
-    #[inline(always)]
-    pub fn get(&self, detect: impl FnOnce() -> bool) -> bool {
-        use std::sync::atomic::Ordering::Relaxed;
-        match self.0.load(Relaxed) {
-            2 => true,
-            1 => false,
-            _ => {
-                let yes = detect();
-                self.0.store(if yes { 2 } else { 1 }, Relaxed);
-                yes
-            }
-        }
-    }
+    static CHECKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CHECKED.get_or_init(|| {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    })
 }
 
 /// Loads 32 bytes from `s[at..at + 32]`; panics (bounds check) if the slice is shorter.

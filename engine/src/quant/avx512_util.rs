@@ -10,8 +10,8 @@ use std::arch::x86_64::*;
 #[inline(always)]
 pub fn available() -> bool {
     // Asked once per row by the format dispatchers: one load instead of seven feature tests.
-    static CHECKED: super::avx2_util::Detected = super::avx2_util::Detected::new();
-    CHECKED.get(|| {
+    static CHECKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CHECKED.get_or_init(|| {
         super::avx2_util::available()
             && std::is_x86_feature_detected!("f16c")
             && std::is_x86_feature_detected!("avx512f")
@@ -84,4 +84,21 @@ pub fn prefetch_ahead(p: *const u8, len: usize) {
         unsafe { _mm_prefetch::<_MM_HINT_T0>(q.wrapping_add(off) as *const i8) };
         off += 64;
     }
+}
+
+/// The (weight block, Q8_K activation block) pairs of a dot product over `n` elements of a
+/// 256-element format whose blocks are `type_size` bytes, each weight block's bytes
+/// [`PREFETCH_AHEAD`] on asked for as its pair is handed out.
+#[inline(always)]
+pub fn q8_k_blocks<'a>(
+    weights: &'a [u8],
+    type_size: usize,
+    activations: &'a [u8],
+    n: usize,
+) -> impl Iterator<Item = (&'a [u8], &'a [u8])> {
+    weights
+        .chunks_exact(type_size)
+        .zip(activations.chunks_exact(super::q8_k::TYPE_SIZE))
+        .take(n / super::q8_k::BLOCK)
+        .inspect(move |(x, _)| prefetch_ahead(x.as_ptr(), type_size))
 }

@@ -14,7 +14,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32, prefetch_ahead};
+use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32, q8_k_blocks};
 use super::common::f16_at;
 use super::iq4_search::KVALUES_IQ4NL;
 use super::iq4_xs::{BLOCK, TYPE_SIZE};
@@ -86,12 +86,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let shift = load_i16x32(&NIBBLE_SHIFT);
     let index = SCALE_INDEX.map(|i| load_i16x32(&i));
     let mut accum = _mm256_setzero_ps();
-    for (x, y) in weights
-        .chunks_exact(TYPE_SIZE)
-        .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
-        .take(n / BLOCK)
-    {
-        prefetch_ahead(x.as_ptr(), TYPE_SIZE);
+    for (x, y) in q8_k_blocks(weights, TYPE_SIZE, activations, n) {
         let scales = _mm512_castsi128_si512(sub_block_scales(x));
         let qs = x[QS..QS + 128].as_ptr();
         let a = y[q8_k::QS..q8_k::QS + BLOCK].as_ptr();

@@ -13,6 +13,8 @@ use crate::gguf::GgmlType;
 
 mod avx2_util;
 mod avx512_util;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx512_util::prefetch_ahead;
 pub mod bf16;
 pub(crate) mod common;
 pub mod f16;

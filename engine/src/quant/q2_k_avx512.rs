@@ -9,7 +9,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{fold_halves, load_i16x32, prefetch_ahead};
+use super::avx512_util::{fold_halves, load_i16x32, q8_k_blocks};
 use super::common::f16_at;
 use super::q2_k::{BLOCK, TYPE_SIZE};
 use super::q3_k_avx512::{LOW_SHIFT, SCALE_INDEX};
@@ -30,12 +30,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let index = SCALE_INDEX.map(|i| load_i16x32(&i));
     let low_shift = LOW_SHIFT.map(|s| load_i16x32(&s));
     let mut acc = _mm256_setzero_ps();
-    for (x, y) in weights
-        .chunks_exact(TYPE_SIZE)
-        .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
-        .take(n / BLOCK)
-    {
-        prefetch_ahead(x.as_ptr(), TYPE_SIZE);
+    for (x, y) in q8_k_blocks(weights, TYPE_SIZE, activations, n) {
         let dy = q8_k::d(y);
         let d = dy * f16_at(x, D);
         let dmin = -dy * f16_at(x, DMIN);

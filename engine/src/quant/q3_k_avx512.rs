@@ -11,7 +11,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32, prefetch_ahead};
+use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32, q8_k_blocks};
 use super::common::f16_at;
 use super::q3_k::{BLOCK, TYPE_SIZE};
 use super::q3_k_avx2::signed_scales;
@@ -64,12 +64,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let low_shift = LOW_SHIFT.map(|s| load_i16x32(&s));
     let high_bits = HIGH_BITS.map(|b| _mm512_loadu_si512(b.as_ptr() as *const _));
     let mut acc = _mm256_setzero_ps();
-    for (x, y) in weights
-        .chunks_exact(TYPE_SIZE)
-        .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
-        .take(n / BLOCK)
-    {
-        prefetch_ahead(x.as_ptr(), TYPE_SIZE);
+    for (x, y) in q8_k_blocks(weights, TYPE_SIZE, activations, n) {
         let d = q8_k::d(y) * f16_at(x, D);
         let scales =
             _mm512_castsi256_si512(_mm256_cvtepi8_epi16(signed_scales(&x[SCALES..SCALES + 12])));

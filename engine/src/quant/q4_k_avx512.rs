@@ -10,7 +10,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use super::avx512_util::{alternating, group_index, load_i16x32, prefetch_ahead, two_f16};
+use super::avx512_util::{alternating, group_index, load_i16x32, q8_k_blocks, two_f16};
 use super::q4_k::{BLOCK, TYPE_SIZE};
 use super::q4_k_avx2::unpack_scales_mins;
 use super::q8_k;
@@ -93,12 +93,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let mut sumf = 0.0f32;
     // (Summing two blocks' lanes in one vector measured no faster: the horizontal sums overlap
     // with the next block's loads.)
-    for (x, y) in weights
-        .chunks_exact(TYPE_SIZE)
-        .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
-        .take(n / BLOCK)
-    {
-        prefetch_ahead(x.as_ptr(), TYPE_SIZE);
+    for (x, y) in q8_k_blocks(weights, TYPE_SIZE, activations, n) {
         let (acc, summins) = block_sums(x, y, shift, &index);
         sumf += block_value(x, y, _mm512_reduce_add_epi32(acc), summins);
     }

@@ -10,7 +10,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{alternating, fold_halves, load_i16x32, prefetch_ahead};
+use super::avx512_util::{alternating, fold_halves, load_i16x32, q8_k_blocks};
 use super::common::f16_at;
 use super::q4_k_avx512::{scales_and_min_sums, NIBBLE_SHIFT, SCALE_INDEX};
 use super::q5_k::{BLOCK, TYPE_SIZE};
@@ -40,12 +40,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let high_shift = HIGH_SHIFT.map(|i| load_i16x32(&i));
     let mut acc = _mm256_setzero_ps();
     let mut summs = 0.0f32;
-    for (x, y) in weights
-        .chunks_exact(TYPE_SIZE)
-        .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
-        .take(n / BLOCK)
-    {
-        prefetch_ahead(x.as_ptr(), TYPE_SIZE);
+    for (x, y) in q8_k_blocks(weights, TYPE_SIZE, activations, n) {
         let dy = q8_k::d(y);
         let d = dy * f16_at(x, 0);
         let dmin = -dy * f16_at(x, 2);
