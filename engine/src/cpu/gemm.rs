@@ -13,10 +13,11 @@
 //! so prompt and decode results may differ in the last bits there (as llama.cpp's repacked and
 //! tiled prompt kernels differ from its `vec_dot`s).
 //!
-//! Work is split across the rayon pool by weight rows; each task walks column blocks outermost so
+//! Work is split across the thread pool by weight rows; each task walks column blocks outermost so
 //! that one block of activations stays in cache while the task's weight rows stream past it.
 
 use super::matmul::MatmulError;
+use super::parallel;
 #[cfg(target_arch = "x86_64")]
 use super::{
     gemm_cols, gemm_cols_iq4_xs, gemm_cols_k16, gemm_cols_kquant, gemm_f32, gemm_iq4_xs, gemm_k16,
@@ -24,7 +25,6 @@ use super::{
 };
 use crate::gguf::GgmlType;
 use crate::tensor::Tensor;
-use rayon::prelude::*;
 
 /// Weight rows per tile.
 pub const MAX_ROWS: usize = 4;
@@ -262,7 +262,7 @@ fn gemm_with(
     let out_ptr = OutPtr(out.as_mut_ptr());
     let rows_per_task = rows_per_task(rows);
     let n_tasks = rows.div_ceil(rows_per_task);
-    (0..n_tasks).into_par_iter().for_each(|task| {
+    parallel::for_each_index(n_tasks, |task| {
         let r_start = task * rows_per_task;
         let r_end = (r_start + rows_per_task).min(rows);
         let mut sums: Sums = [[0.0; MAX_ROWS]; MAX_COLS];
@@ -309,7 +309,7 @@ fn rows_per_task(rows: usize) -> usize {
 }
 
 fn rows_per_task_of(rows: usize, tile_rows: usize) -> usize {
-    let threads = rayon::current_num_threads().max(1);
+    let threads = parallel::current_threads();
     let per = rows.div_ceil(threads * 4);
     per.div_ceil(tile_rows).max(1) * tile_rows
 }
@@ -334,30 +334,28 @@ fn gemm_columns(w: &Weights, qa: &[u8], arb: usize, n: usize, out: &mut [f32], n
     let rows = w.rows;
     let per_task = rows_per_task_of(rows, ROWS);
     let out_rows = OutRows(out.as_mut_ptr());
-    (0..rows.div_ceil(per_task))
-        .into_par_iter()
-        .for_each(|task| {
-            let r_end = ((task + 1) * per_task).min(rows);
-            // No parallel calls inside, so the thread's scratch is not borrowed twice.
-            Scratch::with(|scratch| {
-                for r0 in (task * per_task..r_end).step_by(ROWS) {
-                    let nr = (r_end - r0).min(ROWS);
-                    // SAFETY: see the function's preconditions; rows r0..r0 + nr belong to this
-                    // task only.
-                    unsafe {
-                        run(
-                            w.data,
-                            w.row_bytes,
-                            r0,
-                            nr,
-                            rows,
-                            n,
-                            &packed,
-                            out_rows,
-                            scratch,
-                        )
-                    };
-                }
-            })
-        });
+    parallel::for_each_index(rows.div_ceil(per_task), |task| {
+        let r_end = ((task + 1) * per_task).min(rows);
+        // No parallel calls inside, so the thread's scratch is not borrowed twice.
+        Scratch::with(|scratch| {
+            for r0 in (task * per_task..r_end).step_by(ROWS) {
+                let nr = (r_end - r0).min(ROWS);
+                // SAFETY: see the function's preconditions; rows r0..r0 + nr belong to this
+                // task only.
+                unsafe {
+                    run(
+                        w.data,
+                        w.row_bytes,
+                        r0,
+                        nr,
+                        rows,
+                        n,
+                        &packed,
+                        out_rows,
+                        scratch,
+                    )
+                };
+            }
+        })
+    });
 }

@@ -3,10 +3,10 @@
 //! As in llama.cpp, each activation row is first converted once to the weight type's `dot_type`
 //! (F16 for F16, Q8_K for K-quants, ...), then every weight row is dotted with it by `vec_dot`.
 
+use super::parallel;
 use crate::gguf::GgmlType;
 use crate::quant;
 use crate::tensor::Tensor;
-use rayon::prelude::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MatmulError {
@@ -47,9 +47,7 @@ pub fn quantize_rows(
     out.resize(rb * n, 0);
     if n > 1 {
         // Prompts: rows are independent, so quantize them in parallel.
-        out.par_chunks_exact_mut(rb)
-            .zip(x.par_chunks_exact(k))
-            .for_each(|(dst, src)| quantize(src, dst));
+        parallel::for_each_chunk_mut(out, rb, |i, dst| quantize(&x[i * k..(i + 1) * k], dst));
     } else {
         for (src, dst) in x.chunks_exact(k).zip(out.chunks_exact_mut(rb)) {
             quantize(src, dst);

@@ -15,11 +15,11 @@
 //!   warmed-up decode step allocates nothing here.
 
 use super::matmul::MatmulError;
+use super::parallel;
 use super::x86_dot::vec_dot_for;
 use crate::gguf::GgmlType;
 use crate::quant;
 use crate::tensor::Tensor;
-use rayon::prelude::*;
 use std::cell::RefCell;
 
 /// Some rows of a weight matrix (a whole tensor, or one expert of a stacked expert tensor).
@@ -135,9 +135,7 @@ fn run(jobs: &mut [MatvecJob], scratch: &mut Scratch) -> Result<(), MatmulError>
     if total <= 1 {
         (0..total).for_each(|t| run_task(t, jobs, scratch, &outs));
     } else {
-        (0..total)
-            .into_par_iter()
-            .for_each(|t| run_task(t, jobs, scratch, &outs));
+        parallel::for_each_index(total, |t| run_task(t, jobs, scratch, &outs));
     }
     Ok(())
 }
@@ -169,7 +167,7 @@ fn plan(jobs: &[MatvecJob], scratch: &mut Scratch) -> Result<(), MatmulError> {
     if jobs.len() > MAX_JOBS {
         return Err(MatmulError::TooManyJobs(jobs.len(), MAX_JOBS));
     }
-    let threads = rayon::current_num_threads().max(1);
+    let threads = parallel::current_threads();
     scratch.plans.clear();
     let mut act_end = 0;
     let mut first_task = 0;

@@ -28,6 +28,7 @@ mod gemm_tests;
 mod heap;
 pub mod matmul;
 pub mod matvec;
+pub mod parallel;
 pub mod pool;
 pub mod x86_dot;
 #[cfg(target_arch = "x86_64")]

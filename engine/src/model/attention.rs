@@ -18,8 +18,8 @@ use super::rope::{Rope, RopeAngles};
 use super::weights::AttentionWeights;
 use crate::backend::matmul;
 use crate::cache::KvCache;
+use crate::cpu::parallel;
 use crate::cpu::quantize_rows;
-use rayon::prelude::*;
 
 pub struct AttnCtx<'a> {
     pub config: &'a Config,
@@ -142,36 +142,33 @@ pub fn attention(
             tile_tokens(group, deepest)
         };
         let n_tiles = t_n.div_ceil(per_tile);
-        let tiles: Vec<(usize, Vec<f32>)> = (0..n_tiles * nkv)
-            .into_par_iter()
-            .map(|idx| {
-                let (tile, kv_head) = (idx / nkv, idx % nkv);
-                let tokens = tile * per_tile..((tile + 1) * per_tile).min(t_n);
-                let tt = TokenTile {
-                    layer: il,
-                    kv_head,
-                    q: &qq,
-                    q_row_bytes: qrb,
-                    n_head: nh,
-                    group,
-                    tokens: tokens.clone(),
-                    n_kv0: ctx.pos0 + 1,
-                    window,
-                    head_dim_k: hd,
-                    scale,
-                    row_len,
-                };
-                let mut o = vec![0f32; tokens.len() * group * hv];
-                if gemm_flash {
-                    flash_gemm_tile(kv_ref, &tt, &q, &mut o);
-                } else if ctx.flash_attn {
-                    flash_tile(kv_ref, &tt, &mut o);
-                } else {
-                    softmax_tile(kv_ref, &tt, &mut o);
-                }
-                (idx, o)
-            })
-            .collect();
+        let tiles: Vec<(usize, Vec<f32>)> = parallel::map_indices(n_tiles * nkv, |idx| {
+            let (tile, kv_head) = (idx / nkv, idx % nkv);
+            let tokens = tile * per_tile..((tile + 1) * per_tile).min(t_n);
+            let tt = TokenTile {
+                layer: il,
+                kv_head,
+                q: &qq,
+                q_row_bytes: qrb,
+                n_head: nh,
+                group,
+                tokens: tokens.clone(),
+                n_kv0: ctx.pos0 + 1,
+                window,
+                head_dim_k: hd,
+                scale,
+                row_len,
+            };
+            let mut o = vec![0f32; tokens.len() * group * hv];
+            if gemm_flash {
+                flash_gemm_tile(kv_ref, &tt, &q, &mut o);
+            } else if ctx.flash_attn {
+                flash_tile(kv_ref, &tt, &mut o);
+            } else {
+                softmax_tile(kv_ref, &tt, &mut o);
+            }
+            (idx, o)
+        });
         // Tile outputs are token-major rows of the group's heads: scatter into att[t][h].
         for (idx, o) in tiles {
             let (tile, kv_head) = (idx / nkv, idx % nkv);
@@ -183,7 +180,7 @@ pub fn attention(
         }
         return finish(w, &gate, att, out);
     }
-    let threads = rayon::current_num_threads();
+    let threads = parallel::current_threads();
     // `n` query heads from q row `q0` (token-major rows of all heads), against KV head `kv_head`,
     // for a token that sees `n_kv` positions.
     let heads = |kv_head: usize, q0: usize, n: usize, n_kv: usize| HeadGroup {
@@ -215,17 +212,15 @@ pub fn attention(
     let per_task = heads_per_task(group, t_n * nkv, threads);
     // One task per (token, KV head, slice of its query heads): the slice's K and V rows are
     // read once for all its heads.
-    att.par_chunks_mut(per_task * hv)
-        .enumerate()
-        .for_each(|(idx, o)| {
-            let (t, h0) = (idx * per_task / nh, idx * per_task % nh);
-            let hg = heads(h0 / group, t * nh + h0, per_task, ctx.pos0 + t + 1);
-            if ctx.flash_attn {
-                flash_group(kv_ref, &hg, o);
-            } else {
-                softmax_group(kv_ref, &hg, o);
-            }
-        });
+    parallel::for_each_chunk_mut(&mut att, per_task * hv, |idx, o| {
+        let (t, h0) = (idx * per_task / nh, idx * per_task % nh);
+        let hg = heads(h0 / group, t * nh + h0, per_task, ctx.pos0 + t + 1);
+        if ctx.flash_attn {
+            flash_group(kv_ref, &hg, o);
+        } else {
+            softmax_group(kv_ref, &hg, o);
+        }
+    });
     finish(w, &gate, att, out)
 }
 

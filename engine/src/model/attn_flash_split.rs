@@ -12,8 +12,8 @@
 
 use super::attn_head::{flash_rows, HeadGroup};
 use crate::cache::KvCache;
+use crate::cpu::parallel;
 use crate::gguf::GgmlType;
-use rayon::prelude::*;
 
 /// llama.cpp splits by KV rows from this many cells (`nek1 >= 512`).
 pub const MIN_ROWS: usize = 512;
@@ -44,33 +44,30 @@ pub fn flash_split<'a>(
     let n_chunks = threads.max(1);
     let chunk = row_len.div_ceil(n_chunks);
     let per_kv_head = out.len() / n_kv_heads.max(1);
-    let parts: Vec<Partial> = (0..n_chunks * n_kv_heads)
-        .into_par_iter()
-        .map(|idx| {
-            let (c, kv_head) = (idx / n_kv_heads, idx % n_kv_heads);
-            let hg = group(kv_head);
-            let g = hg.n_heads();
-            let mut p = Partial {
-                acc: vec![0.0; per_kv_head],
-                sums: vec![0.0; g],
-                maxes: vec![f32::NEG_INFINITY; g],
-            };
-            let rows = (c * chunk).max(hg.first)..((c + 1) * chunk).min(row_len).min(hg.n_kv);
-            if rows.start < rows.end {
-                let mut vrow = Vec::new();
-                flash_rows(
-                    kv,
-                    &hg,
-                    rows,
-                    &mut p.acc,
-                    &mut p.sums,
-                    &mut p.maxes,
-                    &mut vrow,
-                );
-            }
-            p
-        })
-        .collect();
+    let parts: Vec<Partial> = parallel::map_indices(n_chunks * n_kv_heads, |idx| {
+        let (c, kv_head) = (idx / n_kv_heads, idx % n_kv_heads);
+        let hg = group(kv_head);
+        let g = hg.n_heads();
+        let mut p = Partial {
+            acc: vec![0.0; per_kv_head],
+            sums: vec![0.0; g],
+            maxes: vec![f32::NEG_INFINITY; g],
+        };
+        let rows = (c * chunk).max(hg.first)..((c + 1) * chunk).min(row_len).min(hg.n_kv);
+        if rows.start < rows.end {
+            let mut vrow = Vec::new();
+            flash_rows(
+                kv,
+                &hg,
+                rows,
+                &mut p.acc,
+                &mut p.sums,
+                &mut p.maxes,
+                &mut vrow,
+            );
+        }
+        p
+    });
     for (kv_head, o) in out.chunks_exact_mut(per_kv_head).enumerate() {
         let g = parts[kv_head].sums.len();
         let hv = per_kv_head / g.max(1);

@@ -16,7 +16,7 @@ use super::attn_head::{reset, HeadGroup};
 use super::attn_vec::softmax_row;
 use super::tinyblas;
 use crate::cache::{HeadRows, KvCache};
-use rayon::prelude::*;
+use crate::cpu::parallel;
 use std::cell::RefCell;
 
 /// Reused buffers of the calling thread.
@@ -65,17 +65,14 @@ pub fn softmax_split(kv: &KvCache, hg: &HeadGroup, out: &mut [f32], threads: usi
         }
         reset(&mut s.blocks, n_chunks * g * chunk, 0.0);
         let q = &s.q;
-        s.blocks
-            .par_chunks_mut(g * chunk)
-            .enumerate()
-            .for_each(|(c, block)| {
-                let start = rows.start + c * chunk;
-                let part = start..(start + chunk).min(rows.end);
-                tinyblas::scores_f16(k, part, q, hd, hg.scale, block, chunk);
-            });
+        parallel::for_each_chunk_mut(&mut s.blocks, g * chunk, |c, block| {
+            let start = rows.start + c * chunk;
+            let part = start..(start + chunk).min(rows.end);
+            tinyblas::scores_f16(k, part, q, hd, hg.scale, block, chunk);
+        });
         reset(&mut s.p, g * len, f32::NEG_INFINITY);
         let blocks = &s.blocks;
-        s.p.par_chunks_mut(len).enumerate().for_each(|(h, row)| {
+        parallel::for_each_chunk_mut(&mut s.p, len, |h, row| {
             for c in 0..n_chunks {
                 let start = rows.start + c * chunk;
                 let n = chunk.min(rows.end - start);
@@ -88,19 +85,16 @@ pub fn softmax_split(kv: &KvCache, hg: &HeadGroup, out: &mut [f32], threads: usi
         let n_slices = hv.div_ceil(cols);
         reset(&mut s.parts, n_slices * g * cols, 0.0);
         let p = &s.p[hg.first - base..];
-        s.parts
-            .par_chunks_mut(g * cols)
-            .enumerate()
-            .for_each(|(i, part)| {
-                let c0 = i * cols;
-                let width = cols.min(hv - c0);
-                let slice = HeadRows {
-                    bytes: &v.bytes[2 * c0..],
-                    stride: v.stride,
-                    row_bytes: 2 * width,
-                };
-                tinyblas::pv_f16(slice, rows.clone(), p, len, &mut part[..g * width], width);
-            });
+        parallel::for_each_chunk_mut(&mut s.parts, g * cols, |i, part| {
+            let c0 = i * cols;
+            let width = cols.min(hv - c0);
+            let slice = HeadRows {
+                bytes: &v.bytes[2 * c0..],
+                stride: v.stride,
+                row_bytes: 2 * width,
+            };
+            tinyblas::pv_f16(slice, rows.clone(), p, len, &mut part[..g * width], width);
+        });
         for i in 0..n_slices {
             let c0 = i * cols;
             let width = cols.min(hv - c0);

@@ -10,7 +10,7 @@ use super::norm::{l2_norm_in_place, rms_norm_weighted, sigmoid, softplus};
 use super::weights::DeltaNetWeights;
 use crate::backend::matmul;
 use crate::cache::recurrent::LayerState;
-use rayon::prelude::*;
+use crate::cpu::parallel;
 
 /// `x`: T rows of n_embd (normed input); `out`: T rows of n_embd.
 pub fn delta_net(
@@ -51,44 +51,39 @@ pub fn delta_net(
     let convs = conv_silu_norm(w, c, state, &qkv, t_n);
     let q_scale = 1.0 / (dk as f32).sqrt();
     // Heads in parallel, each running all T tokens: its [dk][dv] state stays in cache across tokens.
-    let per_head: Vec<Vec<f32>> = state
-        .ssm
-        .par_chunks_mut(dk * dv)
-        .enumerate()
-        .map(|(h, sm)| {
-            let g = if interleaved { h / (hv / hk) } else { h % hk };
-            let mut outs = vec![0f32; t_n * dv];
-            let mut zs = vec![0f32; dv];
-            for (t, o) in outs.chunks_exact_mut(dv).enumerate() {
-                let ct = &convs[t * conv_dim..(t + 1) * conv_dim];
-                let (q, k, v) = (
-                    &ct[g * dk..(g + 1) * dk],
-                    &ct[key_dim + g * dk..key_dim + (g + 1) * dk],
-                    &ct[2 * key_dim + h * dv..2 * key_dim + (h + 1) * dv],
-                );
-                let beta = sigmoid(b[t * hv + h]);
-                let decay = (softplus(a[t * hv + h] + w.dt_bias[h]) * w.a[h]).exp();
-                let step = HeadStep {
-                    q,
-                    k,
-                    v,
-                    beta,
-                    decay,
-                };
-                delta_rule::step(&step, sm, o);
-                for oj in o.iter_mut() {
-                    *oj *= q_scale;
-                }
-                rms_norm_weighted(o, &w.norm, c.rms_eps);
-                zs.copy_from_slice(&z[t * s.d_inner + h * dv..t * s.d_inner + (h + 1) * dv]);
-                silu_in_place(&mut zs);
-                for (oj, &zj) in o.iter_mut().zip(&zs) {
-                    *oj *= zj;
-                }
+    let per_head: Vec<Vec<f32>> = parallel::map_chunks_mut(&mut state.ssm, dk * dv, |h, sm| {
+        let g = if interleaved { h / (hv / hk) } else { h % hk };
+        let mut outs = vec![0f32; t_n * dv];
+        let mut zs = vec![0f32; dv];
+        for (t, o) in outs.chunks_exact_mut(dv).enumerate() {
+            let ct = &convs[t * conv_dim..(t + 1) * conv_dim];
+            let (q, k, v) = (
+                &ct[g * dk..(g + 1) * dk],
+                &ct[key_dim + g * dk..key_dim + (g + 1) * dk],
+                &ct[2 * key_dim + h * dv..2 * key_dim + (h + 1) * dv],
+            );
+            let beta = sigmoid(b[t * hv + h]);
+            let decay = (softplus(a[t * hv + h] + w.dt_bias[h]) * w.a[h]).exp();
+            let step = HeadStep {
+                q,
+                k,
+                v,
+                beta,
+                decay,
+            };
+            delta_rule::step(&step, sm, o);
+            for oj in o.iter_mut() {
+                *oj *= q_scale;
             }
-            outs
-        })
-        .collect();
+            rms_norm_weighted(o, &w.norm, c.rms_eps);
+            zs.copy_from_slice(&z[t * s.d_inner + h * dv..t * s.d_inner + (h + 1) * dv]);
+            silu_in_place(&mut zs);
+            for (oj, &zj) in o.iter_mut().zip(&zs) {
+                *oj *= zj;
+            }
+        }
+        outs
+    });
     let mut core = vec![0f32; t_n * s.d_inner];
     for (h, outs) in per_head.iter().enumerate() {
         for (t, o) in outs.chunks_exact(dv).enumerate() {

@@ -9,10 +9,10 @@ use super::norm::{sigmoid, softmax_in_place};
 use super::weights::{Ffn, SharedExpert};
 use crate::backend::matmul;
 use crate::cpu::gemm::gemm;
+use crate::cpu::parallel;
 use crate::cpu::{quantize_rows, MatmulError};
 use crate::gguf::GgmlType;
 use crate::tensor::Tensor;
-use rayon::prelude::*;
 
 /// `x`: T rows of n_embd; `out`: T rows of n_embd.
 pub fn ffn(
@@ -170,11 +170,10 @@ fn moe(
     }
     // Experts run in parallel (each a few tokens' worth of small matrices, too little to split
     // across threads one at a time); every slot's values are the same whichever thread runs it.
-    let per_expert = slots_of
-        .par_iter()
-        .enumerate()
-        .filter(|(_, slots)| !slots.is_empty())
-        .map(|(e, slots)| -> Result<(usize, Vec<f32>), ModelError> {
+    let active: Vec<usize> = (0..n_expert).filter(|&e| !slots_of[e].is_empty()).collect();
+    let per_expert =
+        parallel::map_indices(active.len(), |i| -> Result<(usize, Vec<f32>), ModelError> {
+            let (e, slots) = (active[i], &slots_of[active[i]]);
             let tokens: Vec<usize> = slots.iter().map(|&s| s / k).collect();
             let (mut qg, mut qu) = (Vec::new(), Vec::new());
             gate_in.gather(&tokens, &mut qg);
@@ -192,6 +191,7 @@ fn moe(
             matmul(&down.rows(e * n_embd, n_embd), &g, &mut ye)?;
             Ok((e, ye))
         })
+        .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
     let mut results = vec![0f32; t_n * k * n_embd];
     for (e, ye) in &per_expert {

@@ -44,7 +44,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         let dy = q8_k::d(y);
         let d = dy * f16_at(x, 0);
         let dmin = -dy * f16_at(x, 2);
-        let (scales, mins) = scales_and_min_sums(&x[SCALES..SCALES + 12], y);
+        let (scales, mins) = scales_and_min_sums(&x[SCALES..SCALES + 16], y);
         let qh =
             _mm512_broadcast_i64x4(_mm256_loadu_si256(x[QH..QH + 32].as_ptr() as *const __m256i));
         let qs = x[QS..QS + 128].as_ptr();

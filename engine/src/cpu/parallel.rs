@@ -1,0 +1,102 @@
+//! Data-parallel loops over the installed [`super::pool::ThreadPool`]: indices, disjoint mutable
+//! chunks, and per-index results. Outside an installed pool (or nested inside a region) they run
+//! serially on the calling thread, with the same results.
+
+use super::pool::run_indexed;
+
+pub use super::pool::current_threads;
+
+/// `f(i)` for every `i < n`.
+pub fn for_each_index(n: usize, f: impl Fn(usize) + Sync) {
+    run_indexed(n, &f);
+}
+
+/// `f(i, chunk_i)` for the `chunk`-element pieces of `data` (the last may be shorter), as
+/// `par_chunks_mut(chunk).enumerate()`.
+pub fn for_each_chunk_mut<T: Send>(
+    data: &mut [T],
+    chunk: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    assert!(chunk > 0, "chunk size must be positive");
+    let len = data.len();
+    let base = SendPtr(data.as_mut_ptr());
+    run_indexed(len.div_ceil(chunk), &|i| {
+        let start = i * chunk;
+        let n = chunk.min(len - start);
+        // SAFETY: index i owns elements start..start + n only, and `data` is exclusively borrowed
+        // until every index has run.
+        let piece = unsafe { std::slice::from_raw_parts_mut(base.get().add(start), n) };
+        f(i, piece)
+    });
+}
+
+/// `[f(0, chunk_0), …]` over the `chunk`-element pieces of `data`, as
+/// `par_chunks_mut(chunk).enumerate().map(f).collect()`.
+pub fn map_chunks_mut<T: Send, R: Send>(
+    data: &mut [T],
+    chunk: usize,
+    f: impl Fn(usize, &mut [T]) -> R + Sync,
+) -> Vec<R> {
+    assert!(chunk > 0, "chunk size must be positive");
+    let len = data.len();
+    let base = SendPtr(data.as_mut_ptr());
+    map_indices(len.div_ceil(chunk), |i| {
+        let start = i * chunk;
+        let n = chunk.min(len - start);
+        // SAFETY: as in `for_each_chunk_mut`.
+        let piece = unsafe { std::slice::from_raw_parts_mut(base.get().add(start), n) };
+        f(i, piece)
+    })
+}
+
+/// `[f(0), …, f(n - 1)]`, computed in parallel.
+pub fn map_indices<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
+    let base = SendPtr(out.as_mut_ptr());
+    run_indexed(n, &|i| {
+        let value = f(i);
+        // SAFETY: slot i is written by index i only, while `out` is borrowed by nobody else.
+        unsafe { *base.get().add(i) = Some(value) };
+    });
+    out.into_iter()
+        .map(|v| v.expect("every index ran"))
+        .collect()
+}
+
+/// A raw pointer shared by the indices of one region, each touching only its own elements.
+struct SendPtr<T>(*mut T);
+impl<T> SendPtr<T> {
+    // A method (not field access) so closures capture the whole Sync wrapper.
+    fn get(&self) -> *mut T {
+        self.0
+    }
+}
+// SAFETY: see the uses: disjoint elements per index, exclusive borrow of the whole for the region.
+unsafe impl<T: Send> Sync for SendPtr<T> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::ThreadPool;
+
+    #[test]
+    fn chunks_and_maps_match_the_serial_loops() {
+        let pool = ThreadPool::new(2).unwrap();
+        for len in [0usize, 1, 5, 64, 1001] {
+            for chunk in [1usize, 3, 64] {
+                let mut data = vec![0usize; len];
+                pool.install(|| {
+                    for_each_chunk_mut(&mut data, chunk, |i, piece| {
+                        for (j, v) in piece.iter_mut().enumerate() {
+                            *v = i * chunk + j;
+                        }
+                    })
+                });
+                assert_eq!(data, (0..len).collect::<Vec<_>>());
+            }
+            let squares = pool.install(|| map_indices(len, |i| i * i));
+            assert_eq!(squares, (0..len).map(|i| i * i).collect::<Vec<_>>());
+        }
+    }
+}
