@@ -145,6 +145,10 @@ pub struct BenchLine {
     /// Set when the point failed; samples are then those finished before the failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// With `--bandwidth-anchor`: RAM read bandwidth (GB/s) measured just before each repetition,
+    /// one per sample, so generation can be set against the bandwidth of that moment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anchor_gbps: Vec<f64>,
 }
 
 /// Small deterministic generator (SplitMix64) for random token ids.
@@ -167,30 +171,43 @@ impl TokenRng {
 
 /// Runs the whole grid, calling `emit` with each finished line. Stops after the first failed point
 /// (its line carries `error`), because a target that failed once is in an unknown state.
+///
+/// `anchor`, when given, is called right before each timed repetition (after the depth is restored)
+/// and its value (read bandwidth, GB/s) recorded beside that repetition's sample.
 pub fn run_bench<T: BenchTarget>(
     target: &mut T,
     spec: &BenchSpec,
+    mut anchor: Option<&mut dyn FnMut() -> f64>,
     mut emit: impl FnMut(&BenchLine),
 ) -> bool {
     let mut rng = TokenRng(spec.seed);
     let mut depth_cache: Option<(usize, T::State)> = None;
     for point in spec.points() {
-        let mut samples_ns = Vec::with_capacity(spec.reps);
+        let mut samples = Samples::default();
         let result = run_point(
             target,
             spec,
             point,
             &mut rng,
             &mut depth_cache,
-            &mut samples_ns,
+            &mut anchor,
+            &mut samples,
         );
-        let line = make_line(spec, point, samples_ns, result.err().map(|e| e.to_string()));
+        let mut line = make_line(spec, point, samples.ns, result.err().map(|e| e.to_string()));
+        line.anchor_gbps = samples.anchor_gbps;
         emit(&line);
         if line.error.is_some() {
             return false;
         }
     }
     true
+}
+
+/// What one point measured: wall time per repetition and, optionally, the anchor before each.
+#[derive(Default)]
+struct Samples {
+    ns: Vec<u64>,
+    anchor_gbps: Vec<f64>,
 }
 
 fn make_line(
@@ -221,6 +238,7 @@ fn make_line(
         samples_ts,
         params: spec.params.clone(),
         error,
+        anchor_gbps: Vec::new(),
     }
 }
 
@@ -230,7 +248,8 @@ fn run_point<T: BenchTarget>(
     p: TestPoint,
     rng: &mut TokenRng,
     depth_cache: &mut Option<(usize, T::State)>,
-    samples_ns: &mut Vec<u64>,
+    anchor: &mut Option<&mut dyn FnMut() -> f64>,
+    samples: &mut Samples,
 ) -> Result<(), TargetError> {
     let n_vocab = target.n_vocab();
     let n_batch = spec.n_batch.max(1);
@@ -257,6 +276,7 @@ fn run_point<T: BenchTarget>(
         // Tokens are drawn before the timer so only the target's work is timed.
         let prompt = rng.tokens(p.n_prompt, n_vocab);
         let gen = rng.tokens(p.n_gen, n_vocab);
+        let gbps = anchor.as_mut().map(|measure| measure());
         let start = Instant::now();
         if p.n_prompt > 0 {
             submit_prompt(target, &prompt, n_batch)?;
@@ -264,7 +284,8 @@ fn run_point<T: BenchTarget>(
         for tok in gen.chunks(1) {
             target.decode(tok)?;
         }
-        samples_ns.push(start.elapsed().as_nanos() as u64);
+        samples.ns.push(start.elapsed().as_nanos() as u64);
+        samples.anchor_gbps.extend(gbps);
     }
     Ok(())
 }
@@ -356,7 +377,7 @@ mod tests {
             ..Default::default()
         };
         let mut lines = Vec::new();
-        assert!(run_bench(&mut t, &spec(3), |l| lines.push(l.clone())));
+        assert!(run_bench(&mut t, &spec(3), None, |l| lines.push(l.clone())));
         assert_eq!(lines.len(), 4);
         let shapes: Vec<_> = lines
             .iter()
@@ -404,12 +425,36 @@ mod tests {
             ..Default::default()
         };
         let mut lines = Vec::new();
-        assert!(!run_bench(&mut t, &spec(2), |l| lines.push(l.clone())));
+        assert!(!run_bench(&mut t, &spec(2), None, |l| lines.push(l.clone())));
         let last = lines.last().unwrap();
         assert_eq!(last.error.as_deref(), Some("out of memory"));
         assert!(lines[..lines.len() - 1]
             .iter()
             .all(|l| l.error.is_none() && l.samples_ns.len() == 2));
+    }
+
+    #[test]
+    fn the_anchor_runs_before_each_timed_repetition_outside_the_timer() {
+        let mut t = FakeTarget::default();
+        let mut calls = 0u32;
+        let mut anchor = || {
+            calls += 1;
+            // Slow enough that it would show in the samples if it were timed.
+            std::thread::sleep(Duration::from_millis(30));
+            f64::from(calls)
+        };
+        let mut lines = Vec::new();
+        assert!(run_bench(&mut t, &spec(3), Some(&mut anchor), |l| lines
+            .push(l.clone())));
+        assert_eq!(calls, 12, "3 reps x 4 points, none for the warm-ups");
+        for (i, l) in lines.iter().enumerate() {
+            let want: Vec<f64> = (0..3).map(|r| (3 * i + r + 1) as f64).collect();
+            assert_eq!(l.anchor_gbps, want);
+            assert!(l.samples_ns.iter().all(|&ns| ns < 30_000_000));
+        }
+        let back: BenchLine =
+            serde_json::from_str(&serde_json::to_string(&lines[1]).unwrap()).unwrap();
+        assert_eq!(back.anchor_gbps, lines[1].anchor_gbps);
     }
 
     #[test]

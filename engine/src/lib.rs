@@ -47,6 +47,7 @@ pub mod cpu;
 pub mod cuda;
 pub mod fixtures;
 pub mod gguf;
+pub mod membw;
 pub mod model;
 pub mod perplexity;
 pub mod placement;

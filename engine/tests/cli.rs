@@ -162,3 +162,56 @@ fn gpu_request_without_a_gpu_falls_back_to_the_cpu() {
     let (max_abs, _) = fitbench_engine::reference::compare(&r.logits, &ours.logits, r.n_vocab);
     assert!(max_abs < 0.107, "{max_abs}");
 }
+
+#[test]
+fn bench_bandwidth_anchor_records_one_anchor_per_sample_and_the_bytes_per_token() {
+    let Some(model) = fixtures::find("models/qwen35moe-tiny-Q4_K_M.gguf") else {
+        println!("skipped: fixtures not found");
+        return;
+    };
+    let out = engine()
+        .args(["bench", "-m"])
+        .arg(&model)
+        .args([
+            "-p",
+            "0",
+            "-n",
+            "4",
+            "-r",
+            "2",
+            "-t",
+            "2",
+            "--bandwidth-anchor",
+        ])
+        .args(["-o", "jsonl"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    let anchors = line["anchor_gbps"].as_array().unwrap();
+    assert_eq!(anchors.len(), 2);
+    assert!(anchors.iter().all(|a| a.as_f64().unwrap() > 0.0));
+    // Bytes per token from the header: every tensor, the routed experts' used share, one
+    // embedding row (this fixture has its own output head).
+    let file = fitbench_engine::gguf::GgufFile::open(&model).unwrap();
+    let meta = |k: &str| file.metadata.get_usize(&format!("qwen35moe.{k}")).unwrap() as u64;
+    let (used, experts) = (meta("expert_used_count"), meta("expert_count"));
+    let mut want = 0u64;
+    for t in &file.tensors {
+        want += match t.name.as_str() {
+            n if n.contains("_exps") => t.size * used / experts,
+            "token_embd.weight" => t.size / t.dims[1],
+            _ => t.size,
+        };
+    }
+    assert!(file.tensor("output.weight").is_some());
+    assert_eq!(
+        line["params"]["weight_bytes_per_token"].as_u64(),
+        Some(want)
+    );
+}

@@ -84,6 +84,10 @@ pub struct Args {
     /// Seed of the random token ids.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Measure RAM read bandwidth (same thread count) before each timed repetition and report
+    /// generation as a percentage of the bound (weight bytes read per token / that bandwidth).
+    #[arg(long)]
+    pub bandwidth_anchor: bool,
     #[arg(short = 'o', long, value_enum, default_value = "md")]
     pub output: Output,
 }
@@ -189,6 +193,10 @@ pub fn run(args: Args) -> Result<()> {
         .collect();
     params.insert("weight_bytes_per_device".into(), json!(per_device));
     params.insert("n_ctx".into(), json!(n_ctx));
+    params.insert(
+        "weight_bytes_per_token".into(),
+        json!(weight_bytes_per_token(&model)),
+    );
     let spec = BenchSpec {
         n_prompt: args.n_prompt,
         n_gen: args.n_gen,
@@ -203,7 +211,17 @@ pub fn run(args: Args) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let mut lines = Vec::new();
     let mut write_error = None;
-    let ok = run_bench(&mut session, &spec, |line| {
+    let buffer = fitbench_engine::membw::buffer_bytes_for(
+        fitbench_engine::membw::available_memory_bytes().unwrap_or(1 << 30),
+    );
+    let mut measure =
+        || fitbench_engine::membw::measure_with(threads, buffer, ANCHOR_BUDGET).gb_per_s;
+    let anchor: Option<&mut dyn FnMut() -> f64> = if args.bandwidth_anchor {
+        Some(&mut measure)
+    } else {
+        None
+    };
+    let ok = run_bench(&mut session, &spec, anchor, |line| {
         if let Some(e) = line.error.as_deref() {
             eprintln!("point failed: {e}");
         }
@@ -228,6 +246,53 @@ pub fn run(args: Args) -> Result<()> {
         bail!("a test point failed (see the last line)");
     }
     Ok(())
+}
+
+/// Time for each repetition's bandwidth anchor (allocation, first touch and the read together).
+const ANCHOR_BUDGET: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// Weight bytes one generated token reads: every tensor whole, except the routed experts (the
+/// `n_expert_used / n_expert` share of each `*_exps` tensor) and the token embedding (one row,
+/// unless the output head reuses it).
+pub fn weight_bytes_per_token(model: &Model) -> u64 {
+    let c = model.config();
+    let tensors = &model.gguf().tensors;
+    let tied = !tensors.iter().any(|t| t.info.name == "output.weight");
+    tensors
+        .iter()
+        .map(|t| {
+            let (name, size) = (t.info.name.as_str(), t.info.size);
+            if name.contains("_exps") && c.n_expert > 0 {
+                size * c.n_expert_used.min(c.n_expert) as u64 / c.n_expert as u64
+            } else if name == "token_embd.weight" && !tied {
+                size / t.info.dims.get(1).copied().unwrap_or(1).max(1)
+            } else {
+                size
+            }
+        })
+        .sum()
+}
+
+/// Median over repetitions of (bytes per token × t/s) / anchor, in percent.
+fn bandwidth_percent(l: &BenchLine) -> Option<f64> {
+    let bytes = l.params.get("weight_bytes_per_token")?.as_f64()?;
+    if l.n_gen == 0 || l.n_prompt > 0 || l.anchor_gbps.len() != l.samples_ts.len() {
+        return None;
+    }
+    let mut pct: Vec<f64> = l
+        .samples_ts
+        .iter()
+        .zip(&l.anchor_gbps)
+        .map(|(ts, gbps)| 100.0 * bytes * ts / (gbps * 1e9))
+        .collect();
+    pct.sort_by(|a, b| a.total_cmp(b));
+    pct.get(pct.len() / 2).map(|&m| {
+        if pct.len() % 2 == 0 {
+            (m + pct[pct.len() / 2 - 1]) / 2.0
+        } else {
+            m
+        }
+    })
 }
 
 fn mean_std(v: &[f64]) -> (f64, f64) {
@@ -258,10 +323,17 @@ fn markdown(model: &Model, path: &std::path::Path, lines: &[BenchLine]) -> Strin
         .map(|t| t.info.dims.iter().product::<u64>())
         .sum();
     let p = |l: &BenchLine, k: &str| l.params.get(k).map_or(String::new(), |v| v.to_string());
+    let anchored = lines.iter().any(|l| !l.anchor_gbps.is_empty());
     let mut s = String::from(
-        "| model | size | params | backend | threads | n_ubatch | type_k | type_v | fa | test | t/s |\n\
-         | ----- | ---: | -----: | ------- | ------: | -------: | ------ | ------ | -- | ---- | --: |\n",
+        "| model | size | params | backend | threads | n_ubatch | type_k | type_v | fa | test | t/s |",
     );
+    s.push_str(if anchored {
+        " anchor GB/s | % of bw bound |\n"
+    } else {
+        "\n"
+    });
+    s.push_str("| ----- | ---: | -----: | ------- | ------: | -------: | ------ | ------ | -- | ---- | --: |");
+    s.push_str(if anchored { " --: | --: |\n" } else { "\n" });
     for l in lines {
         let test = match (l.n_prompt, l.n_gen) {
             (p, 0) => format!("pp{p}"),
@@ -290,6 +362,12 @@ fn markdown(model: &Model, path: &std::path::Path, lines: &[BenchLine]) -> Strin
             p(l, "type_v").trim_matches('"'),
             if p(l, "flash_attn") == "true" { 1 } else { 0 },
         ));
+        if anchored {
+            s.pop();
+            let (a, _) = mean_std(&l.anchor_gbps);
+            let pct = bandwidth_percent(l).map_or("-".to_string(), |v| format!("{v:.1}"));
+            s.push_str(&format!(" {a:.1} | {pct} |\n"));
+        }
     }
     s
 }

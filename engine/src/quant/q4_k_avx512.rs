@@ -10,7 +10,9 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32, q8_k_blocks, two_f16};
+use super::avx512_util::{
+    alternating, fold_halves, group_index, load_i16x32, q8_k_blocks, two_f16,
+};
 use super::q4_k::{BLOCK, TYPE_SIZE};
 use super::q8_k;
 use std::arch::x86_64::*;

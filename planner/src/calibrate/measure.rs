@@ -180,7 +180,7 @@ pub fn measure_file(
         params: BTreeMap::new(),
     };
     let mut lines: Vec<BenchLine> = Vec::new();
-    run_bench(&mut session, &bench, |l| lines.push(l.clone()));
+    run_bench(&mut session, &bench, None, |l| lines.push(l.clone()));
     if let Some(e) = lines.iter().find_map(|l| l.error.clone()) {
         return Err(engine_err(format!("benchmark failed: {e}")));
     }
