@@ -38,6 +38,13 @@ pub struct Calibration {
     pub pcie: f64,
     /// Share of CPU peak FLOP/s reached in prompt processing (fitted: 2-core AVX2 machine, pp512 167 t/s).
     pub cpu_prompt: f64,
+    /// Share of CPU peak FLOP/s reached by llama.cpp's one-token attention over an f16 cache on the
+    /// CPU (each query head walks its KV head's rows: compute, not the KV read, sets the time).
+    /// Fitted on the 2-core EPYC VM (332 GFLOP/s peak): the Qwen3.5-35B-A3B slice's extra time per
+    /// token over depth 0 gives 25–32 GFLOP/s at 4K–16K with and without flash attention, Gemma 3
+    /// 270M's 52–55 GFLOP/s (results/2026-11-23-vm-context-scaling-2core.md, cpu-ratios flash
+    /// table); 0.12 (40 GFLOP/s) sits between them.
+    pub cpu_attn: f64,
     /// Prompt time per token per layer whose experts are in RAM, beyond the copy (seconds); fitted on
     /// the 5090 `--n-cpu-moe 38` ubatch table, whose speed levels off near 700 t/s.
     pub offload_prompt_token_layer_s: f64,
@@ -57,6 +64,7 @@ pub const CALIBRATION: Calibration = Calibration {
     gpu_prompt: 0.105,
     pcie: 0.47,
     cpu_prompt: 0.7,
+    cpu_attn: 0.12,
     offload_prompt_token_layer_s: 29e-6,
     gpu_hop_s: 100e-6,
 };
@@ -154,6 +162,7 @@ pub fn generation_tps(
         }
         None => cpu_bytes / (ram_bandwidth(hw) * c.cpu_read),
     };
+    t += cpu_attention_flops(spec, p, depth, gpu.is_some()) / (cpu_peak_flops(hw) * c.cpu_attn);
     if let Some(set) = GpuSet::of(hw) {
         if p.n_gpu_layers > 0 {
             // Several GPUs: layer blocks in turn (see multi_gpu.rs).
@@ -184,26 +193,43 @@ pub fn generation_tps(
     }
 }
 
+/// Peak FP32 FLOP/s of the CPU (the profile's figure, else 50 GFLOP/s per core).
+fn cpu_peak_flops(hw: &HardwareProfile) -> f64 {
+    hw.cpu.gflops.unwrap_or(hw.cpu.physical_cores as f64 * 50.0) * 1e9
+}
+
+/// Attention FLOPs of one generated token at `depth` in the layers whose KV cache is in RAM.
+fn cpu_attention_flops(spec: &ModelSpec, p: &Placement, depth: u64, has_gpu: bool) -> f64 {
+    let n = spec.n_layers();
+    spec.layers
+        .iter()
+        .enumerate()
+        .filter(|(il, _)| !(has_gpu && p.layer_on_gpu(*il, n)))
+        .map(|(_, l)| attention_flops(l, depth))
+        .sum()
+}
+
+/// 2 · heads · (K + V head dims) per visible position: QK and PV of one query token.
+fn attention_flops(l: &LayerKind, depth: u64) -> f64 {
+    match l {
+        LayerKind::Attention {
+            n_head,
+            head_dim_k,
+            head_dim_v,
+            window,
+            ..
+        } => {
+            let span = window.map_or(depth, |w| w.min(depth)) as f64;
+            2.0 * (*n_head as f64) * (head_dim_k + head_dim_v) as f64 * span
+        }
+        LayerKind::Recurrent => 0.0,
+    }
+}
+
 /// FLOPs per prompt token at `depth`: 2 per active weight, plus attention over the context.
 pub fn prompt_flops_per_token(spec: &ModelSpec, depth: u64) -> (f64, f64) {
     let weights = 2.0 * spec.active_params();
-    let attn: f64 = spec
-        .layers
-        .iter()
-        .map(|l| match l {
-            LayerKind::Attention {
-                n_head,
-                head_dim_k,
-                head_dim_v,
-                window,
-                ..
-            } => {
-                let span = window.map_or(depth, |w| w.min(depth)) as f64;
-                2.0 * (*n_head as f64) * (head_dim_k + head_dim_v) as f64 * span
-            }
-            LayerKind::Recurrent => 0.0,
-        })
-        .sum();
+    let attn: f64 = spec.layers.iter().map(|l| attention_flops(l, depth)).sum();
     (weights, attn)
 }
 
@@ -256,11 +282,7 @@ pub fn prompt_tps(
         _ => {
             let effective = match &hw.calibration {
                 Some(cal) => cal.prompt_gflops * 1e9,
-                None => {
-                    hw.cpu.gflops.unwrap_or(hw.cpu.physical_cores as f64 * 50.0)
-                        * 1e9
-                        * c.cpu_prompt
-                }
+                None => cpu_peak_flops(hw) * c.cpu_prompt,
             };
             effective / (w + a)
         }

@@ -299,3 +299,45 @@ fn memory_split_follows_n_cpu_moe() {
     assert_eq!(all.gpu.kv_cache, 1440 << 20);
     assert_eq!(all.gpu.recurrent_state, 30 * (96 * 1024 + 2 * 1024 * 1024));
 }
+
+/// llama.cpp's CPU decode slows with depth by the attention's compute. Measured on the 2-core EPYC
+/// VM with flash attention on (results/cpu-ratios/2026-11-23-vm-ratios.md, flash table, one
+/// llama-bench run): the time a token takes beyond its depth-0 time, so the weights' part cancels.
+/// One constant (`cpu_attn`) predicts the 35B slice's extra time 17–28% short and Gemma 3 270M's
+/// 72–88% long (llama.cpp ran Gemma's attention at ~1.7× the FLOP rate); before it, only the KV
+/// read was counted and the predicted extra time was about 20× too small.
+#[test]
+fn cpu_generation_slows_with_depth_as_llama_cpp_measured() {
+    let hw = cpu_2core_epyc();
+    // (model, [(depth, llama-bench tg128 t/s)]), depth 0 first.
+    type Case = (&'static str, ModelSpec, [(u64, f64); 3]);
+    let cases: [Case; 2] = [
+        (
+            "35B slice",
+            m35_4layers(),
+            [(0, 137.82), (4096, 100.87), (16384, 60.61)],
+        ),
+        (
+            "gemma-3-270m",
+            catalog_model("gemma-3-270m", "Q4_K_M"),
+            [(0, 88.19), (4096, 78.11), (16384, 63.46)],
+        ),
+    ];
+    for (name, spec, points) in cases {
+        let cfg = RunConfig::new(32768, GgmlType::F16);
+        let t0 = 1.0 / generation_tps(&spec, &hw, &Placement::cpu_only(), &cfg, 0);
+        for &(depth, measured) in &points[1..] {
+            let t = 1.0 / generation_tps(&spec, &hw, &Placement::cpu_only(), &cfg, depth);
+            let (pred, meas) = (t - t0, 1.0 / measured - 1.0 / points[0].1);
+            eprintln!(
+                "{name} d{depth}: extra time per token predicted {:.2} ms, measured {:.2} ms",
+                pred * 1e3,
+                meas * 1e3
+            );
+            assert!(
+                (pred / meas).ln().abs() < 2f64.ln(),
+                "{name} d{depth}: {pred} vs {meas}"
+            );
+        }
+    }
+}
