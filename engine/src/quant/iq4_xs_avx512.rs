@@ -14,7 +14,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32, q8_k_blocks};
+use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32, q8_k_blocks, srlv16};
 use super::common::f16_at;
 use super::iq4_search::KVALUES_IQ4NL;
 use super::iq4_xs::{BLOCK, TYPE_SIZE};
@@ -96,7 +96,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
             let packed =
                 _mm512_castsi256_si512(_mm256_loadu_si256(qs.add(32 * s) as *const __m256i));
             let packed = _mm512_shuffle_i64x2::<0b01_01_00_00>(packed, packed);
-            let codes = _mm512_and_si512(_mm512_srlv_epi16(packed, shift), low4);
+            let codes = _mm512_and_si512(srlv16(packed, shift), low4);
             let magnitude = _mm512_shuffle_epi8(table, codes);
             let negative = _mm512_cmplt_epu8_mask(codes, eight);
             let act = _mm512_loadu_si512(a.add(64 * s) as *const _);

@@ -9,7 +9,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{fold_halves, load_i16x32, q8_k_blocks};
+use super::avx512_util::{fold_halves, load_i16x32, q8_k_blocks, srlv16};
 use super::common::f16_at;
 use super::q2_k::{BLOCK, TYPE_SIZE};
 use super::q3_k_avx512::{LOW_SHIFT, SCALE_INDEX};
@@ -49,7 +49,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
                 x[QS + 32 * h..QS + 32 * h + 32].as_ptr() as *const __m256i,
             ));
             for j in 0..2 {
-                let q = _mm512_and_si512(_mm512_srlv_epi16(bits, low_shift[j]), m3);
+                let q = _mm512_and_si512(srlv16(bits, low_shift[j]), m3);
                 let act = _mm512_loadu_si512(a.add(128 * h + 64 * j) as *const _);
                 let scale = _mm512_permutexvar_epi16(index[2 * h + j], scales);
                 sum[j] = _mm512_dpwssd_epi32(sum[j], _mm512_maddubs_epi16(q, act), scale);

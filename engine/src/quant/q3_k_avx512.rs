@@ -11,7 +11,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32, q8_k_blocks};
+use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32, q8_k_blocks, srlv16};
 use super::common::f16_at;
 use super::q3_k::{BLOCK, TYPE_SIZE};
 use super::q3_k_avx2::signed_scales;
@@ -79,7 +79,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
             ));
             for j in 0..2 {
                 let step = 2 * h + j;
-                let low = _mm512_and_si512(_mm512_srlv_epi16(bits, low_shift[j]), m3);
+                let low = _mm512_and_si512(srlv16(bits, low_shift[j]), m3);
                 let clear = _mm512_testn_epi8_mask(hbits, high_bits[step]);
                 let minus4 = _mm512_maskz_mov_epi8(clear, four);
                 let act = _mm512_loadu_si512(a.add(128 * h + 64 * j) as *const _);

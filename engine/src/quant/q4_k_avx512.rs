@@ -10,9 +10,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use super::avx512_util::{
-    alternating, fold_halves, group_index, load_i16x32, q8_k_blocks, two_f16,
-};
+use super::avx512_util::{fold_halves, group_index, load_i16x32, q8_k_blocks, two_f16};
 use super::q4_k::{BLOCK, TYPE_SIZE};
 use super::q8_k;
 use std::arch::x86_64::*;
@@ -28,8 +26,13 @@ pub(super) const SCALE_INDEX: [[i16; 32]; 4] = [
     group_index(6, 16),
 ];
 
-/// Shift counts per i16 lane: 0 for the low half (low nibbles), 4 for the high half.
-pub(super) const NIBBLE_SHIFT: [i16; 32] = alternating(0, 4, 16);
+/// `v` with its high 256 bits shifted right by 4 in each i16 lane (high nibbles), the low half as
+/// it is. A masked immediate shift: the per-lane `vpsrlvw` with a constant count vector was compiled
+/// with an extra masked move per use (LLVM guarding counts of 16 and more).
+#[inline(always)]
+pub(super) unsafe fn high_half_shifted(v: __m512i) -> __m512i {
+    _mm512_mask_srli_epi16::<4>(v, 0xFFFF_0000, v)
+}
 
 /// Byte shuffles for [`scales_and_min_lanes`]: A gathers the bytes holding each value's low bits
 /// (scales 0..4, 4..8, mins 0..4, 4..8), B the bytes whose top two bits are the high bits of
@@ -94,7 +97,7 @@ pub(super) unsafe fn scales_and_min_sums(scale_bytes: &[u8], y: &[u8]) -> (__m51
 
 /// The integer parts of one block: Σ scale·q·a and Σ min·(activation sums), exact.
 #[inline(always)]
-unsafe fn block_sums(x: &[u8], y: &[u8], shift: __m512i, index: &[__m512i; 4]) -> (i32, i32) {
+unsafe fn block_sums(x: &[u8], y: &[u8], index: &[__m512i; 4]) -> (i32, i32) {
     let low_nibbles = _mm512_set1_epi8(0x0F);
     let (scales, min_lanes) = scales_and_min_lanes(&x[SCALES..SCALES + 16], y);
     let qs = x[QS..QS + 128].as_ptr();
@@ -103,7 +106,7 @@ unsafe fn block_sums(x: &[u8], y: &[u8], shift: __m512i, index: &[__m512i; 4]) -
     let mut acc = [_mm512_setzero_si512(); 2];
     for c in 0..4 {
         let packed = _mm512_broadcast_i64x4(_mm256_loadu_si256(qs.add(32 * c) as *const __m256i));
-        let q = _mm512_and_si512(_mm512_srlv_epi16(packed, shift), low_nibbles);
+        let q = _mm512_and_si512(high_half_shifted(packed), low_nibbles);
         let act = _mm512_loadu_si512(a.add(64 * c) as *const _);
         let products = _mm512_maddubs_epi16(q, act);
         let scale = _mm512_permutexvar_epi16(index[c], scales);
@@ -129,13 +132,12 @@ unsafe fn block_value(x: &[u8], y: &[u8], sumi: i32, summins: i32) -> f32 {
 /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI ([`super::avx512_util::available`]).
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
-    let shift = load_i16x32(&NIBBLE_SHIFT);
     let index = SCALE_INDEX.map(|i| load_i16x32(&i));
     let mut sumf = 0.0f32;
     // (Summing two blocks' lanes in one vector measured no faster: the horizontal sums overlap
     // with the next block's loads.)
     for (x, y) in q8_k_blocks(weights, TYPE_SIZE, activations, n) {
-        let (sumi, summins) = block_sums(x, y, shift, &index);
+        let (sumi, summins) = block_sums(x, y, &index);
         sumf += block_value(x, y, sumi, summins);
     }
     sumf

@@ -10,9 +10,9 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{alternating, fold_halves, load_i16x32, q8_k_blocks};
+use super::avx512_util::{alternating, fold_halves, load_i16x32, q8_k_blocks, srlv16};
 use super::common::f16_at;
-use super::q4_k_avx512::{scales_and_min_sums, NIBBLE_SHIFT, SCALE_INDEX};
+use super::q4_k_avx512::{high_half_shifted, scales_and_min_sums, SCALE_INDEX};
 use super::q5_k::{BLOCK, TYPE_SIZE};
 use super::q8_k;
 use std::arch::x86_64::*;
@@ -35,7 +35,6 @@ const HIGH_SHIFT: [[i16; 32]; 4] = [
 pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let low_nibbles = _mm512_set1_epi8(0x0F);
     let one = _mm512_set1_epi8(1);
-    let shift = load_i16x32(&NIBBLE_SHIFT);
     let index = SCALE_INDEX.map(|i| load_i16x32(&i));
     let high_shift = HIGH_SHIFT.map(|i| load_i16x32(&i));
     let mut acc = _mm256_setzero_ps();
@@ -53,15 +52,10 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         for c in 0..4 {
             let packed =
                 _mm512_broadcast_i64x4(_mm256_loadu_si256(qs.add(32 * c) as *const __m256i));
-            let fifth = _mm512_and_si512(_mm512_srlv_epi16(qh, high_shift[c]), one);
+            let fifth = _mm512_and_si512(srlv16(qh, high_shift[c]), one);
             let fifth = _mm512_slli_epi16(fifth, 4);
             // (nibble & 0xF) | fifth bit: ternary-logic 0xF8 is A | (B & C).
-            let q = _mm512_ternarylogic_epi32(
-                fifth,
-                _mm512_srlv_epi16(packed, shift),
-                low_nibbles,
-                0xF8,
-            );
+            let q = _mm512_ternarylogic_epi32(fifth, high_half_shifted(packed), low_nibbles, 0xF8);
             let act = _mm512_loadu_si512(a.add(64 * c) as *const _);
             let scale = _mm512_permutexvar_epi16(index[c], scales);
             sum[c % 2] = _mm512_dpwssd_epi32(sum[c % 2], _mm512_maddubs_epi16(q, act), scale);

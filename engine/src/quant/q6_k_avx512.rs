@@ -11,7 +11,9 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::hsum_f32;
-use super::avx512_util::{alternating, fold_halves, group_index, load_i16x32, q8_k_blocks};
+use super::avx512_util::{
+    alternating, fold_halves, group_index, load_i16x32, q8_k_blocks, sllv16, srlv16,
+};
 use super::common::f16_at;
 use super::q6_k::{BLOCK, TYPE_SIZE};
 use super::q8_k;
@@ -62,9 +64,9 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
                 x[QH + 32 * h..QH + 32 * h + 32].as_ptr() as *const __m256i,
             ));
             // (ql & 0xF) | high bits: ternary-logic 0xF8 is A | (B & C).
-            let high01 = _mm512_and_si512(_mm512_sllv_epi16(qh, left01), bits45);
+            let high01 = _mm512_and_si512(sllv16(qh, left01), bits45);
             let q01 = _mm512_ternarylogic_epi32(high01, ql, low4, 0xF8);
-            let high23 = _mm512_and_si512(_mm512_srlv_epi16(qh, right23), bits45);
+            let high23 = _mm512_and_si512(srlv16(qh, right23), bits45);
             let q23 = _mm512_ternarylogic_epi32(high23, _mm512_srli_epi16(ql, 4), low4, 0xF8);
             let a01 = _mm512_loadu_si512(a.add(128 * h) as *const _);
             let a23 = _mm512_loadu_si512(a.add(128 * h + 64) as *const _);
