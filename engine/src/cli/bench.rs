@@ -211,16 +211,14 @@ pub fn run(args: Args) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let mut lines = Vec::new();
     let mut write_error = None;
-    let buffer = fitbench_engine::membw::buffer_bytes_for(
-        fitbench_engine::membw::available_memory_bytes().unwrap_or(1 << 30),
-    );
-    let mut measure =
-        || fitbench_engine::membw::measure_with(threads, buffer, ANCHOR_BUDGET).gb_per_s;
-    let anchor: Option<&mut dyn FnMut() -> f64> = if args.bandwidth_anchor {
-        Some(&mut measure)
-    } else {
-        None
-    };
+    // Sized only when asked for: reading /proc/meminfo and sysfs is no part of a plain bench.
+    let mut measure = args.bandwidth_anchor.then(|| {
+        let buffer = fitbench_engine::membw::buffer_bytes_for(
+            fitbench_engine::membw::available_memory_bytes().unwrap_or(1 << 30),
+        );
+        move || fitbench_engine::membw::measure_with(threads, buffer, ANCHOR_BUDGET).gb_per_s
+    });
+    let anchor = measure.as_mut().map(|m| m as &mut dyn FnMut() -> f64);
     let ok = run_bench(&mut session, &spec, anchor, |line| {
         if let Some(e) = line.error.as_deref() {
             eprintln!("point failed: {e}");
@@ -287,7 +285,7 @@ fn bandwidth_percent(l: &BenchLine) -> Option<f64> {
         .collect();
     pct.sort_by(|a, b| a.total_cmp(b));
     pct.get(pct.len() / 2).map(|&m| {
-        if pct.len() % 2 == 0 {
+        if pct.len().is_multiple_of(2) {
             (m + pct[pct.len() / 2 - 1]) / 2.0
         } else {
             m

@@ -21,13 +21,9 @@ pub fn for_each_chunk_mut<T: Send>(
     assert!(chunk > 0, "chunk size must be positive");
     let len = data.len();
     let base = SendPtr(data.as_mut_ptr());
+    // SAFETY: each index takes only its own piece, while `data` is exclusively borrowed.
     run_indexed(len.div_ceil(chunk), &|i| {
-        let start = i * chunk;
-        let n = chunk.min(len - start);
-        // SAFETY: index i owns elements start..start + n only, and `data` is exclusively borrowed
-        // until every index has run.
-        let piece = unsafe { std::slice::from_raw_parts_mut(base.get().add(start), n) };
-        f(i, piece)
+        f(i, unsafe { piece(&base, len, chunk, i) })
     });
 }
 
@@ -41,13 +37,20 @@ pub fn map_chunks_mut<T: Send, R: Send>(
     assert!(chunk > 0, "chunk size must be positive");
     let len = data.len();
     let base = SendPtr(data.as_mut_ptr());
+    // SAFETY: as in `for_each_chunk_mut`.
     map_indices(len.div_ceil(chunk), |i| {
-        let start = i * chunk;
-        let n = chunk.min(len - start);
-        // SAFETY: as in `for_each_chunk_mut`.
-        let piece = unsafe { std::slice::from_raw_parts_mut(base.get().add(start), n) };
-        f(i, piece)
+        f(i, unsafe { piece(&base, len, chunk, i) })
     })
+}
+
+/// Piece `i` (elements `i·chunk ..`, at most `chunk`) of the `len` elements at `base`.
+///
+/// # Safety
+/// `i·chunk < len`, and no other live reference may overlap the piece.
+#[allow(clippy::mut_from_ref)]
+unsafe fn piece<'a, T>(base: &SendPtr<T>, len: usize, chunk: usize, i: usize) -> &'a mut [T] {
+    let start = i * chunk;
+    std::slice::from_raw_parts_mut(base.get().add(start), chunk.min(len - start))
 }
 
 /// `[f(0), …, f(n - 1)]`, computed in parallel.

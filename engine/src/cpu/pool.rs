@@ -152,17 +152,12 @@ pub fn current_threads() -> usize {
 /// there is no pool, one thread, a single item, or when already inside a region). Returns once
 /// every call has returned; a panic in any call is re-raised here.
 pub fn run_indexed(items: usize, f: &(dyn Fn(usize) + Sync)) {
-    let p = INSTALLED.with(|c| c.get());
-    if items <= 1 || p.is_null() || IN_REGION.with(|c| c.get()) {
+    if items <= 1 || current_threads() <= 1 {
         (0..items).for_each(f);
         return;
     }
-    // SAFETY: as in `current_threads`.
-    let shared = unsafe { &*p };
-    if shared.n_threads <= 1 {
-        (0..items).for_each(f);
-        return;
-    }
+    // SAFETY: `current_threads` > 1 means a pool is installed here, kept alive by `install`.
+    let shared = unsafe { &*INSTALLED.with(|c| c.get()) };
     let _region = lock(&shared.region);
     let job = Job {
         // SAFETY (lifetime erased): workers use the closure only before reporting `finished`, and
@@ -188,7 +183,7 @@ pub fn run_indexed(items: usize, f: &(dyn Fn(usize) + Sync)) {
     let workers = shared.n_threads - 1;
     let start = Instant::now();
     while shared.finished.load(Ordering::Acquire) < workers {
-        relax(start);
+        relax(start.elapsed());
     }
     shared.job.store(std::ptr::null_mut(), Ordering::Relaxed);
     if let Some(payload) = lock(&shared.panic).take() {
@@ -222,11 +217,13 @@ fn worker(shared: &Shared) {
         let start = Instant::now();
         let mut now = shared.generation.load(Ordering::Acquire);
         while now == seen {
-            if start.elapsed() > SPIN_BEFORE_SLEEP {
+            // One clock read per round: it decides both sleeping and pausing vs yielding.
+            let waited = start.elapsed();
+            if waited > SPIN_BEFORE_SLEEP {
                 now = sleep_until_changed(shared, seen);
                 break;
             }
-            relax(start);
+            relax(waited);
             now = shared.generation.load(Ordering::Acquire);
         }
         seen = now;
@@ -259,10 +256,10 @@ fn sleep_until_changed(shared: &Shared, seen: u64) -> u64 {
     }
 }
 
-/// One step of a wait loop: a `pause` early on, a `sched_yield` once the wait has lasted.
+/// One step of a wait loop that has lasted `waited`: a `pause` early on, then a `sched_yield`.
 #[inline]
-fn relax(start: Instant) {
-    if start.elapsed() < PAUSE_ONLY {
+fn relax(waited: Duration) {
+    if waited < PAUSE_ONLY {
         for _ in 0..16 {
             std::hint::spin_loop();
         }
