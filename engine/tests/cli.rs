@@ -214,4 +214,18 @@ fn bench_bandwidth_anchor_records_one_anchor_per_sample_and_the_bytes_per_token(
         line["params"]["weight_bytes_per_token"].as_u64(),
         Some(want)
     );
+    // Recurrent state read per token: per layer with a conv1d tensor ([kernel, channels]), the
+    // conv window (kernel − 1 columns) and the state_size × inner_size delta-rule matrix, f32.
+    let delta_rule = meta("ssm.state_size") * meta("ssm.inner_size");
+    let state: u64 = file
+        .tensors
+        .iter()
+        .filter(|t| t.name.ends_with("ssm_conv1d.weight"))
+        .map(|t| 4 * ((t.dims[0] - 1) * t.dims[1] + delta_rule))
+        .sum();
+    assert!(state > 0);
+    assert_eq!(
+        line["params"]["recurrent_state_bytes_per_token"].as_u64(),
+        Some(state)
+    );
 }

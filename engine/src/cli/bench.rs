@@ -197,6 +197,10 @@ pub fn run(args: Args) -> Result<()> {
         "weight_bytes_per_token".into(),
         json!(weight_bytes_per_token(&model)),
     );
+    params.insert(
+        "recurrent_state_bytes_per_token".into(),
+        json!(recurrent_state_bytes(&model)),
+    );
     let spec = BenchSpec {
         n_prompt: args.n_prompt,
         n_gen: args.n_gen,
@@ -271,9 +275,25 @@ pub fn weight_bytes_per_token(model: &Model) -> u64 {
         .sum()
 }
 
-/// Median over repetitions of (bytes per token × t/s) / anchor, in percent.
+/// Bytes of recurrent state (conv windows and delta-rule matrices, f32) a generated token reads:
+/// every recurrent layer's whole state, once.
+pub fn recurrent_state_bytes(model: &Model) -> u64 {
+    let c = model.config();
+    let Some(s) = &c.ssm else { return 0 };
+    let per_layer =
+        ((s.d_conv.saturating_sub(1)) * s.conv_dim() + s.d_state * s.d_inner) as u64 * 4;
+    c.recurrent.iter().filter(|&&r| r).count() as u64 * per_layer
+}
+
+/// Median over repetitions of (bytes read per token × t/s) / anchor, in percent: the weights and
+/// the recurrent state (the KV cache is left out, a bound that is tight at depth 0 only).
 fn bandwidth_percent(l: &BenchLine) -> Option<f64> {
-    let bytes = l.params.get("weight_bytes_per_token")?.as_f64()?;
+    let state = l
+        .params
+        .get("recurrent_state_bytes_per_token")
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
+    let bytes = l.params.get("weight_bytes_per_token")?.as_f64()? + state;
     if l.n_gen == 0 || l.n_prompt > 0 || l.anchor_gbps.len() != l.samples_ts.len() {
         return None;
     }
