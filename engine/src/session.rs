@@ -109,7 +109,7 @@ impl<'m> Session<'m> {
             &c.n_head_kv,
         )?;
         let (conv_len, ssm_len) = match &c.ssm {
-            Some(s) => ((s.d_conv - 1) * s.conv_dim(), s.d_state * s.d_inner),
+            Some(s) => (s.conv_state_len(), s.delta_state_len()),
             None => (0, 0),
         };
         let recurrent: Vec<bool> = attn.iter().map(|a| !a).collect();

@@ -2,10 +2,21 @@
 
 use fitbench_engine::fixtures;
 use fitbench_engine::reference::ReferenceLogits;
-use std::process::Command;
+use std::process::{Command, Output};
 
 fn engine() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fitbench-engine"))
+}
+
+/// Runs `cmd` and asserts that it succeeded, with its stderr as the message when it did not.
+fn succeed(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 #[test]
@@ -79,24 +90,14 @@ fn info_prints_the_placement() {
         println!("skipped: fixtures not found");
         return;
     };
-    let out = engine()
-        .args(["info", "-m"])
-        .arg(&model)
-        .args([
-            "-ngl",
-            "all",
-            "--n-cpu-moe",
-            "1",
-            "-ot",
-            r"blk\.3\.attn_q=CPU",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeed(engine().args(["info", "-m"]).arg(&model).args([
+        "-ngl",
+        "all",
+        "--n-cpu-moe",
+        "1",
+        "-ot",
+        r"blk\.3\.attn_q=CPU",
+    ]));
     let text = String::from_utf8_lossy(&out.stdout);
     let device_of = |name: &str| {
         text.lines()
@@ -138,19 +139,14 @@ fn gpu_request_without_a_gpu_falls_back_to_the_cpu() {
     };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.bin");
-    let run = engine()
-        .args(["logits", "-m"])
-        .arg(&model)
-        .arg("--tokens")
-        .arg(&reference)
-        .args(["-ngl", "99", "-t", "2", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    let run = succeed(
+        engine()
+            .args(["logits", "-m"])
+            .arg(&model)
+            .arg("--tokens")
+            .arg(&reference)
+            .args(["-ngl", "99", "-t", "2", "-o"])
+            .arg(&out),
     );
     assert!(
         String::from_utf8_lossy(&run.stderr).contains("running on the CPU"),
@@ -169,28 +165,19 @@ fn bench_bandwidth_anchor_records_one_anchor_per_sample_and_the_bytes_per_token(
         println!("skipped: fixtures not found");
         return;
     };
-    let out = engine()
-        .args(["bench", "-m"])
-        .arg(&model)
-        .args([
-            "-p",
-            "0",
-            "-n",
-            "4",
-            "-r",
-            "2",
-            "-t",
-            "2",
-            "--bandwidth-anchor",
-        ])
-        .args(["-o", "jsonl"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeed(engine().args(["bench", "-m"]).arg(&model).args([
+        "-p",
+        "0",
+        "-n",
+        "4",
+        "-r",
+        "2",
+        "-t",
+        "2",
+        "--bandwidth-anchor",
+        "-o",
+        "jsonl",
+    ]));
     let line: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
     let anchors = line["anchor_gbps"].as_array().unwrap();

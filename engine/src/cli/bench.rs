@@ -279,9 +279,7 @@ pub fn weight_bytes_per_token(model: &Model) -> u64 {
 /// every recurrent layer's whole state, once.
 pub fn recurrent_state_bytes(model: &Model) -> u64 {
     let c = model.config();
-    let Some(s) = &c.ssm else { return 0 };
-    let per_layer =
-        ((s.d_conv.saturating_sub(1)) * s.conv_dim() + s.d_state * s.d_inner) as u64 * 4;
+    let per_layer = c.ssm.as_ref().map_or(0, |s| s.state_bytes());
     c.recurrent.iter().filter(|&&r| r).count() as u64 * per_layer
 }
 

@@ -75,6 +75,18 @@ impl SsmConfig {
     pub fn conv_dim(&self) -> usize {
         2 * self.key_dim() + self.d_inner
     }
+    /// f32s of one layer's conv window: the last `d_conv − 1` projected inputs.
+    pub fn conv_state_len(&self) -> usize {
+        self.d_conv.saturating_sub(1) * self.conv_dim()
+    }
+    /// f32s of one layer's delta-rule state (`d_state × d_inner`).
+    pub fn delta_state_len(&self) -> usize {
+        self.d_state * self.d_inner
+    }
+    /// Bytes of one recurrent layer's whole state (both parts, f32).
+    pub fn state_bytes(&self) -> u64 {
+        4 * (self.conv_state_len() + self.delta_state_len()) as u64
+    }
 }
 
 #[derive(Debug, Clone)]

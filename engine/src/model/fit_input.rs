@@ -13,11 +13,7 @@ pub fn cache_bytes_per_layer(c: &Config, n_ctx: usize) -> Vec<u64> {
     (0..c.n_layer)
         .map(|il| {
             if c.recurrent[il] {
-                c.ssm.as_ref().map_or(0, |s| {
-                    let conv = (s.d_conv.saturating_sub(1) * s.conv_dim()) as u64;
-                    let state = (s.d_state * s.head_v_dim() * s.dt_rank) as u64;
-                    4 * (conv + state)
-                })
+                c.ssm.as_ref().map_or(0, |s| s.state_bytes())
             } else {
                 (n_ctx * c.n_head_kv[il] * (c.head_dim_k + c.head_dim_v) * 2) as u64
             }

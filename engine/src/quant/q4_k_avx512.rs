@@ -57,14 +57,11 @@ const HIGH_NIBBLE_MASK: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0F, 0x
 /// Each min byte (bytes 8..16 of the unpacked vector) twice, to line up with Q8_K's sixteen sums.
 const MIN_PAIRS: [u8; 16] = [8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15];
 
-/// The 6-bit scales and mins of two Q4_K/Q5_K blocks at once, one per 128-bit lane (byte
-/// shuffles stay within a lane), as [`unpack_scales_mins`] unpacks one.
+/// The 6-bit scales and mins (`scale_min_k4`) of the block whose 16 scale-field bytes (the 12
+/// scale bytes, then 4 quant bytes never selected) fill each 128-bit lane of `v`, unpacked with
+/// byte shuffles (which stay within a lane): bytes 0..8 the scales, 8..16 the mins.
 #[inline(always)]
-unsafe fn unpack_scales_mins_pair(first: &[u8], second: &[u8]) -> __m256i {
-    let v = _mm256_loadu2_m128i(
-        second[..16].as_ptr() as *const __m128i,
-        first[..16].as_ptr() as *const __m128i,
-    );
+unsafe fn unpack_scales_mins_lanes(v: __m256i) -> __m256i {
     let load =
         |m: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(m.as_ptr() as *const __m128i));
     let a = _mm256_shuffle_epi8(v, load(&LOW_SOURCE));
@@ -84,7 +81,10 @@ unsafe fn pair_scales_and_min_lanes(
     x1: &[u8],
     y1: &[u8],
 ) -> (__m512i, __m512i) {
-    let u = unpack_scales_mins_pair(&x0[SCALES..SCALES + 16], &x1[SCALES..SCALES + 16]);
+    let u = unpack_scales_mins_lanes(_mm256_loadu2_m128i(
+        x1[SCALES..SCALES + 16].as_ptr() as *const __m128i,
+        x0[SCALES..SCALES + 16].as_ptr() as *const __m128i,
+    ));
     let pairs = _mm256_broadcastsi128_si256(_mm_loadu_si128(MIN_PAIRS.as_ptr() as *const __m128i));
     let mins = _mm512_cvtepu8_epi16(_mm256_shuffle_epi8(u, pairs));
     let q8sums = _mm512_inserti64x4::<1>(
@@ -96,19 +96,14 @@ unsafe fn pair_scales_and_min_lanes(
     (_mm512_cvtepu8_epi16(u), _mm512_madd_epi16(mins, q8sums))
 }
 
-/// The 6-bit scales and mins of a Q4_K/Q5_K block (`scale_min_k4`), unpacked with byte shuffles:
-/// bytes 0..8 the scales, 8..16 the mins.
+/// The 6-bit scales and mins of one Q4_K/Q5_K block: bytes 0..8 the scales, 8..16 the mins.
+/// `scale_bytes` starts at the block's 12 scale bytes and has at least 16 bytes.
 #[inline(always)]
 unsafe fn unpack_scales_mins(scale_bytes: &[u8]) -> __m128i {
-    // 16 bytes from the 12 scale bytes on: the last 4 (quants) are never selected.
     let v = _mm_loadu_si128(scale_bytes[..16].as_ptr() as *const __m128i);
-    let load = |m: &[u8; 16]| _mm_loadu_si128(m.as_ptr() as *const __m128i);
-    let a = _mm_shuffle_epi8(v, load(&LOW_SOURCE));
-    let b = _mm_shuffle_epi8(v, load(&HIGH_SOURCE));
-    let low = _mm_and_si128(a, load(&LOW_MASK));
-    let nibble = _mm_and_si128(_mm_srli_epi16(a, 4), load(&HIGH_NIBBLE_MASK));
-    let top = _mm_and_si128(_mm_srli_epi16(b, 2), _mm_set1_epi8(0x30));
-    _mm_or_si128(_mm_or_si128(low, nibble), top)
+    // The upper lane is left undefined and its result dropped: 256-bit shuffles cost what
+    // 128-bit ones do.
+    _mm256_castsi256_si128(unpack_scales_mins_lanes(_mm256_castsi128_si256(v)))
 }
 
 /// The 6-bit scales of a Q4_K/Q5_K block as i16 lanes 0..8 of a vector (for `vpermw`), and
