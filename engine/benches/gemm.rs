@@ -36,6 +36,8 @@ struct Problem {
     qa: Vec<u8>,
     arb: usize,
     vec_dot: fn(usize, &[u8], &[u8]) -> f32,
+    /// The weight repacked at load as the engine does it, where this CPU and format have it.
+    packed: Option<fitbench_engine::packed::PackedRows>,
 }
 
 fn problem(ty: GgmlType) -> Problem {
@@ -50,6 +52,7 @@ fn problem(ty: GgmlType) -> Problem {
     let mut qa = Vec::new();
     let arb = quantize_rows(kern.dot_type, &values(N * K, 2), K, &mut qa).expect("activations");
     let vec_dot = fitbench_engine::cpu::x86_dot::vec_dot_for(ty).expect("vec_dot");
+    let packed = fitbench_engine::packed::PackedRows::repack(ty, &w, K, ROWS, ROWS);
     Problem {
         ty,
         w,
@@ -57,6 +60,7 @@ fn problem(ty: GgmlType) -> Problem {
         qa,
         arb,
         vec_dot,
+        packed,
     }
 }
 
@@ -78,6 +82,23 @@ fn run_gemm_on(p: &Problem, out: &mut [f32], isa: Option<TileIsa>) {
         None => gemm_weights(&weights, &p.qa, p.arb, N, out, p.vec_dot),
     }
     .expect("gemm");
+}
+
+fn run_gemm_repacked(p: &Problem, out: &mut [f32]) {
+    if let Some(packed) = &p.packed {
+        let qa = &p.qa;
+        fitbench_engine::cpu::gemm_packed::gemm(
+            "bench",
+            packed.bytes(),
+            K,
+            ROWS,
+            qa,
+            p.arb,
+            N,
+            out,
+        )
+        .expect("repacked gemm");
+    }
 }
 
 fn run_gemm_avx2(p: &Problem, out: &mut [f32]) {
@@ -129,7 +150,11 @@ fn bench(c: &mut Criterion) {
             ("gemm", run_gemm as fn(&Problem, &mut [f32])),
             ("gemm AVX2 tiles", run_gemm_avx2),
             ("vec_dot pairs", run_pairs),
+            ("gemm repacked", run_gemm_repacked),
         ] {
+            if name == "gemm repacked" && p.packed.is_none() {
+                continue;
+            }
             f(&p, &mut out);
             let reps = 5;
             let (t, cpu0) = (Instant::now(), process_cpu_seconds());
@@ -152,6 +177,11 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Elements(flops as u64));
         g.sample_size(10);
         g.bench_function("gemm", |b| b.iter(|| run_gemm(black_box(&p), &mut out)));
+        if p.packed.is_some() {
+            g.bench_function("gemm repacked", |b| {
+                b.iter(|| run_gemm_repacked(black_box(&p), &mut out))
+            });
+        }
         g.bench_function("vec_dot pairs", |b| {
             b.iter(|| run_pairs(black_box(&p), &mut out))
         });

@@ -49,6 +49,7 @@ pub mod fixtures;
 pub mod gguf;
 pub mod membw;
 pub mod model;
+pub mod packed;
 pub mod perplexity;
 pub mod placement;
 pub mod quant;

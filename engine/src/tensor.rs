@@ -1,6 +1,7 @@
 //! Typed, zero-copy views of weight tensors inside the model's memory map.
 
 use crate::gguf::{GgmlType, GgufModel};
+use crate::packed::PackedRows;
 use crate::quant;
 
 /// Errors while binding a model's tensors.
@@ -29,6 +30,8 @@ pub struct Tensor {
     data: &'static [u8],
     /// A copy in GPU memory when the placement put this weight there: its products run there.
     gpu: Option<crate::cuda::DeviceBytes>,
+    /// A copy repacked for the CPU kernels (see [`crate::packed`]): its CPU products read it.
+    packed: Option<PackedRows>,
 }
 
 impl Tensor {
@@ -85,6 +88,7 @@ impl Tensor {
             dims: mt.info.dims.iter().map(|&d| d as usize).collect(),
             data,
             gpu: None,
+            packed: None,
         })
     }
 
@@ -115,6 +119,28 @@ impl Tensor {
         self.data
     }
 
+    /// The copy repacked for the CPU kernels, if [`Tensor::repack_for_cpu`] made one.
+    pub fn packed(&self) -> Option<&PackedRows> {
+        self.packed.as_ref()
+    }
+
+    /// Repacks the weight for the CPU kernels when its format, shape and this CPU allow it (a GPU
+    /// weight is left as it is). Returns whether it is repacked.
+    pub fn repack_for_cpu(&mut self) -> bool {
+        // The rows of one matrix: dims[1] also for a stacked expert tensor (one expert).
+        let rows_per_matrix = self.dims.get(1).copied().unwrap_or(1);
+        if self.gpu.is_none() && self.packed.is_none() {
+            self.packed = PackedRows::repack(
+                self.ty,
+                self.data,
+                self.row_len(),
+                self.n_rows(),
+                rows_per_matrix,
+            );
+        }
+        self.packed.is_some()
+    }
+
     pub fn row(&self, r: usize) -> &[u8] {
         let rb = self.row_bytes();
         &self.data[r * rb..(r + 1) * rb]
@@ -129,6 +155,7 @@ impl Tensor {
             dims: vec![self.dims[0], count],
             data: &self.data[start * rb..(start + count) * rb],
             gpu: self.gpu.as_ref().map(|g| g.slice(start * rb, count * rb)),
+            packed: self.packed.as_ref().and_then(|p| p.rows(start, count)),
         }
     }
 

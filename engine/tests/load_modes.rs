@@ -1,5 +1,6 @@
-//! `--no-mmap` and `--mlock`: the weights read into memory (or locked) give the very same logits
-//! as the mapped file, and a bad file still fails with its name in the error.
+//! `--no-mmap`, `--mlock` and `--no-repack`: the weights read into memory (or locked, or left in the
+//! file's layout) give the very same logits as the mapped, repacked file, and a bad file still fails
+//! with its name in the error.
 
 use fitbench_engine::{fixtures, LoadOptions, Model, Session, SessionOptions, WantLogits};
 
@@ -52,6 +53,29 @@ fn no_mmap_and_mlock_give_identical_logits() {
                 "{msg}"
             );
         }
+    }
+}
+
+#[test]
+fn repacked_and_file_layout_weights_give_identical_logits() {
+    let Some(repacked) = last_logits(&LoadOptions::default()) else {
+        println!("skipped: fixture model not found");
+        return;
+    };
+    let plain = last_logits(&LoadOptions {
+        repack: false,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(repacked, plain);
+    let path = fixtures::find(MODEL).unwrap();
+    let model = Model::load(&path, &LoadOptions::default()).unwrap();
+    if fitbench_engine::quant::q4_k_x16::has_fast_kernel() {
+        // Its Q4_K expert and attention weights have whole groups of 16 rows.
+        assert!(model.repacked_bytes() > 0);
+    } else {
+        println!("no repacked kernel on this CPU: both loads used the file layout");
+        assert_eq!(model.repacked_bytes(), 0);
     }
 }
 

@@ -21,6 +21,9 @@ pub struct LoadFlags {
     /// Read the weights into memory instead of mapping the file, as llama.cpp's --no-mmap.
     #[arg(long)]
     pub no_mmap: bool,
+    /// Keep the file's weight layout (no repacking at load), as llama.cpp's --no-repack.
+    #[arg(long = "no-repack", alias = "nr")]
+    pub no_repack: bool,
 }
 
 impl LoadFlags {
@@ -29,6 +32,7 @@ impl LoadFlags {
         LoadOptions {
             no_mmap: self.no_mmap,
             mlock: self.mlock,
+            repack: !self.no_repack,
             ..opts
         }
     }

@@ -148,6 +148,10 @@ pub fn gemm(
     out: &mut [f32],
     vec_dot: fn(usize, &[u8], &[u8]) -> f32,
 ) -> Result<(), MatmulError> {
+    if let Some(p) = w.packed() {
+        let (k, rows) = (w.row_len(), w.n_rows());
+        return super::gemm_packed::gemm(&w.name, p.bytes(), k, rows, qa, arb, n, out);
+    }
     let weights = Weights {
         name: &w.name,
         ty: w.ty,

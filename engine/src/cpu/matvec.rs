@@ -19,6 +19,7 @@ use super::parallel;
 use super::x86_dot::vec_dot_for;
 use crate::gguf::GgmlType;
 use crate::quant;
+use crate::quant::q4_k_x16;
 use crate::tensor::Tensor;
 use std::cell::RefCell;
 
@@ -30,6 +31,8 @@ pub struct WeightRows<'a> {
     pub row_len: usize,
     pub n_rows: usize,
     pub data: &'a [u8],
+    /// The same rows repacked ([`crate::packed`]), read instead of `data` when present.
+    pub packed: Option<&'a [u8]>,
 }
 
 impl<'a> WeightRows<'a> {
@@ -40,6 +43,7 @@ impl<'a> WeightRows<'a> {
             row_len: t.row_len(),
             n_rows: t.n_rows(),
             data: t.data(),
+            packed: t.packed().map(|p| p.bytes()),
         }
     }
 
@@ -51,6 +55,7 @@ impl<'a> WeightRows<'a> {
             row_len: 0,
             n_rows: 0,
             data: &[],
+            packed: None,
         }
     }
 
@@ -63,9 +68,20 @@ impl<'a> WeightRows<'a> {
         let rb = self.row_bytes();
         let start = start.min(self.n_rows);
         let count = count.min(self.n_rows - start);
+        // Repacked groups serve a slice of whole groups (an expert's rows); other slices read
+        // the file's rows.
+        let g = q4_k_x16::ROWS;
+        let packed = self
+            .packed
+            .filter(|_| start.is_multiple_of(g) && count.is_multiple_of(g))
+            .map(|p| {
+                let gb = q4_k_x16::repacked_len(self.row_len, g).unwrap_or(0);
+                &p[start / g * gb..(start + count) / g * gb]
+            });
         WeightRows {
             n_rows: count,
             data: &self.data[start * rb..(start + count) * rb],
+            packed,
             ..*self
         }
     }
@@ -93,6 +109,8 @@ struct Plan {
     first_task: usize,
     n_tasks: usize,
     vec_dot: fn(usize, &[u8], &[u8]) -> f32,
+    /// Bytes of one repacked group of rows, when the job reads repacked rows.
+    group_bytes: Option<usize>,
 }
 
 /// Reused buffers: the quantized inputs and the plan.
@@ -229,7 +247,16 @@ fn plan(jobs: &[MatvecJob], scratch: &mut Scratch) -> Result<(), MatmulError> {
         };
         let min_rows = MIN_TASK_BYTES.div_ceil(row_bytes.max(1));
         let even_rows = w.n_rows.div_ceil(threads * TASKS_PER_THREAD);
-        let chunk_rows = min_rows.max(even_rows).next_multiple_of(4).max(4);
+        let group_bytes = w
+            .packed
+            .and_then(|_| q4_k_x16::repacked_len(w.row_len, q4_k_x16::ROWS));
+        // Repacked rows go in whole groups.
+        let step = if group_bytes.is_some() {
+            q4_k_x16::ROWS
+        } else {
+            4
+        };
+        let chunk_rows = min_rows.max(even_rows).next_multiple_of(step).max(step);
         let n_tasks = w.n_rows.div_ceil(chunk_rows);
         scratch.plans.push(Plan {
             act_offset,
@@ -239,6 +266,7 @@ fn plan(jobs: &[MatvecJob], scratch: &mut Scratch) -> Result<(), MatmulError> {
             first_task,
             n_tasks,
             vec_dot: vec_dot_for(w.ty).unwrap_or(kern.vec_dot),
+            group_bytes,
         });
         first_task += n_tasks;
     }
@@ -260,9 +288,19 @@ fn run_task(t: usize, jobs: &[MatvecJob], scratch: &Scratch, outs: &OutPtrs) {
     // SAFETY: task t alone covers rows r0..r1 of job j, inside the job's output (checked in `plan`).
     let out = unsafe { std::slice::from_raw_parts_mut(outs.0[j].add(r0), r1 - r0) };
     let a = &scratch.acts[p.act_offset..p.act_offset + p.act_len];
+    let n = w.row_len;
+    if let (Some(gb), Some(packed)) = (p.group_bytes, w.packed) {
+        let g = q4_k_x16::ROWS;
+        for (i, o) in out.chunks_exact_mut(g).enumerate() {
+            let group = (r0 / g + i) * gb;
+            if let Ok(o) = <&mut [f32; q4_k_x16::ROWS]>::try_from(o) {
+                q4_k_x16::dot16(n, &packed[group..group + gb], a, o);
+            }
+        }
+        return;
+    }
     let rb = p.row_bytes;
     let row = |r: usize| &w.data[r * rb..(r + 1) * rb];
-    let n = w.row_len;
     for (i, o) in out.iter_mut().enumerate() {
         *o = (p.vec_dot)(n, row(r0 + i), a);
     }

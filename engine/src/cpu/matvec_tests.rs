@@ -47,6 +47,7 @@ fn rows_of<'a>(ty: GgmlType, k: usize, rows: usize, data: &'a [u8]) -> WeightRow
         row_len: k,
         n_rows: rows,
         data,
+        packed: None,
     }
 }
 
@@ -130,6 +131,44 @@ fn expert_row_views_select_the_right_rows() {
     }])
     .unwrap();
     assert_eq!(part, full[8..16]);
+}
+
+#[test]
+fn repacked_rows_give_the_row_kernels_bits_whole_and_by_expert() {
+    // Two "experts" of 48 rows; on a CPU without the repacked kernel nothing is repacked and
+    // this checks the row path again.
+    let (k, rows) = (512, 96);
+    let data = weight(GgmlType::Q4_K, rows, k, 21);
+    let x = floats(22, k);
+    let plain = rows_of(GgmlType::Q4_K, k, rows, &data);
+    let want = reference(&plain, &x);
+    let packed = crate::packed::PackedRows::repack(GgmlType::Q4_K, &data, k, rows, 48);
+    let w = WeightRows {
+        packed: packed.as_ref().map(|p| p.bytes()),
+        ..plain
+    };
+    let pool = crate::cpu::ThreadPool::new(2).unwrap();
+    let mut out = vec![0f32; rows];
+    let mut expert = vec![0f32; 48];
+    pool.install(|| {
+        matvec_jobs(&mut [
+            MatvecJob {
+                w,
+                x: &x,
+                out: &mut out,
+            },
+            MatvecJob {
+                w: w.rows(48, 48),
+                x: &x,
+                out: &mut expert,
+            },
+        ])
+    })
+    .unwrap();
+    assert_eq!(out, want);
+    assert_eq!(expert, want[48..]);
+    // A slice that is not whole groups falls back to the file's rows.
+    assert!(w.rows(8, 16).packed.is_none());
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod gemm_iq4_xs;
 mod gemm_k16;
 #[cfg(target_arch = "x86_64")]
 mod gemm_kquant;
+pub mod gemm_packed;
 #[cfg(target_arch = "x86_64")]
 mod gemm_q0_wide;
 #[cfg(target_arch = "x86_64")]

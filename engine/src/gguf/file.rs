@@ -62,6 +62,7 @@ pub struct GgufFile {
     pub data_offset: u64,
     pub file_size: u64,
     mmap: Mmap,
+    mode: LoadMode,
 }
 
 impl GgufFile {
@@ -117,6 +118,7 @@ impl GgufFile {
             data_offset: header.data_offset,
             file_size: len,
             mmap,
+            mode,
         })
     }
 
@@ -133,6 +135,38 @@ impl GgufFile {
     /// The whole mapping (for hashing the header region, or advising the kernel).
     pub fn bytes(&self) -> &[u8] {
         &self.mmap[..]
+    }
+
+    /// Gives back the RAM of the whole pages inside `bytes` (a slice of this file's mapping that
+    /// nothing will read again: a weight now read from its repacked copy). Only for a file
+    /// mapping that is not locked: its pages come back from the file if read after all. Returns
+    /// the bytes released.
+    pub fn release_pages(&self, bytes: &[u8]) -> usize {
+        if self.mode.no_mmap || self.mode.mlock {
+            return 0;
+        }
+        let base = self.mmap.as_ptr() as usize;
+        let start = bytes.as_ptr() as usize;
+        if start < base || start + bytes.len() > base + self.mmap.len() {
+            return 0;
+        }
+        const PAGE: usize = 4096;
+        let from = (start - base).next_multiple_of(PAGE);
+        let to = (start - base + bytes.len()) / PAGE * PAGE;
+        if to <= from {
+            return 0;
+        }
+        // SAFETY: a private read-only file mapping; MADV_DONTNEED only drops pages, which are
+        // read back from the unchanged file on a later access (no data is lost or zeroed).
+        let advised = unsafe {
+            self.mmap
+                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
+        };
+        if advised.is_ok() {
+            to - from
+        } else {
+            0
+        }
     }
 }
 

@@ -104,6 +104,11 @@ impl GgufModel {
         Self::from_parts(parts)
     }
 
+    /// [`GgufFile::release_pages`] on whichever part maps `bytes`.
+    pub fn release_pages(&self, bytes: &[u8]) -> usize {
+        self.parts.iter().map(|p| p.release_pages(bytes)).sum()
+    }
+
     fn from_parts(parts: Vec<GgufFile>) -> Result<GgufModel> {
         let mut tensors = Vec::new();
         let mut by_name = HashMap::new();

@@ -61,6 +61,9 @@ pub struct LoadOptions {
     pub placement: PlacementOptions,
     /// Context size `--fit` budgets the KV cache for.
     pub fit_n_ctx: usize,
+    /// Repack the CPU-resident weights whose format has a faster repacked kernel on this CPU
+    /// (see [`crate::packed`]); `--no-repack` turns it off, as in llama.cpp.
+    pub repack: bool,
 }
 
 impl Default for LoadOptions {
@@ -70,6 +73,7 @@ impl Default for LoadOptions {
             mlock: false,
             placement: PlacementOptions::default(),
             fit_n_ctx: 4096,
+            repack: true,
         }
     }
 }
@@ -84,6 +88,8 @@ pub struct Model {
     placement: Placement,
     /// Why a GPU request was not (fully) honoured, for the CLI to print.
     placement_notice: Option<String>,
+    /// Bytes of (file) weights repacked for the CPU kernels at load.
+    repacked_bytes: u64,
     // Declared last: the tensors above point into its mmap.
     gguf: GgufModel,
 }
@@ -120,6 +126,11 @@ impl Model {
         })?;
         let (placement, placement_notice) =
             residency::apply(&gguf, &shown, &config, &mut weights, opts)?;
+        let repacked_bytes = if opts.repack {
+            residency::repack_cpu_weights(&gguf, &mut weights)
+        } else {
+            0
+        };
         let freq_factors = Tensor::bind_opt(&gguf, "rope_freqs.weight", &[config.n_rot / 2])
             .map_err(|e| ModelError::Tensor {
                 path: path.display().to_string(),
@@ -136,6 +147,7 @@ impl Model {
             rope_swa,
             placement,
             placement_notice,
+            repacked_bytes,
             gguf,
         })
     }
@@ -164,6 +176,12 @@ impl Model {
 
     pub fn gguf(&self) -> &GgufModel {
         &self.gguf
+    }
+
+    /// Bytes of the file's weights that were repacked at load for the CPU kernels (0 with
+    /// `--no-repack`, or where this CPU has no repacked kernel).
+    pub fn repacked_bytes(&self) -> u64 {
+        self.repacked_bytes
     }
 
     pub(crate) fn weights(&self) -> &Weights {

@@ -151,3 +151,26 @@ pub fn apply(
     }
     Ok((placement, notice))
 }
+
+/// Repacks every CPU-resident weight that has a faster repacked layout here ([`crate::packed`]),
+/// and gives the RAM of the file's copy back where nothing reads it any more (a tied output
+/// shares token_embd's bytes, which the embedding lookup reads). Returns the bytes repacked.
+pub fn repack_cpu_weights(gguf: &GgufModel, weights: &mut Weights) -> u64 {
+    let mut bytes = 0u64;
+    let mut repack = |t: &mut Tensor, release: bool| {
+        if t.repack_for_cpu() {
+            bytes += t.data().len() as u64;
+            if release {
+                gguf.release_pages(t.data());
+            }
+        }
+    };
+    let tied = gguf.tensor("output.weight").is_none();
+    repack(&mut weights.output, !tied);
+    // Infallible: the closure never fails.
+    let _ = for_each_tensor_mut(weights, &mut |t| {
+        repack(t, true);
+        Ok(())
+    });
+    bytes
+}

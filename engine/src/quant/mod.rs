@@ -49,6 +49,8 @@ mod q4_1_avx2;
 pub mod q4_k;
 mod q4_k_avx2;
 mod q4_k_avx512;
+pub mod q4_k_x16;
+mod q4_k_x16_avx512;
 pub mod q5_0;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod q5_0_avx2;
@@ -66,7 +68,7 @@ mod q8_0_avx2;
 pub mod q8_1;
 pub mod q8_k;
 #[cfg(test)]
-mod test_util;
+pub(crate) mod test_util;
 // I-quants with grids (dot type Q8_K).
 pub mod iq1_m;
 pub mod iq1_s;
