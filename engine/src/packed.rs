@@ -68,7 +68,7 @@ impl PackedRows {
         }
         let len = q4_k_x16::repacked_len(row_len, n_rows)?;
         let mut buf = AlignedBytes::zeroed(len);
-        repack_in_parallel(data, row_len, n_rows, buf.bytes_mut()).then(|| PackedRows {
+        q4_k_x16::repack(data, row_len, n_rows, buf.bytes_mut()).then(|| PackedRows {
             buf: Arc::new(buf),
             range: 0..len,
             row_len,
@@ -80,61 +80,17 @@ impl PackedRows {
         &self.buf.bytes()[self.range.clone()]
     }
 
-    /// Bytes of one group of rows.
-    pub fn group_bytes(&self) -> usize {
-        q4_k_x16::repacked_len(self.row_len, q4_k_x16::ROWS).unwrap_or(0)
-    }
-
     /// Rows `[start, start + count)`, when both are whole groups.
     pub fn rows(&self, start: usize, count: usize) -> Option<PackedRows> {
-        let g = q4_k_x16::ROWS;
-        if !start.is_multiple_of(g) || !count.is_multiple_of(g) {
-            return None;
-        }
-        let gb = self.group_bytes();
-        let from = self.range.start + start / g * gb;
-        let to = from + count / g * gb;
+        let within = q4_k_x16::group_range(self.row_len, start, count)?;
+        let (from, to) = (
+            self.range.start + within.start,
+            self.range.start + within.end,
+        );
         (to <= self.range.end).then(|| PackedRows {
             buf: self.buf.clone(),
             range: from..to,
             row_len: self.row_len,
         })
     }
-}
-
-/// [`q4_k_x16::repack`] split by whole groups over the machine's cores (a 20 GB model has ~12 GB
-/// of Q4_K to repack at load; one core does about 2 GB/s).
-fn repack_in_parallel(src: &[u8], row_len: usize, n_rows: usize, dst: &mut [u8]) -> bool {
-    let g = q4_k_x16::ROWS;
-    let (Some(total), Some(group_out)) = (
-        q4_k_x16::repacked_len(row_len, n_rows),
-        q4_k_x16::repacked_len(row_len, g),
-    ) else {
-        return false;
-    };
-    let row_bytes = src.len() / n_rows.max(1);
-    if dst.len() != total || src.len() != n_rows * row_bytes {
-        return false;
-    }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // Pieces of at least 4 MiB: smaller tensors are not worth a thread.
-    let groups = n_rows / g;
-    let per_piece = groups
-        .div_ceil(cores)
-        .max((4 << 20) / group_out.max(1))
-        .max(1);
-    if per_piece >= groups {
-        return q4_k_x16::repack(src, row_len, n_rows, dst);
-    }
-    std::thread::scope(|s| {
-        let pieces = src
-            .chunks(per_piece * g * row_bytes)
-            .zip(dst.chunks_mut(per_piece * group_out));
-        let handles: Vec<_> = pieces
-            .map(|(from, to)| {
-                s.spawn(move || q4_k_x16::repack(from, row_len, from.len() / row_bytes, to))
-            })
-            .collect();
-        handles.into_iter().all(|h| h.join().unwrap_or(false))
-    })
 }

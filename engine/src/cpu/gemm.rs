@@ -124,7 +124,7 @@ pub fn tile_kernel_for(ty: GgmlType, isa: TileIsa) -> Option<TileFn> {
 
 /// The output pointer shared by the row tasks; each task writes only its own rows.
 #[derive(Clone, Copy)]
-struct OutPtr(*mut f32);
+pub(super) struct OutPtr(pub(super) *mut f32);
 // SAFETY: tasks write disjoint elements (their own weight rows) and the slice outlives the scope.
 unsafe impl Send for OutPtr {}
 unsafe impl Sync for OutPtr {}
@@ -133,7 +133,7 @@ impl OutPtr {
     /// # Safety
     /// `i` is in bounds of the output slice and no other task writes element `i`.
     #[inline(always)]
-    unsafe fn write(self, i: usize, v: f32) {
+    pub(super) unsafe fn write(self, i: usize, v: f32) {
         *self.0.add(i) = v;
     }
 }

@@ -2,24 +2,10 @@
 //! takes a few groups, and each group (a few KiB, L1-resident) meets every activation column in
 //! turn through the same kernel decode uses, so a repacked tensor is read only in its repacked form.
 
+use super::gemm::OutPtr;
 use super::matmul::MatmulError;
 use super::parallel;
 use crate::quant::q4_k_x16::{self, ROWS};
-
-/// The output shared by the group tasks; each writes only its own groups' rows.
-#[derive(Clone, Copy)]
-struct OutPtr(*mut f32);
-// SAFETY: tasks write disjoint rows (their own groups) and the slice outlives the region.
-unsafe impl Send for OutPtr {}
-unsafe impl Sync for OutPtr {}
-
-impl OutPtr {
-    /// # Safety
-    /// `at + ROWS` is in bounds of the output and no other task writes those elements.
-    unsafe fn write_lanes(self, at: usize, lanes: &[f32; ROWS]) {
-        std::ptr::copy_nonoverlapping(lanes.as_ptr(), self.0.add(at), ROWS);
-    }
-}
 
 /// Groups per task: enough columns of work to amortize a wake-up, a few tasks per thread.
 const TASKS_PER_THREAD: usize = 4;
@@ -37,7 +23,7 @@ pub fn gemm(
     n: usize,
     out: &mut [f32],
 ) -> Result<(), MatmulError> {
-    let group_bytes = q4_k_x16::repacked_len(k, ROWS);
+    let group_bytes = q4_k_x16::group_bytes(k);
     let act_bytes = crate::gguf::GgmlType::Q8_K.bytes_for(k as u64);
     let fits = group_bytes.is_some_and(|gb| packed.len() >= rows / ROWS * gb)
         && act_bytes.is_some_and(|ab| arb >= ab as usize)
@@ -61,9 +47,11 @@ pub fn gemm(
             let group = &packed[g * gb..(g + 1) * gb];
             for t in 0..n {
                 q4_k_x16::dot16(k, group, &qa[t * arb..(t + 1) * arb], &mut lanes);
-                // SAFETY: rows g·16 .. g·16+16 of column t are this task's alone and inside `out`
-                // (checked above).
-                unsafe { base.write_lanes(t * rows + g * ROWS, &lanes) };
+                for (r, &v) in lanes.iter().enumerate() {
+                    // SAFETY: rows g·16 .. g·16+16 of column t are this task's alone and inside
+                    // `out` (checked above).
+                    unsafe { base.write(t * rows + g * ROWS + r, v) };
+                }
             }
         }
     });
@@ -74,7 +62,6 @@ pub fn gemm(
 mod tests {
     use super::*;
     use crate::gguf::GgmlType;
-    use crate::packed::PackedRows;
     use crate::quant::{self, q4_k};
 
     fn floats(seed: u64, n: usize) -> Vec<f32> {
@@ -96,14 +83,8 @@ mod tests {
             quant::quantize_activations(GgmlType::Q8_K, &floats(100 + t as u64, k), a).unwrap();
         }
         // Without the repacked kernel on this CPU, the scalar group dot serves (same bits).
-        let packed = match PackedRows::repack(GgmlType::Q4_K, &w, k, rows, rows) {
-            Some(p) => p.bytes().to_vec(),
-            None => {
-                let mut p = vec![0u8; q4_k_x16::repacked_len(k, rows).unwrap()];
-                assert!(q4_k_x16::repack(&w, k, rows, &mut p));
-                p
-            }
-        };
+        let mut packed = vec![0u8; q4_k_x16::repacked_len(k, rows).unwrap()];
+        assert!(q4_k_x16::repack(&w, k, rows, &mut packed));
         let pool = crate::cpu::ThreadPool::new(2).unwrap();
         let mut out = vec![0f32; n * rows];
         pool.install(|| gemm("test", &packed, k, rows, &qa, ab, n, &mut out))

@@ -70,14 +70,9 @@ impl<'a> WeightRows<'a> {
         let count = count.min(self.n_rows - start);
         // Repacked groups serve a slice of whole groups (an expert's rows); other slices read
         // the file's rows.
-        let g = q4_k_x16::ROWS;
         let packed = self
             .packed
-            .filter(|_| start.is_multiple_of(g) && count.is_multiple_of(g))
-            .map(|p| {
-                let gb = q4_k_x16::repacked_len(self.row_len, g).unwrap_or(0);
-                &p[start / g * gb..(start + count) / g * gb]
-            });
+            .and_then(|p| q4_k_x16::group_range(self.row_len, start, count).and_then(|r| p.get(r)));
         WeightRows {
             n_rows: count,
             data: &self.data[start * rb..(start + count) * rb],
@@ -247,9 +242,7 @@ fn plan(jobs: &[MatvecJob], scratch: &mut Scratch) -> Result<(), MatmulError> {
         };
         let min_rows = MIN_TASK_BYTES.div_ceil(row_bytes.max(1));
         let even_rows = w.n_rows.div_ceil(threads * TASKS_PER_THREAD);
-        let group_bytes = w
-            .packed
-            .and_then(|_| q4_k_x16::repacked_len(w.row_len, q4_k_x16::ROWS));
+        let group_bytes = w.packed.and_then(|_| q4_k_x16::group_bytes(w.row_len));
         // Repacked rows go in whole groups.
         let step = if group_bytes.is_some() {
             q4_k_x16::ROWS
@@ -290,12 +283,11 @@ fn run_task(t: usize, jobs: &[MatvecJob], scratch: &Scratch, outs: &OutPtrs) {
     let a = &scratch.acts[p.act_offset..p.act_offset + p.act_len];
     let n = w.row_len;
     if let (Some(gb), Some(packed)) = (p.group_bytes, w.packed) {
-        let g = q4_k_x16::ROWS;
-        for (i, o) in out.chunks_exact_mut(g).enumerate() {
-            let group = (r0 / g + i) * gb;
-            if let Ok(o) = <&mut [f32; q4_k_x16::ROWS]>::try_from(o) {
-                q4_k_x16::dot16(n, &packed[group..group + gb], a, o);
-            }
+        // Tasks start and end on whole groups (`plan`).
+        let (groups, _) = out.as_chunks_mut::<{ q4_k_x16::ROWS }>();
+        for (i, o) in groups.iter_mut().enumerate() {
+            let group = (r0 / q4_k_x16::ROWS + i) * gb;
+            q4_k_x16::dot16(n, &packed[group..group + gb], a, o);
         }
         return;
     }

@@ -137,11 +137,14 @@ impl GgufFile {
         &self.mmap[..]
     }
 
-    /// Gives back the RAM of the whole pages inside `bytes` (a slice of this file's mapping that
-    /// nothing will read again: a weight now read from its repacked copy). Only for a file
-    /// mapping that is not locked: its pages come back from the file if read after all. Returns
+    /// Gives back the RAM of the 64 KiB-aligned stretches inside `bytes`: a slice of this file's
+    /// mapping that nothing will read again (a weight now read from its repacked copy). Only for
+    /// an unlocked file mapping, whose pages come back from the file if read after all. Returns
     /// the bytes released.
     pub fn release_pages(&self, bytes: &[u8]) -> usize {
+        // A multiple of every common page size (4 KiB x86, 16 KiB Apple, 64 KiB arm64 kernels):
+        // madvise refuses a range that does not start on a page.
+        const ALIGN: usize = 64 << 10;
         if self.mode.no_mmap || self.mode.mlock {
             return 0;
         }
@@ -150,23 +153,27 @@ impl GgufFile {
         if start < base || start + bytes.len() > base + self.mmap.len() {
             return 0;
         }
-        const PAGE: usize = 4096;
-        let from = (start - base).next_multiple_of(PAGE);
-        let to = (start - base + bytes.len()) / PAGE * PAGE;
+        let from = (start - base).next_multiple_of(ALIGN);
+        let to = (start - base + bytes.len()) / ALIGN * ALIGN;
         if to <= from {
             return 0;
         }
-        // SAFETY: a private read-only file mapping; MADV_DONTNEED only drops pages, which are
-        // read back from the unchanged file on a later access (no data is lost or zeroed).
-        let advised = unsafe {
-            self.mmap
-                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
-        };
-        if advised.is_ok() {
-            to - from
-        } else {
-            0
+        #[cfg(unix)]
+        {
+            // SAFETY: a private read-only file mapping; MADV_DONTNEED only drops pages, which
+            // are read back from the unchanged file on a later access (nothing lost or zeroed).
+            let advised = unsafe {
+                self.mmap.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    from,
+                    to - from,
+                )
+            };
+            if advised.is_ok() {
+                return to - from;
+            }
         }
+        0
     }
 }
 

@@ -22,6 +22,7 @@
 use super::common::{f16_at, scale_min_k4, QK_K};
 use super::q4_k::TYPE_SIZE;
 use super::q8_k;
+use std::ops::Range;
 
 /// Rows per group.
 pub const ROWS: usize = 16;
@@ -40,6 +41,21 @@ const SRC_QS: usize = 16;
 pub fn repacked_len(row_len: usize, n_rows: usize) -> Option<usize> {
     let ok = row_len.is_multiple_of(QK_K) && n_rows.is_multiple_of(ROWS) && row_len > 0;
     ok.then(|| n_rows / ROWS * (row_len / QK_K) * GROUP_BLOCK)
+}
+
+/// Bytes of one group of rows of `row_len` values.
+pub fn group_bytes(row_len: usize) -> Option<usize> {
+    repacked_len(row_len, ROWS)
+}
+
+/// Where rows `[start, start + count)` lie in repacked rows of `row_len` values, when both are
+/// whole groups (an expert's rows of a stacked tensor).
+pub fn group_range(row_len: usize, start: usize, count: usize) -> Option<Range<usize>> {
+    if !start.is_multiple_of(ROWS) || !count.is_multiple_of(ROWS) {
+        return None;
+    }
+    let gb = group_bytes(row_len)?;
+    Some(start / ROWS * gb..(start + count) / ROWS * gb)
 }
 
 /// Repacks `n_rows` Q4_K rows of `row_len` values (`src`, row after row) into `dst`
@@ -234,6 +250,14 @@ mod tests {
                 assert_eq!(got.to_bits(), want.to_bits(), "row {r}");
             }
         }
+    }
+
+    #[test]
+    fn slices_of_whole_groups_only() {
+        let gb = group_bytes(512).unwrap();
+        assert_eq!(group_range(512, 32, 16), Some(2 * gb..3 * gb));
+        assert_eq!(group_range(512, 8, 16), None);
+        assert_eq!(group_range(512, 16, 8), None);
     }
 
     #[test]
