@@ -1,22 +1,34 @@
-//! Decode matrix-vector product per weight format (4096 × 4096, one token), reported as GB/s of
-//! weights read next to this machine's measured single-thread and all-thread read bandwidth.
+//! Decode matrix-vector product per weight format (4096 rows unless `MATVEC_ROWS`, × 4096, one
+//! token), reported as GB/s of weights read next to this machine's measured single-thread and
+//! all-thread read bandwidth.
 //!
 //! `cargo bench -p fitbench-engine --bench matvec` (criterion prints time and bytes/s per format;
 //! the summary lines after it put GB/s and GFLOP/s beside the RAM figure). The 4096² weights are
 //! 9–35 MB: most fit in a 32 MiB L3, so a figure above RAM bandwidth means cache hits across
-//! iterations (the real decode matrices, e.g. a 178 MB output head, stream from RAM). On a shared
-//! machine wall time is noisy: compare formats within one run.
+//! iterations (the real decode matrices, e.g. a 178 MB output head, stream from RAM);
+//! `MATVEC_ROWS=49152` makes every matrix larger than such an L3 (a multiple of 64). On a shared
+//! machine wall time is noisy: compare formats within one run. "Q4_K repacked" is Q4_K in the
+//! layout the engine repacks it to at load (where this CPU has that kernel).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use fitbench_engine::cpu::matvec::{matvec_jobs, MatvecJob, WeightRows};
 use fitbench_engine::cpu::ThreadPool;
 use fitbench_engine::gguf::GgmlType;
+use fitbench_engine::packed::PackedRows;
 use fitbench_engine::quant;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 const K: usize = 4096;
-const ROWS: usize = 4096;
+
+/// Rows of every matrix: 4096, or `MATVEC_ROWS`.
+fn rows() -> usize {
+    std::env::var("MATVEC_ROWS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&r| r >= 64 && r.is_multiple_of(64))
+        .unwrap_or(4096)
+}
 
 const FORMATS: [GgmlType; 13] = [
     GgmlType::Q8_0,
@@ -56,7 +68,7 @@ fn weight(ty: GgmlType) -> Option<Vec<u8>> {
     for (s, d) in src.chunks_exact(K).zip(block.chunks_exact_mut(rb)) {
         quantize(s, d);
     }
-    Some(block.repeat(ROWS / 64))
+    Some(block.repeat(rows() / 64))
 }
 
 /// Read bandwidth (GB/s) of `threads` threads summing disjoint parts of a 256 MiB buffer.
@@ -77,24 +89,38 @@ fn ram_read_gbs(threads: usize) -> f64 {
 
 fn bench(c: &mut Criterion) {
     let x = floats(7, K);
-    let mut out = vec![0f32; ROWS];
+    let n_rows = rows();
+    let mut out = vec![0f32; n_rows];
     let all = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut summary = Vec::new();
     for threads in [1, all] {
         let pool = ThreadPool::new(threads).expect("thread pool");
-        let mut group = c.benchmark_group(format!("matvec_{K}x{K}_t{threads}"));
+        let mut group = c.benchmark_group(format!("matvec_{n_rows}x{K}_t{threads}"));
         group
             .sample_size(10)
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(1));
-        for ty in FORMATS {
+        let cases = FORMATS.map(|ty| (ty, false)).into_iter();
+        for (ty, repacked) in cases.chain([(GgmlType::Q4_K, true)]) {
             let Some(data) = weight(ty) else { continue };
+            let packed = repacked
+                .then(|| PackedRows::repack(ty, &data, K, n_rows, n_rows))
+                .flatten();
+            if repacked && packed.is_none() {
+                continue; // no repacked kernel on this CPU
+            }
+            let name = if repacked {
+                format!("{} repacked", ty.name())
+            } else {
+                ty.name().to_string()
+            };
             let w = WeightRows {
                 name: ty.name(),
                 ty,
                 row_len: K,
-                n_rows: ROWS,
+                n_rows,
                 data: &data,
+                packed: packed.as_ref().map(|p| p.bytes()),
             };
             group.throughput(Throughput::Bytes(data.len() as u64));
             let mut run = || {
@@ -107,7 +133,7 @@ fn bench(c: &mut Criterion) {
                 })
                 .expect("matvec")
             };
-            group.bench_function(ty.name(), |b| b.iter(&mut run));
+            group.bench_function(&name, |b| b.iter(&mut run));
             // Our own timing for the summary line (criterion's estimate is in its report).
             let reps = 20;
             let t = Instant::now();
@@ -115,11 +141,12 @@ fn bench(c: &mut Criterion) {
                 run();
             }
             let s = t.elapsed().as_secs_f64() / reps as f64;
+            // GB/s of the file's bytes, so the repacked layout (+2.8%) compares like for like.
             summary.push((
                 threads,
-                ty,
+                name,
                 data.len() as f64 / s / 1e9,
-                2.0 * (K * ROWS) as f64 / s / 1e9,
+                2.0 * (K * n_rows) as f64 / s / 1e9,
             ));
         }
         group.finish();
@@ -127,11 +154,10 @@ fn bench(c: &mut Criterion) {
     let ram1 = ram_read_gbs(1);
     let ram_all = ram_read_gbs(all);
     println!("\nRAM read bandwidth: {ram1:.1} GB/s (1 thread), {ram_all:.1} GB/s ({all} threads)");
-    for (threads, ty, gbs, gflops) in summary {
+    for (threads, name, gbs, gflops) in summary {
         let ram = if threads == 1 { ram1 } else { ram_all };
         println!(
-            "{:>7} t{threads}: {gbs:6.1} GB/s ({:3.0}% of RAM), {gflops:6.1} GFLOP/s",
-            ty.name(),
+            "{name:>13} t{threads}: {gbs:6.1} GB/s ({:3.0}% of RAM), {gflops:6.1} GFLOP/s",
             100.0 * gbs / ram
         );
     }
