@@ -89,6 +89,7 @@ fn run_gemm_repacked(p: &Problem, out: &mut [f32]) {
         let qa = &p.qa;
         fitbench_engine::cpu::gemm_packed::gemm(
             "bench",
+            packed.layout(),
             packed.bytes(),
             K,
             ROWS,

@@ -7,8 +7,9 @@
 //! 9–35 MB: most fit in a 32 MiB L3, so a figure above RAM bandwidth means cache hits across
 //! iterations (the real decode matrices, e.g. a 178 MB output head, stream from RAM);
 //! `MATVEC_ROWS=49152` makes every matrix larger than such an L3 (a multiple of 64). On a shared
-//! machine wall time is noisy: compare formats within one run. "Q4_K repacked" is Q4_K in the
-//! layout the engine repacks it to at load (where this CPU has that kernel).
+//! machine wall time is noisy: compare formats within one run. "Q4_K repacked" and "Q6_K
+//! repacked" are those formats in the layout the engine repacks them to at load (where this CPU
+//! has that kernel).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use fitbench_engine::cpu::matvec::{matvec_jobs, MatvecJob, WeightRows};
@@ -101,7 +102,7 @@ fn bench(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(1));
         let cases = FORMATS.map(|ty| (ty, false)).into_iter();
-        for (ty, repacked) in cases.chain([(GgmlType::Q4_K, true)]) {
+        for (ty, repacked) in cases.chain([(GgmlType::Q4_K, true), (GgmlType::Q6_K, true)]) {
             let Some(data) = weight(ty) else { continue };
             let packed = repacked
                 .then(|| PackedRows::repack(ty, &data, K, n_rows, n_rows))

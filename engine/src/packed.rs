@@ -1,12 +1,12 @@
 //! Weights repacked at load into a layout the CPU kernels read faster than the file's (llama.cpp's
-//! "CPU_REPACK" buffers). Only Q4_K so far, sixteen rows interleaved ([`crate::quant::q4_k_x16`]),
-//! and only where this CPU has the kernel that makes it pay (AVX-512 VNNI).
+//! "CPU_REPACK" buffers): Q4_K and Q6_K, sixteen rows interleaved ([`crate::quant::x16`]), and
+//! only where this CPU has the kernels that make it pay (AVX-512 VNNI).
 //!
 //! A repacked tensor is read only through this copy by the CPU products (decode and prompt), so
 //! the file's pages of it are no longer touched after load.
 
 use crate::gguf::GgmlType;
-use crate::quant::q4_k_x16;
+use crate::quant::x16::{self, Layout};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -43,6 +43,7 @@ impl AlignedBytes {
 /// The repacked rows of a tensor (or of some of its rows: one expert), shared by its views.
 #[derive(Clone)]
 pub struct PackedRows {
+    layout: Layout,
     buf: Arc<AlignedBytes>,
     range: Range<usize>,
     row_len: usize,
@@ -60,34 +61,41 @@ impl PackedRows {
         n_rows: usize,
         rows_per_matrix: usize,
     ) -> Option<PackedRows> {
-        if ty != GgmlType::Q4_K
-            || !q4_k_x16::has_fast_kernel()
-            || !rows_per_matrix.is_multiple_of(q4_k_x16::ROWS)
-        {
+        let layout = Layout::for_this_cpu(ty)?;
+        if !rows_per_matrix.is_multiple_of(x16::ROWS) {
             return None;
         }
-        let len = q4_k_x16::repacked_len(row_len, n_rows)?;
+        let len = layout.repacked_len(row_len, n_rows)?;
         let mut buf = AlignedBytes::zeroed(len);
-        q4_k_x16::repack(data, row_len, n_rows, buf.bytes_mut()).then(|| PackedRows {
-            buf: Arc::new(buf),
-            range: 0..len,
-            row_len,
-        })
+        layout
+            .repack(data, row_len, n_rows, buf.bytes_mut())
+            .then(|| PackedRows {
+                layout,
+                buf: Arc::new(buf),
+                range: 0..len,
+                row_len,
+            })
     }
 
-    /// The bytes of these rows, groups of [`q4_k_x16::ROWS`] one after the other.
+    /// The layout of these rows.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// The bytes of these rows, groups of [`x16::ROWS`] one after the other.
     pub fn bytes(&self) -> &[u8] {
         &self.buf.bytes()[self.range.clone()]
     }
 
     /// Rows `[start, start + count)`, when both are whole groups.
     pub fn rows(&self, start: usize, count: usize) -> Option<PackedRows> {
-        let within = q4_k_x16::group_range(self.row_len, start, count)?;
+        let within = self.layout.group_range(self.row_len, start, count)?;
         let (from, to) = (
             self.range.start + within.start,
             self.range.start + within.end,
         );
         (to <= self.range.end).then(|| PackedRows {
+            layout: self.layout,
             buf: self.buf.clone(),
             range: from..to,
             row_len: self.row_len,

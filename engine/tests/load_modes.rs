@@ -1,6 +1,6 @@
-//! `--no-mmap`, `--mlock` and `--no-repack`: the weights read into memory (or locked, or left in the
-//! file's layout) give the very same logits as the mapped, repacked file, and a bad file still fails
-//! with its name in the error.
+//! `--no-mmap`, `--mlock` and `--no-repack`: the weights read into memory (or locked) give the very
+//! same logits as the mapped file, the weights left in the file's layout the same logits to float
+//! rounding, and a bad file still fails with its name in the error.
 
 use fitbench_engine::{fixtures, LoadOptions, Model, Session, SessionOptions, WantLogits};
 
@@ -57,7 +57,7 @@ fn no_mmap_and_mlock_give_identical_logits() {
 }
 
 #[test]
-fn repacked_and_file_layout_weights_give_identical_logits() {
+fn repacked_and_file_layout_weights_agree_to_rounding() {
     let Some(repacked) = last_logits(&LoadOptions::default()) else {
         println!("skipped: fixture model not found");
         return;
@@ -67,11 +67,23 @@ fn repacked_and_file_layout_weights_give_identical_logits() {
         ..Default::default()
     })
     .unwrap();
-    assert_eq!(repacked, plain);
+    // Repacked Q4_K gives the row kernel's bits; repacked Q6_K sums in the order of the scalar row
+    // kernel where the file-layout SIMD kernel uses llama.cpp's AVX2 order, so its last bits move.
+    let max_abs = plain.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let max_diff = repacked
+        .iter()
+        .zip(&plain)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        max_diff <= 1e-5 * max_abs,
+        "repacked and file-layout logits differ by {max_diff} (largest logit {max_abs})"
+    );
+    let argmax = |v: &[f32]| (0..v.len()).max_by(|&i, &j| v[i].total_cmp(&v[j]));
+    assert_eq!(argmax(&repacked), argmax(&plain));
     let path = fixtures::find(MODEL).unwrap();
     let model = Model::load(&path, &LoadOptions::default()).unwrap();
-    if fitbench_engine::quant::q4_k_x16::has_fast_kernel() {
-        // Its Q4_K expert and attention weights have whole groups of 16 rows.
+    if fitbench_engine::quant::x16::has_fast_kernel() {
+        // Its Q4_K and Q6_K expert and attention weights have whole groups of 16 rows.
         assert!(model.repacked_bytes() > 0);
     } else {
         println!("no repacked kernel on this CPU: both loads used the file layout");

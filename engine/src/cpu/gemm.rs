@@ -150,7 +150,7 @@ pub fn gemm(
 ) -> Result<(), MatmulError> {
     if let Some(p) = w.packed() {
         let (k, rows) = (w.row_len(), w.n_rows());
-        return super::gemm_packed::gemm(&w.name, p.bytes(), k, rows, qa, arb, n, out);
+        return super::gemm_packed::gemm(&w.name, p.layout(), p.bytes(), k, rows, qa, arb, n, out);
     }
     let weights = Weights {
         name: &w.name,

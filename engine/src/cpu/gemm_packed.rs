@@ -5,16 +5,17 @@
 use super::gemm::OutPtr;
 use super::matmul::MatmulError;
 use super::parallel;
-use crate::quant::q4_k_x16::{self, ROWS};
+use crate::quant::x16::{Layout, COLS, ROWS};
 
 /// Groups per task: enough columns of work to amortize a wake-up, a few tasks per thread.
 const TASKS_PER_THREAD: usize = 4;
 
 /// `out[t * rows + r] = W[r] · x[t]` for `n` Q8_K activation rows of `arb` bytes in `qa`, `W`
-/// being `rows` rows of `k` values repacked in `packed`.
+/// being `rows` rows of `k` values repacked in `packed` (`layout`).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
     name: &str,
+    layout: Layout,
     packed: &[u8],
     k: usize,
     rows: usize,
@@ -23,7 +24,7 @@ pub fn gemm(
     n: usize,
     out: &mut [f32],
 ) -> Result<(), MatmulError> {
-    let group_bytes = q4_k_x16::group_bytes(k);
+    let group_bytes = layout.group_bytes(k);
     let act_bytes = crate::gguf::GgmlType::Q8_K.bytes_for(k as u64);
     let fits = group_bytes.is_some_and(|gb| packed.len() >= rows / ROWS * gb)
         && act_bytes.is_some_and(|ab| arb >= ab as usize)
@@ -42,16 +43,30 @@ pub fn gemm(
         .max(1);
     let base = OutPtr(out.as_mut_ptr());
     parallel::for_each_index(groups.div_ceil(per_task), |task| {
-        let mut lanes = [0f32; ROWS];
+        let write = |t: usize, g: usize, lanes: &[f32; ROWS]| {
+            for (r, &v) in lanes.iter().enumerate() {
+                // SAFETY: rows g·16 .. g·16+16 of column t are this task's alone and inside
+                // `out` (checked above).
+                unsafe { base.write(t * rows + g * ROWS + r, v) };
+            }
+        };
+        let column = |t: usize| &qa[t * arb..(t + 1) * arb];
         for g in task * per_task..((task + 1) * per_task).min(groups) {
             let group = &packed[g * gb..(g + 1) * gb];
-            for t in 0..n {
-                q4_k_x16::dot16(k, group, &qa[t * arb..(t + 1) * arb], &mut lanes);
-                for (r, &v) in lanes.iter().enumerate() {
-                    // SAFETY: rows g·16 .. g·16+16 of column t are this task's alone and inside
-                    // `out` (checked above).
-                    unsafe { base.write(t * rows + g * ROWS + r, v) };
+            // COLS columns per call share the unpacking of the group's weights.
+            let mut t = 0;
+            while t + COLS <= n {
+                let mut lanes = [[0f32; ROWS]; COLS];
+                layout.dot16_cols(k, group, std::array::from_fn(|c| column(t + c)), &mut lanes);
+                for (c, lanes) in lanes.iter().enumerate() {
+                    write(t + c, g, lanes);
                 }
+                t += COLS;
+            }
+            for t in t..n {
+                let mut lanes = [0f32; ROWS];
+                layout.dot16(k, group, column(t), &mut lanes);
+                write(t, g, &lanes);
             }
         }
     });
@@ -62,7 +77,7 @@ pub fn gemm(
 mod tests {
     use super::*;
     use crate::gguf::GgmlType;
-    use crate::quant::{self, q4_k};
+    use crate::quant;
 
     fn floats(seed: u64, n: usize) -> Vec<f32> {
         let mut rng = crate::quant::test_util::Rng::new(seed);
@@ -71,36 +86,51 @@ mod tests {
 
     #[test]
     fn every_column_is_the_row_kernels_bits() {
-        let (k, rows, n) = (768, 48, 5);
-        let rb = GgmlType::Q4_K.bytes_for(k as u64).unwrap() as usize;
-        let mut w = vec![0u8; rows * rb];
-        for (r, row) in w.chunks_exact_mut(rb).enumerate() {
-            q4_k::quantize(&floats(r as u64 + 1, k), row);
-        }
-        let ab = GgmlType::Q8_K.bytes_for(k as u64).unwrap() as usize;
-        let mut qa = vec![0u8; n * ab];
-        for (t, a) in qa.chunks_exact_mut(ab).enumerate() {
-            quant::quantize_activations(GgmlType::Q8_K, &floats(100 + t as u64, k), a).unwrap();
-        }
-        // Without the repacked kernel on this CPU, the scalar group dot serves (same bits).
-        let mut packed = vec![0u8; q4_k_x16::repacked_len(k, rows).unwrap()];
-        assert!(q4_k_x16::repack(&w, k, rows, &mut packed));
-        let pool = crate::cpu::ThreadPool::new(2).unwrap();
-        let mut out = vec![0f32; n * rows];
-        pool.install(|| gemm("test", &packed, k, rows, &qa, ab, n, &mut out))
-            .unwrap();
-        for t in 0..n {
-            for r in 0..rows {
-                let want = q4_k::vec_dot_scalar(k, &w[r * rb..(r + 1) * rb], &qa[t * ab..]);
-                assert_eq!(
-                    out[t * rows + r].to_bits(),
-                    want.to_bits(),
-                    "column {t} row {r}"
-                );
+        for layout in [Layout::Q4K, Layout::Q6K] {
+            let (k, rows, n) = (768, 48, 5);
+            let ty = layout.ggml_type();
+            let quantize = quant::kernels(ty).unwrap().quantize.unwrap();
+            let rb = ty.bytes_for(k as u64).unwrap() as usize;
+            let mut w = vec![0u8; rows * rb];
+            for (r, row) in w.chunks_exact_mut(rb).enumerate() {
+                quantize(&floats(r as u64 + 1, k), row);
             }
+            let ab = GgmlType::Q8_K.bytes_for(k as u64).unwrap() as usize;
+            let mut qa = vec![0u8; n * ab];
+            for (t, a) in qa.chunks_exact_mut(ab).enumerate() {
+                quant::quantize_activations(GgmlType::Q8_K, &floats(100 + t as u64, k), a).unwrap();
+            }
+            // Without the repacked kernel on this CPU, the scalar group dot serves (same bits).
+            let mut packed = vec![0u8; layout.repacked_len(k, rows).unwrap()];
+            assert!(layout.repack(&w, k, rows, &mut packed));
+            let pool = crate::cpu::ThreadPool::new(2).unwrap();
+            let mut out = vec![0f32; n * rows];
+            pool.install(|| gemm("test", layout, &packed, k, rows, &qa, ab, n, &mut out))
+                .unwrap();
+            for t in 0..n {
+                for r in 0..rows {
+                    let row = &w[r * rb..(r + 1) * rb];
+                    let want = layout.row_dot_scalar()(k, row, &qa[t * ab..]);
+                    assert_eq!(
+                        out[t * rows + r].to_bits(),
+                        want.to_bits(),
+                        "{layout:?} column {t} row {r}"
+                    );
+                }
+            }
+            // Buffers that do not match the shape are an error, not a panic.
+            let short = gemm(
+                "test",
+                layout,
+                &packed[..100],
+                k,
+                rows,
+                &qa,
+                ab,
+                n,
+                &mut out,
+            );
+            assert!(matches!(short, Err(MatmulError::Shape { .. })));
         }
-        // Buffers that do not match the shape are an error, not a panic.
-        let short = gemm("test", &packed[..100], k, rows, &qa, ab, n, &mut out);
-        assert!(matches!(short, Err(MatmulError::Shape { .. })));
     }
 }

@@ -19,7 +19,7 @@ use super::parallel;
 use super::x86_dot::vec_dot_for;
 use crate::gguf::GgmlType;
 use crate::quant;
-use crate::quant::q4_k_x16;
+use crate::quant::x16::{self, Layout};
 use crate::tensor::Tensor;
 use std::cell::RefCell;
 
@@ -70,9 +70,10 @@ impl<'a> WeightRows<'a> {
         let count = count.min(self.n_rows - start);
         // Repacked groups serve a slice of whole groups (an expert's rows); other slices read
         // the file's rows.
-        let packed = self
-            .packed
-            .and_then(|p| q4_k_x16::group_range(self.row_len, start, count).and_then(|r| p.get(r)));
+        let packed = self.packed.and_then(|p| {
+            let within = Layout::of(self.ty)?.group_range(self.row_len, start, count)?;
+            p.get(within)
+        });
         WeightRows {
             n_rows: count,
             data: &self.data[start * rb..(start + count) * rb],
@@ -104,8 +105,8 @@ struct Plan {
     first_task: usize,
     n_tasks: usize,
     vec_dot: fn(usize, &[u8], &[u8]) -> f32,
-    /// Bytes of one repacked group of rows, when the job reads repacked rows.
-    group_bytes: Option<usize>,
+    /// The layout and bytes of one group of rows, when the job reads repacked rows.
+    packed: Option<(Layout, usize)>,
 }
 
 /// Reused buffers: the quantized inputs and the plan.
@@ -242,13 +243,12 @@ fn plan(jobs: &[MatvecJob], scratch: &mut Scratch) -> Result<(), MatmulError> {
         };
         let min_rows = MIN_TASK_BYTES.div_ceil(row_bytes.max(1));
         let even_rows = w.n_rows.div_ceil(threads * TASKS_PER_THREAD);
-        let group_bytes = w.packed.and_then(|_| q4_k_x16::group_bytes(w.row_len));
+        let packed = w.packed.and_then(|_| {
+            let layout = Layout::of(w.ty)?;
+            Some((layout, layout.group_bytes(w.row_len)?))
+        });
         // Repacked rows go in whole groups.
-        let step = if group_bytes.is_some() {
-            q4_k_x16::ROWS
-        } else {
-            4
-        };
+        let step = if packed.is_some() { x16::ROWS } else { 4 };
         let chunk_rows = min_rows.max(even_rows).next_multiple_of(step).max(step);
         let n_tasks = w.n_rows.div_ceil(chunk_rows);
         scratch.plans.push(Plan {
@@ -259,7 +259,7 @@ fn plan(jobs: &[MatvecJob], scratch: &mut Scratch) -> Result<(), MatmulError> {
             first_task,
             n_tasks,
             vec_dot: vec_dot_for(w.ty).unwrap_or(kern.vec_dot),
-            group_bytes,
+            packed,
         });
         first_task += n_tasks;
     }
@@ -282,12 +282,12 @@ fn run_task(t: usize, jobs: &[MatvecJob], scratch: &Scratch, outs: &OutPtrs) {
     let out = unsafe { std::slice::from_raw_parts_mut(outs.0[j].add(r0), r1 - r0) };
     let a = &scratch.acts[p.act_offset..p.act_offset + p.act_len];
     let n = w.row_len;
-    if let (Some(gb), Some(packed)) = (p.group_bytes, w.packed) {
+    if let (Some((layout, gb)), Some(packed)) = (p.packed, w.packed) {
         // Tasks start and end on whole groups (`plan`).
-        let (groups, _) = out.as_chunks_mut::<{ q4_k_x16::ROWS }>();
+        let (groups, _) = out.as_chunks_mut::<{ x16::ROWS }>();
         for (i, o) in groups.iter_mut().enumerate() {
-            let group = (r0 / q4_k_x16::ROWS + i) * gb;
-            q4_k_x16::dot16(n, &packed[group..group + gb], a, o);
+            let group = (r0 / x16::ROWS + i) * gb;
+            layout.dot16(n, &packed[group..group + gb], a, o);
         }
         return;
     }

@@ -30,8 +30,12 @@ fn weight(ty: GgmlType, rows: usize, k: usize, seed: u64) -> Vec<u8> {
 
 /// The reference: one `vec_dot` per row on the activations quantized once.
 fn reference(w: &WeightRows, x: &[f32]) -> Vec<f32> {
+    reference_with(w, x, vec_dot_for(w.ty).unwrap())
+}
+
+/// Every row of `w` · `x` through the row kernel `dot`.
+fn reference_with(w: &WeightRows, x: &[f32], dot: fn(usize, &[u8], &[u8]) -> f32) -> Vec<f32> {
     let kern = quant::kernels(w.ty).unwrap();
-    let dot = vec_dot_for(w.ty).unwrap();
     let mut a = vec![0u8; kern.dot_type.bytes_for(x.len() as u64).unwrap() as usize];
     quant::quantize_activations(kern.dot_type, x, &mut a).unwrap();
     let rb = w.row_bytes();
@@ -135,40 +139,46 @@ fn expert_row_views_select_the_right_rows() {
 
 #[test]
 fn repacked_rows_give_the_row_kernels_bits_whole_and_by_expert() {
-    // Two "experts" of 48 rows; on a CPU without the repacked kernel nothing is repacked and
+    // Two "experts" of 48 rows; on a CPU without the repacked kernels nothing is repacked and
     // this checks the row path again.
-    let (k, rows) = (512, 96);
-    let data = weight(GgmlType::Q4_K, rows, k, 21);
-    let x = floats(22, k);
-    let plain = rows_of(GgmlType::Q4_K, k, rows, &data);
-    let want = reference(&plain, &x);
-    let packed = crate::packed::PackedRows::repack(GgmlType::Q4_K, &data, k, rows, 48);
-    let w = WeightRows {
-        packed: packed.as_ref().map(|p| p.bytes()),
-        ..plain
-    };
-    let pool = crate::cpu::ThreadPool::new(2).unwrap();
-    let mut out = vec![0f32; rows];
-    let mut expert = vec![0f32; 48];
-    pool.install(|| {
-        matvec_jobs(&mut [
-            MatvecJob {
-                w,
-                x: &x,
-                out: &mut out,
-            },
-            MatvecJob {
-                w: w.rows(48, 48),
-                x: &x,
-                out: &mut expert,
-            },
-        ])
-    })
-    .unwrap();
-    assert_eq!(out, want);
-    assert_eq!(expert, want[48..]);
-    // A slice that is not whole groups falls back to the file's rows.
-    assert!(w.rows(8, 16).packed.is_none());
+    for ty in [GgmlType::Q4_K, GgmlType::Q6_K] {
+        let (k, rows) = (512, 96);
+        let data = weight(ty, rows, k, 21);
+        let x = floats(22, k);
+        let plain = rows_of(ty, k, rows, &data);
+        let packed = crate::packed::PackedRows::repack(ty, &data, k, rows, 48);
+        // Repacked rows give the bits of the format's scalar row kernel.
+        let want = match &packed {
+            Some(p) => reference_with(&plain, &x, p.layout().row_dot_scalar()),
+            None => reference(&plain, &x),
+        };
+        let w = WeightRows {
+            packed: packed.as_ref().map(|p| p.bytes()),
+            ..plain
+        };
+        let pool = crate::cpu::ThreadPool::new(2).unwrap();
+        let mut out = vec![0f32; rows];
+        let mut expert = vec![0f32; 48];
+        pool.install(|| {
+            matvec_jobs(&mut [
+                MatvecJob {
+                    w,
+                    x: &x,
+                    out: &mut out,
+                },
+                MatvecJob {
+                    w: w.rows(48, 48),
+                    x: &x,
+                    out: &mut expert,
+                },
+            ])
+        })
+        .unwrap();
+        assert_eq!(out, want, "{ty:?}");
+        assert_eq!(expert, want[48..], "{ty:?}");
+        // A slice that is not whole groups falls back to the file's rows.
+        assert!(w.rows(8, 16).packed.is_none());
+    }
 }
 
 #[test]

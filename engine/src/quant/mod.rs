@@ -63,12 +63,15 @@ mod q5_k_avx512;
 pub mod q6_k;
 mod q6_k_avx2;
 mod q6_k_avx512;
+pub mod q6_k_x16;
+mod q6_k_x16_avx512;
 pub mod q8_0;
 mod q8_0_avx2;
 pub mod q8_1;
 pub mod q8_k;
 #[cfg(test)]
 pub(crate) mod test_util;
+pub mod x16;
 // I-quants with grids (dot type Q8_K).
 pub mod iq1_m;
 pub mod iq1_s;

@@ -10,8 +10,9 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx512_util::prefetch_ahead;
-use super::q4_k_x16::{D, DMIN, GROUP_BLOCK, MINS, QS, ROWS, SCALES};
+use super::q4_k_x16::{D, DMIN, GROUP_BLOCK, MINS, QS, SCALES};
 use super::q8_k;
+use super::x16::ROWS;
 use std::arch::x86_64::*;
 
 /// The Σ scale·q·a of one super-block as sixteen exact i32 row lanes.
@@ -82,4 +83,69 @@ pub unsafe fn dot16(n: usize, group: &[u8], activations: &[u8], out: &mut [f32; 
         sumf = _mm512_add_ps(sumf, value);
     }
     _mm512_storeu_ps(out.as_mut_ptr(), sumf);
+}
+
+/// [`dot16`] against `C` activation rows at once (the prompt product): each loaded vector's
+/// nibbles are split once and meet every row's activations. The group is L1-resident there, so
+/// the loop walks it chunk by chunk (two sub-blocks, two accumulators per row) rather than in
+/// memory order, which keeps `C` = 4 rows' accumulators in registers.
+///
+/// # Safety
+/// As [`dot16`].
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub unsafe fn dot16_cols<const C: usize>(
+    n: usize,
+    group: &[u8],
+    activations: [&[u8]; C],
+    out: &mut [[f32; ROWS]; C],
+) {
+    let low = _mm512_set1_epi8(0x0F);
+    let scale = |x: *const u8, j: usize| {
+        _mm512_cvtepu8_epi32(_mm_loadu_si128(x.add(SCALES + ROWS * j) as *const __m128i))
+    };
+    let mut sumf = [_mm512_setzero_ps(); C];
+    for (b, x) in group
+        .chunks_exact(GROUP_BLOCK)
+        .take(n / q8_k::BLOCK)
+        .enumerate()
+    {
+        let xp = x.as_ptr();
+        let ys = activations.map(|a| &a[b * q8_k::TYPE_SIZE..(b + 1) * q8_k::TYPE_SIZE]);
+        // Whole Q8_K blocks: every activation offset below lies inside them.
+        let acts = ys.map(|y| y[q8_k::QS..].as_ptr());
+        let mut sumi = [_mm512_setzero_si512(); C];
+        for c in 0..4 {
+            let mut acc = [[_mm512_setzero_si512(); 2]; C];
+            for k in 0..8 {
+                let v = _mm512_loadu_si512(xp.add(QS + (k * 4 + c) * 64) as *const _);
+                let lo = _mm512_and_si512(v, low);
+                let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(v), low);
+                for (acc, &a) in acc.iter_mut().zip(&acts) {
+                    let act =
+                        |off: usize| _mm512_set1_epi32((a.add(off) as *const i32).read_unaligned());
+                    acc[0] = _mm512_dpbusd_epi32(acc[0], lo, act(64 * c + 4 * k));
+                    acc[1] = _mm512_dpbusd_epi32(acc[1], hi, act(64 * c + 32 + 4 * k));
+                }
+            }
+            let (s0, s1) = (scale(xp, 2 * c), scale(xp, 2 * c + 1));
+            for (sumi, acc) in sumi.iter_mut().zip(acc) {
+                *sumi = _mm512_add_epi32(*sumi, _mm512_mullo_epi32(acc[0], s0));
+                *sumi = _mm512_add_epi32(*sumi, _mm512_mullo_epi32(acc[1], s1));
+            }
+        }
+        let f16s = |off: usize| _mm512_cvtph_ps(_mm256_loadu_si256(xp.add(off) as *const __m256i));
+        for ((sumf, sumi), y) in sumf.iter_mut().zip(sumi).zip(ys) {
+            let summins = min_sums(xp, y);
+            let dy = _mm512_set1_ps(q8_k::d(y));
+            // The scalar step, as in `dot16`.
+            let value = _mm512_sub_ps(
+                _mm512_mul_ps(_mm512_mul_ps(f16s(D), dy), _mm512_cvtepi32_ps(sumi)),
+                _mm512_mul_ps(_mm512_mul_ps(f16s(DMIN), dy), _mm512_cvtepi32_ps(summins)),
+            );
+            *sumf = _mm512_add_ps(*sumf, value);
+        }
+    }
+    for (o, s) in out.iter_mut().zip(sumf) {
+        _mm512_storeu_ps(o.as_mut_ptr(), s);
+    }
 }

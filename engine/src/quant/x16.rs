@@ -1,0 +1,279 @@
+//! Weights repacked at load sixteen rows at a time, for the CPU kernels: one kernel step covers
+//! the same values of sixteen rows, whose results land in the sixteen lanes of one vector, so
+//! there is no horizontal reduction and no scale unpacking in the loop. The layouts themselves
+//! live with their formats ([`super::q4_k_x16`], [`super::q6_k_x16`]); this is what the rest of
+//! the engine sees of them.
+//!
+//! A matrix repacks as groups of [`ROWS`] rows one after the other, each group its super-blocks
+//! in order, so a slice of whole groups (one expert of a stacked tensor) is a contiguous range.
+
+use super::{q4_k, q4_k_x16, q6_k, q6_k_x16};
+use crate::gguf::GgmlType;
+use std::ops::Range;
+
+/// Rows per group.
+pub const ROWS: usize = 16;
+/// Activation rows the prompt product passes to one kernel call ([`Layout::dot16_cols`]).
+pub const COLS: usize = 4;
+
+/// A repacked layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    Q4K,
+    Q6K,
+}
+
+impl Layout {
+    /// The repacked layout of weights of type `ty`, if there is one.
+    pub fn of(ty: GgmlType) -> Option<Layout> {
+        match ty {
+            GgmlType::Q4_K => Some(Layout::Q4K),
+            GgmlType::Q6_K => Some(Layout::Q6K),
+            _ => None,
+        }
+    }
+
+    /// [`Layout::of`], where this CPU has the kernel that makes repacking pay (repacking for the
+    /// scalar kernel would only slow decode down).
+    pub fn for_this_cpu(ty: GgmlType) -> Option<Layout> {
+        Layout::of(ty).filter(|_| has_fast_kernel())
+    }
+
+    /// Bytes of one group of rows of `row_len` values, or `None` when rows of that length do not
+    /// repack (not whole super-blocks).
+    pub fn group_bytes(self, row_len: usize) -> Option<usize> {
+        match self {
+            Layout::Q4K => q4_k_x16::group_bytes(row_len),
+            Layout::Q6K => q6_k_x16::group_bytes(row_len),
+        }
+    }
+
+    /// Bytes of `n_rows` rows once repacked, or `None` when the matrix cannot be (rows not a
+    /// multiple of [`ROWS`], or of a super-block of values).
+    pub fn repacked_len(self, row_len: usize, n_rows: usize) -> Option<usize> {
+        let gb = self.group_bytes(row_len)?;
+        n_rows.is_multiple_of(ROWS).then(|| n_rows / ROWS * gb)
+    }
+
+    /// Where rows `[start, start + count)` lie in repacked rows of `row_len` values, when both
+    /// are whole groups (an expert's rows of a stacked tensor).
+    pub fn group_range(self, row_len: usize, start: usize, count: usize) -> Option<Range<usize>> {
+        if !start.is_multiple_of(ROWS) || !count.is_multiple_of(ROWS) {
+            return None;
+        }
+        let gb = self.group_bytes(row_len)?;
+        Some(start / ROWS * gb..(start + count) / ROWS * gb)
+    }
+
+    /// Repacks `n_rows` rows of `row_len` values (`src`, the file's rows one after the other)
+    /// into `dst` ([`Layout::repacked_len`] bytes). Returns `false` and leaves `dst` untouched on
+    /// a size mismatch.
+    pub fn repack(self, src: &[u8], row_len: usize, n_rows: usize, dst: &mut [u8]) -> bool {
+        let (Some(len), Some(row_bytes)) = (
+            self.repacked_len(row_len, n_rows),
+            self.ggml_type().bytes_for(row_len as u64),
+        ) else {
+            return false;
+        };
+        let row_bytes = row_bytes as usize;
+        if dst.len() != len || src.len() != n_rows * row_bytes || n_rows == 0 {
+            return false;
+        }
+        let gb = len / (n_rows / ROWS);
+        for (rows, out) in src
+            .chunks_exact(ROWS * row_bytes)
+            .zip(dst.chunks_exact_mut(gb))
+        {
+            match self {
+                Layout::Q4K => q4_k_x16::repack_group(rows, row_len, out),
+                Layout::Q6K => q6_k_x16::repack_group(rows, row_len, out),
+            }
+        }
+        true
+    }
+
+    /// The sixteen rows of one group (`n` values each) · one Q8_K activation row, on the fastest
+    /// kernel this CPU has; every lane is bit for bit the format's scalar row kernel.
+    #[inline]
+    pub fn dot16(self, n: usize, group: &[u8], activations: &[u8], out: &mut [f32; ROWS]) {
+        match self {
+            Layout::Q4K => q4_k_x16::dot16(n, group, activations, out),
+            Layout::Q6K => q6_k_x16::dot16(n, group, activations, out),
+        }
+    }
+
+    /// [`Layout::dot16`] against [`COLS`] activation rows at once: the weights are unpacked once
+    /// for all of them (the prompt product). Same bits per row.
+    #[inline]
+    pub fn dot16_cols(
+        self,
+        n: usize,
+        group: &[u8],
+        activations: [&[u8]; COLS],
+        out: &mut [[f32; ROWS]; COLS],
+    ) {
+        match self {
+            Layout::Q4K => q4_k_x16::dot16_cols(n, group, activations, out),
+            Layout::Q6K => q6_k_x16::dot16_cols(n, group, activations, out),
+        }
+    }
+
+    /// The scalar reference for [`Layout::dot16`].
+    pub fn dot16_scalar(self, n: usize, group: &[u8], activations: &[u8], out: &mut [f32; ROWS]) {
+        match self {
+            Layout::Q4K => q4_k_x16::dot16_scalar(n, group, activations, out),
+            Layout::Q6K => q6_k_x16::dot16_scalar(n, group, activations, out),
+        }
+    }
+
+    /// The weight format repacked.
+    pub fn ggml_type(self) -> GgmlType {
+        match self {
+            Layout::Q4K => GgmlType::Q4_K,
+            Layout::Q6K => GgmlType::Q6_K,
+        }
+    }
+
+    /// The format's scalar row kernel, whose bits every repacked lane reproduces.
+    pub fn row_dot_scalar(self) -> fn(usize, &[u8], &[u8]) -> f32 {
+        match self {
+            Layout::Q4K => q4_k::vec_dot_scalar,
+            Layout::Q6K => q6_k::vec_dot_scalar,
+        }
+    }
+}
+
+/// Whether this CPU has the repacked kernels (AVX-512 with VNNI).
+pub fn has_fast_kernel() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        super::avx512_util::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::super::{q8_k, test_util::Rng};
+    use super::*;
+
+    /// A group dot: [`Layout::dot16`], [`Layout::dot16_scalar`] or a kernel directly.
+    pub type Dot16 = fn(usize, &[u8], &[u8], &mut [f32; ROWS]);
+
+    /// `rows` rows of `n` values of `layout`'s format quantized from a deterministic
+    /// pseudo-random signal, and a Q8_K activation row.
+    fn rows_and_activations(
+        layout: Layout,
+        n: usize,
+        rows: usize,
+        seed: u64,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let mut rng = Rng::new(seed);
+        let mut next = move || rng.uniform() * 2.0 - 1.0;
+        let ty = layout.ggml_type();
+        let quantize = super::super::kernels(ty).unwrap().quantize.unwrap();
+        let row_bytes = ty.bytes_for(n as u64).unwrap() as usize;
+        let mut w = vec![0u8; rows * row_bytes];
+        for row in w.chunks_exact_mut(row_bytes) {
+            let xs: Vec<f32> = (0..n)
+                .map(|i| next() * (1.0 + (i % 97) as f32 / 9.0))
+                .collect();
+            quantize(&xs, row);
+        }
+        let act: Vec<f32> = (0..n).map(|_| next() * 3.0).collect();
+        let mut a = vec![0u8; GgmlType::Q8_K.bytes_for(n as u64).unwrap() as usize];
+        q8_k::quantize(&act, &mut a);
+        (w, a)
+    }
+
+    /// Every row of `w` (`rows` rows of `n` values), repacked, through `dot`, against the
+    /// format's scalar row kernel, bit for bit.
+    pub fn check_repacked(layout: Layout, n: usize, rows: usize, w: &[u8], a: &[u8], dot: Dot16) {
+        let mut packed = vec![0u8; layout.repacked_len(n, rows).unwrap()];
+        assert!(layout.repack(w, n, rows, &mut packed));
+        let row_bytes = w.len() / rows;
+        let gb = layout.group_bytes(n).unwrap();
+        for (g, group) in packed.chunks_exact(gb).enumerate() {
+            let mut out = [0f32; ROWS];
+            dot(n, group, a, &mut out);
+            for (r, &got) in out.iter().enumerate() {
+                let row = &w[(g * ROWS + r) * row_bytes..][..row_bytes];
+                let want = layout.row_dot_scalar()(n, row, a);
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "{layout:?} n {n} group {g} row {r}"
+                );
+            }
+        }
+    }
+
+    /// [`Layout::dot16_cols`] on one group against [`COLS`] activation rows, each row's lanes
+    /// against the format's scalar row kernel, bit for bit.
+    fn check_columns(layout: Layout, n: usize) {
+        let mut acts = Vec::new();
+        let (w, _) = rows_and_activations(layout, n, ROWS, 7);
+        for seed in 0..COLS as u64 {
+            acts.push(rows_and_activations(layout, n, ROWS, 10 + seed).1);
+        }
+        let mut packed = vec![0u8; layout.repacked_len(n, ROWS).unwrap()];
+        assert!(layout.repack(&w, n, ROWS, &mut packed));
+        let mut out = [[0f32; ROWS]; COLS];
+        layout.dot16_cols(n, &packed, std::array::from_fn(|c| &acts[c][..]), &mut out);
+        let row_bytes = w.len() / ROWS;
+        for (c, lanes) in out.iter().enumerate() {
+            for (r, &got) in lanes.iter().enumerate() {
+                let want = layout.row_dot_scalar()(n, &w[r * row_bytes..][..row_bytes], &acts[c]);
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "{layout:?} n {n} column {c} row {r}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn several_columns_at_once_give_each_columns_bits() {
+        for layout in [Layout::Q4K, Layout::Q6K] {
+            check_columns(layout, 256);
+            check_columns(layout, 1280);
+        }
+    }
+
+    /// [`check_repacked`] on pseudo-random rows, three seeds.
+    pub fn check_random_rows(layout: Layout, n: usize, rows: usize, dot: Dot16) {
+        for seed in 0..3 {
+            let (w, a) = rows_and_activations(layout, n, rows, seed);
+            check_repacked(layout, n, rows, &w, &a, dot);
+        }
+    }
+
+    #[test]
+    fn slices_of_whole_groups_only() {
+        for layout in [Layout::Q4K, Layout::Q6K] {
+            let gb = layout.group_bytes(512).unwrap();
+            assert_eq!(layout.group_range(512, 32, 16), Some(2 * gb..3 * gb));
+            assert_eq!(layout.group_range(512, 8, 16), None);
+            assert_eq!(layout.group_range(512, 16, 8), None);
+        }
+    }
+
+    #[test]
+    fn shapes_that_do_not_group_are_refused() {
+        for layout in [Layout::Q4K, Layout::Q6K] {
+            assert_eq!(layout.repacked_len(256, 15), None);
+            assert_eq!(layout.repacked_len(250, 16), None);
+            assert_eq!(layout.repacked_len(0, 16), None);
+            let gb = layout.group_bytes(512).unwrap();
+            assert_eq!(layout.repacked_len(512, 32), Some(2 * gb));
+            let row_bytes = layout.ggml_type().bytes_for(256).unwrap() as usize;
+            let mut dst = vec![0u8; 10];
+            assert!(!layout.repack(&vec![0u8; 16 * row_bytes], 256, 16, &mut dst));
+        }
+        assert_eq!(Layout::of(GgmlType::Q5_K), None);
+    }
+}
