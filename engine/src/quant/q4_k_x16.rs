@@ -22,7 +22,7 @@
 use super::common::{f16_at, scale_min_k4, QK_K};
 use super::q4_k::TYPE_SIZE;
 use super::q8_k;
-use super::x16::{COLS, ROWS};
+use super::x16::ROWS;
 
 /// Bytes of one super-block of a group.
 pub const GROUP_BLOCK: usize = 2368;
@@ -100,53 +100,11 @@ pub fn dot16_scalar(n: usize, group: &[u8], activations: &[u8], out: &mut [f32; 
     }
 }
 
-/// [`dot16_scalar`] on the fastest kernel this CPU has (same bits).
-#[inline]
-pub fn dot16(n: usize, group: &[u8], activations: &[u8], out: &mut [f32; ROWS]) {
-    #[cfg(target_arch = "x86_64")]
-    if super::avx512_util::available() {
-        // SAFETY: AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI were detected at run time.
-        return unsafe { super::q4_k_x16_avx512::dot16(n, group, activations, out) };
-    }
-    dot16_scalar(n, group, activations, out)
-}
-
-/// [`dot16`] against [`COLS`] activation rows at once (the prompt product); same bits per row.
-#[inline]
-pub fn dot16_cols(
-    n: usize,
-    group: &[u8],
-    activations: [&[u8]; COLS],
-    out: &mut [[f32; ROWS]; COLS],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if super::avx512_util::available() {
-        // SAFETY: AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI were detected at run time.
-        return unsafe { super::q4_k_x16_avx512::dot16_cols(n, group, activations, out) };
-    }
-    for (a, o) in activations.into_iter().zip(out) {
-        dot16_scalar(n, group, a, o);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::q8_k;
     use super::super::x16::{tests::*, Layout};
     use super::*;
-
-    #[test]
-    fn scalar_group_dot_is_the_row_kernel_bit_for_bit() {
-        check_random_rows(Layout::Q4K, 512, 32, dot16_scalar);
-    }
-
-    #[test]
-    fn dispatched_group_dot_is_the_row_kernel_bit_for_bit() {
-        // Odd block counts and several groups; on an AVX-512 CPU this is the SIMD kernel.
-        check_random_rows(Layout::Q4K, 256, 16, dot16);
-        check_random_rows(Layout::Q4K, 768, 48, dot16);
-        check_random_rows(Layout::Q4K, 2048, 32, dot16);
-    }
 
     #[test]
     fn extreme_bytes_give_the_row_kernels_bits() {
@@ -165,7 +123,7 @@ mod tests {
             .map(|i| if i % 5 == 0 { -1.0 } else { 1.0 })
             .collect();
         q8_k::quantize(&act, &mut a);
-        for dot in [dot16_scalar, dot16] {
+        for dot in [dot16_scalar, dispatched(Layout::Q4K)] {
             check_repacked(Layout::Q4K, n, rows, &w, &a, dot);
         }
     }

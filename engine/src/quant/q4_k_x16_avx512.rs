@@ -32,14 +32,32 @@ unsafe fn block_sums(x: *const u8, a: *const u8) -> __m512i {
             acc[2 * c + 1] = _mm512_dpbusd_epi32(acc[2 * c + 1], hi, act(64 * c + 32 + 4 * k));
         }
     }
-    let scale = |j: usize| {
-        _mm512_cvtepu8_epi32(_mm_loadu_si128(x.add(SCALES + ROWS * j) as *const __m128i))
-    };
-    let mut sum = _mm512_mullo_epi32(acc[0], scale(0));
+    let mut sum = _mm512_mullo_epi32(acc[0], scales(x, 0));
     for (j, &lanes) in acc.iter().enumerate().skip(1) {
-        sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(lanes, scale(j)));
+        sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(lanes, scales(x, j)));
     }
     sum
+}
+
+/// The scales of sub-block `j` of the sixteen rows as i32 lanes.
+#[inline(always)]
+unsafe fn scales(x: *const u8, j: usize) -> __m512i {
+    _mm512_cvtepu8_epi32(_mm_loadu_si128(x.add(SCALES + ROWS * j) as *const __m128i))
+}
+
+/// One super-block's contribution to the sixteen row results, from its exact sums `sumi`: the
+/// scalar step `d·dy·Σ − dmin·dy·mins` lane by lane (same products, no fused multiply-add).
+#[inline(always)]
+unsafe fn block_value(x: *const u8, y: &[u8], sumi: __m512i) -> __m512 {
+    let f16s = |off: usize| _mm512_cvtph_ps(_mm256_loadu_si256(x.add(off) as *const __m256i));
+    let dy = _mm512_set1_ps(q8_k::d(y));
+    _mm512_sub_ps(
+        _mm512_mul_ps(_mm512_mul_ps(f16s(D), dy), _mm512_cvtepi32_ps(sumi)),
+        _mm512_mul_ps(
+            _mm512_mul_ps(f16s(DMIN), dy),
+            _mm512_cvtepi32_ps(min_sums(x, y)),
+        ),
+    )
 }
 
 /// Σ min_j · (activation sum of sub-block j) as sixteen exact i32 row lanes.
@@ -72,15 +90,7 @@ pub unsafe fn dot16(n: usize, group: &[u8], activations: &[u8], out: &mut [f32; 
         let xp = x.as_ptr();
         prefetch_ahead(xp, QS);
         let sumi = block_sums(xp, y[q8_k::QS..].as_ptr());
-        let summins = min_sums(xp, y);
-        let f16s = |off: usize| _mm512_cvtph_ps(_mm256_loadu_si256(xp.add(off) as *const __m256i));
-        let dy = _mm512_set1_ps(q8_k::d(y));
-        // The scalar step `d·dy·Σ − dmin·dy·mins` lane by lane: same products, no fused multiply-add.
-        let value = _mm512_sub_ps(
-            _mm512_mul_ps(_mm512_mul_ps(f16s(D), dy), _mm512_cvtepi32_ps(sumi)),
-            _mm512_mul_ps(_mm512_mul_ps(f16s(DMIN), dy), _mm512_cvtepi32_ps(summins)),
-        );
-        sumf = _mm512_add_ps(sumf, value);
+        sumf = _mm512_add_ps(sumf, block_value(xp, y, sumi));
     }
     _mm512_storeu_ps(out.as_mut_ptr(), sumf);
 }
@@ -100,9 +110,6 @@ pub unsafe fn dot16_cols<const C: usize>(
     out: &mut [[f32; ROWS]; C],
 ) {
     let low = _mm512_set1_epi8(0x0F);
-    let scale = |x: *const u8, j: usize| {
-        _mm512_cvtepu8_epi32(_mm_loadu_si128(x.add(SCALES + ROWS * j) as *const __m128i))
-    };
     let mut sumf = [_mm512_setzero_ps(); C];
     for (b, x) in group
         .chunks_exact(GROUP_BLOCK)
@@ -127,22 +134,14 @@ pub unsafe fn dot16_cols<const C: usize>(
                     acc[1] = _mm512_dpbusd_epi32(acc[1], hi, act(64 * c + 32 + 4 * k));
                 }
             }
-            let (s0, s1) = (scale(xp, 2 * c), scale(xp, 2 * c + 1));
+            let (s0, s1) = (scales(xp, 2 * c), scales(xp, 2 * c + 1));
             for (sumi, acc) in sumi.iter_mut().zip(acc) {
                 *sumi = _mm512_add_epi32(*sumi, _mm512_mullo_epi32(acc[0], s0));
                 *sumi = _mm512_add_epi32(*sumi, _mm512_mullo_epi32(acc[1], s1));
             }
         }
-        let f16s = |off: usize| _mm512_cvtph_ps(_mm256_loadu_si256(xp.add(off) as *const __m256i));
         for ((sumf, sumi), y) in sumf.iter_mut().zip(sumi).zip(ys) {
-            let summins = min_sums(xp, y);
-            let dy = _mm512_set1_ps(q8_k::d(y));
-            // The scalar step, as in `dot16`.
-            let value = _mm512_sub_ps(
-                _mm512_mul_ps(_mm512_mul_ps(f16s(D), dy), _mm512_cvtepi32_ps(sumi)),
-                _mm512_mul_ps(_mm512_mul_ps(f16s(DMIN), dy), _mm512_cvtepi32_ps(summins)),
-            );
-            *sumf = _mm512_add_ps(*sumf, value);
+            *sumf = _mm512_add_ps(*sumf, block_value(xp, y, sumi));
         }
     }
     for (o, s) in out.iter_mut().zip(sumf) {

@@ -8,6 +8,8 @@
 //! in order, so a slice of whole groups (one expert of a stacked tensor) is a contiguous range.
 
 use super::{q4_k, q4_k_x16, q6_k, q6_k_x16};
+#[cfg(target_arch = "x86_64")]
+use super::{q4_k_x16_avx512, q6_k_x16_avx512};
 use crate::gguf::GgmlType;
 use std::ops::Range;
 
@@ -96,10 +98,17 @@ impl Layout {
     /// kernel this CPU has; every lane is bit for bit the format's scalar row kernel.
     #[inline]
     pub fn dot16(self, n: usize, group: &[u8], activations: &[u8], out: &mut [f32; ROWS]) {
-        match self {
-            Layout::Q4K => q4_k_x16::dot16(n, group, activations, out),
-            Layout::Q6K => q6_k_x16::dot16(n, group, activations, out),
+        #[cfg(target_arch = "x86_64")]
+        if super::avx512_util::available() {
+            // SAFETY: AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI were detected at run time.
+            return unsafe {
+                match self {
+                    Layout::Q4K => q4_k_x16_avx512::dot16(n, group, activations, out),
+                    Layout::Q6K => q6_k_x16_avx512::dot16(n, group, activations, out),
+                }
+            };
         }
+        self.dot16_scalar(n, group, activations, out)
     }
 
     /// [`Layout::dot16`] against [`COLS`] activation rows at once: the weights are unpacked once
@@ -112,9 +121,18 @@ impl Layout {
         activations: [&[u8]; COLS],
         out: &mut [[f32; ROWS]; COLS],
     ) {
-        match self {
-            Layout::Q4K => q4_k_x16::dot16_cols(n, group, activations, out),
-            Layout::Q6K => q6_k_x16::dot16_cols(n, group, activations, out),
+        #[cfg(target_arch = "x86_64")]
+        if super::avx512_util::available() {
+            // SAFETY: as in `dot16`.
+            return unsafe {
+                match self {
+                    Layout::Q4K => q4_k_x16_avx512::dot16_cols(n, group, activations, out),
+                    Layout::Q6K => q6_k_x16_avx512::dot16_cols(n, group, activations, out),
+                }
+            };
+        }
+        for (a, o) in activations.into_iter().zip(out) {
+            self.dot16_scalar(n, group, a, o);
         }
     }
 
@@ -162,6 +180,22 @@ pub(super) mod tests {
 
     /// A group dot: [`Layout::dot16`], [`Layout::dot16_scalar`] or a kernel directly.
     pub type Dot16 = fn(usize, &[u8], &[u8], &mut [f32; ROWS]);
+
+    /// `layout`'s dispatched group dot ([`Layout::dot16`]) as a [`Dot16`].
+    pub fn dispatched(layout: Layout) -> Dot16 {
+        match layout {
+            Layout::Q4K => |n, g, a, o| Layout::Q4K.dot16(n, g, a, o),
+            Layout::Q6K => |n, g, a, o| Layout::Q6K.dot16(n, g, a, o),
+        }
+    }
+
+    /// `layout`'s scalar group dot ([`Layout::dot16_scalar`]) as a [`Dot16`].
+    fn scalar(layout: Layout) -> Dot16 {
+        match layout {
+            Layout::Q4K => |n, g, a, o| Layout::Q4K.dot16_scalar(n, g, a, o),
+            Layout::Q6K => |n, g, a, o| Layout::Q6K.dot16_scalar(n, g, a, o),
+        }
+    }
 
     /// `rows` rows of `n` values of `layout`'s format quantized from a deterministic
     /// pseudo-random signal, and a Q8_K activation row.
@@ -249,6 +283,25 @@ pub(super) mod tests {
         for seed in 0..3 {
             let (w, a) = rows_and_activations(layout, n, rows, seed);
             check_repacked(layout, n, rows, &w, &a, dot);
+        }
+    }
+
+    #[test]
+    fn scalar_group_dot_is_the_row_kernel_bit_for_bit() {
+        for layout in [Layout::Q4K, Layout::Q6K] {
+            check_random_rows(layout, 512, 32, scalar(layout));
+            check_random_rows(layout, 768, 16, scalar(layout));
+        }
+    }
+
+    #[test]
+    fn dispatched_group_dot_is_the_row_kernel_bit_for_bit() {
+        // Odd block counts (for Q6_K a padded d area) and several groups; on an AVX-512 CPU this
+        // is the SIMD kernel.
+        for layout in [Layout::Q4K, Layout::Q6K] {
+            check_random_rows(layout, 256, 16, dispatched(layout));
+            check_random_rows(layout, 768, 48, dispatched(layout));
+            check_random_rows(layout, 2048, 32, dispatched(layout));
         }
     }
 
