@@ -3,7 +3,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use super::common::f16_at;
+use super::avx2_util::f16c_product;
 use super::iq4_nl::TYPE_SIZE;
 use super::iq4_search::KVALUES_IQ4NL;
 use super::nibble_lut_avx2::dot_q8_0_pairs;
@@ -12,8 +12,8 @@ use super::nibble_lut_avx2::dot_q8_0_pairs;
 const QS: usize = 2;
 
 /// # Safety
-/// The CPU must support AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     dot_q8_0_pairs(
         n,
@@ -21,6 +21,6 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         activations,
         (TYPE_SIZE, QS),
         &KVALUES_IQ4NL,
-        |x| f16_at(x, 0),
+        |x, y| f16c_product(y, x),
     )
 }

@@ -113,7 +113,7 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     }
     #[cfg(target_arch = "x86_64")]
     if super::avx2_util::available() {
-        // SAFETY: AVX2 and FMA were detected at run time.
+        // SAFETY: AVX2, FMA and F16C were detected at run time.
         return unsafe { super::iq4_xs_avx2::vec_dot(n, weights, activations) };
     }
     vec_dot_scalar(n, weights, activations)

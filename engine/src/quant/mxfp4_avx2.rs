@@ -4,6 +4,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
+use super::common::f16_at;
 use super::mxfp4::{e8m0_to_f32_half, KVALUES_MXFP4, TYPE_SIZE};
 use super::nibble_lut_avx2::dot_q8_0_pairs;
 
@@ -11,8 +12,8 @@ use super::nibble_lut_avx2::dot_q8_0_pairs;
 const QS: usize = 1;
 
 /// # Safety
-/// The CPU must support AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     dot_q8_0_pairs(
         n,
@@ -20,6 +21,6 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         activations,
         (TYPE_SIZE, QS),
         &KVALUES_MXFP4,
-        |x| e8m0_to_f32_half(x[0]),
+        |x, y| f16_at(y, 0) * e8m0_to_f32_half(x[0]),
     )
 }

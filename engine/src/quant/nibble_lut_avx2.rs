@@ -5,7 +5,6 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::{hsum_f32, load32};
-use super::common::f16_at;
 use std::arch::x86_64::*;
 
 /// Bytes of one Q8_0 block (`{ f16 d; i8 qs[32] }`).
@@ -42,21 +41,22 @@ unsafe fn block_lanes(table: __m128i, packed: &[u8], q8: &[u8]) -> __m256i {
 }
 
 /// Dot of `n` elements of a 32-element nibble format with Q8_0 activations. A weight block is
-/// `type_size` bytes with its 16 packed bytes at `qs`; `scale` gives its float scale. Blocks go
+/// `type_size` bytes with its 16 packed bytes at `qs`; `scale(x, y)` gives the product of the
+/// activation block's f16 scale and the weight block's scale, `d_y · s_x`. Blocks go
 /// in pairs into two f32 accumulators of eight lanes, an odd last block is added in scalar, all
 /// in llama.cpp's order.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA.
+/// The CPU must support AVX2, FMA and F16C.
 #[inline]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn dot_q8_0_pairs(
     n: usize,
     weights: &[u8],
     activations: &[u8],
     (type_size, qs): (usize, usize),
     table: &[i8; 16],
-    scale: impl Fn(&[u8]) -> f32,
+    scale: impl Fn(&[u8], &[u8]) -> f32,
 ) -> f32 {
     let nb = (n / 32)
         .min(weights.len() / type_size)
@@ -74,8 +74,8 @@ pub unsafe fn dot_q8_0_pairs(
         let (y1, y2) = y.split_at(Q8_0_BYTES);
         let p_1 = block_lanes(lut, &x1[qs..], y1);
         let p_2 = block_lanes(lut, &x2[qs..], y2);
-        let d1 = _mm256_set1_ps(f16_at(y1, 0) * scale(x1));
-        let d2 = _mm256_set1_ps(f16_at(y2, 0) * scale(x2));
+        let d1 = _mm256_set1_ps(scale(x1, y1));
+        let d2 = _mm256_set1_ps(scale(x2, y2));
         accum1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p_1), accum1);
         accum2 = _mm256_fmadd_ps(d2, _mm256_cvtepi32_ps(p_2), accum2);
     }
@@ -89,7 +89,7 @@ pub unsafe fn dot_q8_0_pairs(
             sumi += y[2 + j] as i8 as i32 * table[(q & 0xF) as usize] as i32;
             sumi += y[2 + j + 16] as i8 as i32 * table[(q >> 4) as usize] as i32;
         }
-        sumf += f16_at(y, 0) * scale(x) * sumi as f32;
+        sumf += scale(x, y) * sumi as f32;
     }
     sumf
 }

@@ -6,16 +6,15 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use super::avx2_util::{hsum_f32, load32};
-use super::common::f16_at;
+use super::avx2_util::{f16c_pair_products, hsum_f32, load32};
 use super::q4_1::{BLOCK, TYPE_SIZE};
 use super::q5_0_avx2::nibbles32;
 use super::q8_1;
 use std::arch::x86_64::*;
 
 /// # Safety
-/// The CPU must support AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let nb = n / BLOCK;
     let ones = _mm256_set1_epi16(1);
@@ -26,8 +25,10 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         .zip(activations.chunks_exact(q8_1::TYPE_SIZE))
         .take(nb)
     {
-        summs += f16_at(x, 2) * f16_at(y, 2);
-        let d = _mm256_set1_ps(f16_at(x, 0) * f16_at(y, 0));
+        // (d_x·d_y, m_x·s_y)
+        let (dd, ms) = f16c_pair_products(x, y);
+        summs += ms;
+        let d = _mm256_set1_ps(dd);
         let q = nibbles32(&x[4..]);
         let sums = _mm256_madd_epi16(ones, _mm256_maddubs_epi16(q, load32(y, 4)));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc);

@@ -80,7 +80,7 @@ pub fn quantize(src: &[f32], dst: &mut [u8]) {
 pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     if super::avx2_util::available() {
-        // SAFETY: AVX2 and FMA were detected at run time.
+        // SAFETY: AVX2, FMA and F16C were detected at run time.
         return unsafe { super::q5_0_avx2::vec_dot_q5_0(n, weights, activations) };
     }
     vec_dot_scalar(n, weights, activations)

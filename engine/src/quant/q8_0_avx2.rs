@@ -3,8 +3,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use super::avx2_util::{hsum_f32, load32};
-use super::common::f16_at;
+use super::avx2_util::{f16c_product, hsum_f32, load32};
 use super::q8_0::{BLOCK, TYPE_SIZE};
 use std::arch::x86_64::*;
 
@@ -12,8 +11,8 @@ use std::arch::x86_64::*;
 /// (fused multiply-add into eight lanes) differs from the scalar order.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     let nb = n / BLOCK;
     let mut acc = _mm256_setzero_ps();
@@ -29,7 +28,7 @@ pub unsafe fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         let ax = _mm256_sign_epi8(qx, qx);
         let sy = _mm256_sign_epi8(qy, qx);
         let sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones);
-        let d = _mm256_set1_ps(f16_at(x, 0) * f16_at(y, 0));
+        let d = _mm256_set1_ps(f16c_product(x, y));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc);
     }
     hsum_f32(acc)

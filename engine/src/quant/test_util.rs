@@ -464,8 +464,9 @@ pub fn check_simd_against_scalar(
         eprintln!("skipped: no AVX2/FMA on this CPU");
         return;
     }
-    // Q4_K's AVX2 kernel keeps the scalar per-block formula; the others follow llama.cpp's lanes.
-    let exact = ty == GgmlType::Q4_K;
+    // Q4_K's, Q4_0's and Q5_0's AVX2 kernels keep the scalar per-block formula; the others
+    // follow llama.cpp's lanes.
+    let exact = matches!(ty, GgmlType::Q4_K | GgmlType::Q4_0 | GgmlType::Q5_0);
     let dot = kernels(ty).unwrap().dot_type;
     for (i, (n, w, a)) in simd_cases(ty).iter().enumerate() {
         let (s, v) = (scalar(*n, w, a), simd(*n, w, a));
@@ -492,7 +493,9 @@ fn simd_cases(ty: GgmlType) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
     let mut cases = Vec::new();
     let block = ty.block_size() as usize;
     for nb in [1usize, 2, 5, 9] {
-        let n = nb * block.max(256);
+        // Small-block formats also get a count that is not a multiple of eight blocks (kernels
+        // that take eight blocks at a time finish the rest one by one).
+        let n = nb * block.max(256) + if block < 256 { 3 * block } else { 0 };
         for (_, w) in test_vectors(n, block, 11 + nb as u64) {
             for (_, a) in test_vectors(n, 32, 17 + nb as u64) {
                 cases.push((n, quantize_to(ty, &w), quantize_to(dot, &a)));
