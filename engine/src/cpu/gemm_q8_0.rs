@@ -161,6 +161,11 @@ unsafe fn q0_rows<F: Q0Format, D: IntDot, const R: usize>(
         let mut c = 0;
         // Block-ordered formats over a whole tile of rows: the rows side by side in one vector.
         let four_rows = !F::LANES && R == 4;
+        // Four columns per weight-block load where the tile has them.
+        while four_rows && c + 4 <= nc {
+            q0_cols_four_rows::<D, R, 4>(&exp, &ds, len, a, arb, c, k0, &mut acc);
+            c += 4;
+        }
         while c + 2 <= nc {
             if four_rows {
                 q0_cols_four_rows::<D, R, 2>(&exp, &ds, len, a, arb, c, k0, &mut acc);
@@ -206,9 +211,9 @@ unsafe fn q0_cols_four_rows<D: IntDot, const R: usize, const C: usize>(
     acc: &mut TileAcc<R>,
 ) {
     const ATS: usize = q8_0::TYPE_SIZE;
-    // Four-lane loads and stores of the row accumulators, and one converted scale per column:
-    // only a whole tile and one or two columns (constants, so this costs nothing).
-    assert!(R == 4 && C <= 2);
+    // Four-lane loads and stores of the row accumulators: only for a whole tile (a constant, so
+    // this costs nothing).
+    assert!(R == 4);
     let mut rows: [__m128; C] = std::array::from_fn(|c| _mm_loadu_ps(acc.scalar[c0 + c].as_ptr()));
     let half = |y: &[u8]| u16::from_le_bytes([y[0], y[1]]);
     for (i, row_scales) in ds.iter().enumerate().take(len) {
@@ -217,8 +222,12 @@ unsafe fn q0_cols_four_rows<D: IntDot, const R: usize, const C: usize>(
             let at = (c0 + c) * arb + ib * ATS;
             &a[at..at + ATS]
         });
-        // Both halves converted together keep the move whole (see `f16_two`).
-        let (dy0, dy1) = f16_two(half(ys[0]), half(ys[C - 1]));
+        // Two at a time keeps each move whole (see `f16_two`).
+        let mut dys = [0f32; C];
+        for c in (0..C).step_by(2) {
+            let next = (c + 1).min(C - 1);
+            (dys[c], dys[next]) = f16_two(half(ys[c]), half(ys[next]));
+        }
         for c in 0..C {
             let qy = load32(ys[c], 2);
             let dots: [__m256i; 4] = std::array::from_fn(|r| {
@@ -231,8 +240,7 @@ unsafe fn q0_cols_four_rows<D: IntDot, const R: usize, const C: usize>(
                 _mm256_hadd_epi32(dots[2], dots[3]),
             );
             let sumi = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-            let dy = if c == 0 { dy0 } else { dy1 };
-            let scales = _mm_mul_ps(_mm_loadu_ps(row_scales.as_ptr()), _mm_set1_ps(dy));
+            let scales = _mm_mul_ps(_mm_loadu_ps(row_scales.as_ptr()), _mm_set1_ps(dys[c]));
             rows[c] = _mm_add_ps(rows[c], _mm_mul_ps(_mm_cvtepi32_ps(sumi), scales));
         }
     }
