@@ -5,7 +5,9 @@
 //! absolute values, for `maddubs`) and then dotted with every activation column of the tile. The
 //! per-(row, column) arithmetic is that of the decode `vec_dot`: Q8_0 and Q5_0 keep ggml's eight
 //! f32 lanes (`cpu/x86_dot.rs`), Q4_0 sums block by block (`quant/q5_0_avx2.rs`), so results
-//! are bit-identical.
+//! are bit-identical. Q4_0 tiles of four rows interleave the rows once per block instead, so that
+//! one `vpdpbusd` lane is one row and the block sums need no horizontal reduction (the same
+//! integer sums and float steps, so still bit-identical).
 
 #![cfg(target_arch = "x86_64")]
 
@@ -125,6 +127,9 @@ unsafe fn q0_rows<F: Q0Format, D: IntDot, const R: usize>(
     nb: usize,
     sums: &mut Sums,
 ) {
+    if !F::LANES && R == 4 {
+        return q0_four_rows_ordered::<F, D>(w, wrb, a, arb, nc, nb, sums);
+    }
     let ts = F::TYPE_SIZE;
     let nc = nc.min(MAX_COLS);
     let mut acc = TileAcc::<R> {
@@ -138,8 +143,6 @@ unsafe fn q0_rows<F: Q0Format, D: IntDot, const R: usize>(
         d: 0.0,
     };
     let mut exp = [[zero; KCHUNK]; R];
-    // The weight scales again, the tile's rows side by side per block (for the block-ordered sums).
-    let mut ds = [[0f32; R]; KCHUNK];
     for k0 in (0..nb).step_by(KCHUNK) {
         let len = (nb - k0).min(KCHUNK);
         // Expand each weight block once for all the tile's columns.
@@ -155,31 +158,15 @@ unsafe fn q0_rows<F: Q0Format, D: IntDot, const R: usize>(
                     dv: _mm256_set1_ps(d),
                     d,
                 };
-                ds[i][r] = d;
             }
         }
         let mut c = 0;
-        // Block-ordered formats over a whole tile of rows: the rows side by side in one vector.
-        let four_rows = !F::LANES && R == 4;
-        // Four columns per weight-block load where the tile has them.
-        while four_rows && c + 4 <= nc {
-            q0_cols_four_rows::<D, R, 4>(&exp, &ds, len, a, arb, c, k0, &mut acc);
-            c += 4;
-        }
         while c + 2 <= nc {
-            if four_rows {
-                q0_cols_four_rows::<D, R, 2>(&exp, &ds, len, a, arb, c, k0, &mut acc);
-            } else {
-                q0_cols::<F, D, R, 2>(&exp, len, a, arb, c, k0, &mut acc);
-            }
+            q0_cols::<F, D, R, 2>(&exp, len, a, arb, c, k0, &mut acc);
             c += 2;
         }
         if c < nc {
-            if four_rows {
-                q0_cols_four_rows::<D, R, 1>(&exp, &ds, len, a, arb, c, k0, &mut acc);
-            } else {
-                q0_cols::<F, D, R, 1>(&exp, len, a, arb, c, k0, &mut acc);
-            }
+            q0_cols::<F, D, R, 1>(&exp, len, a, arb, c, k0, &mut acc);
         }
     }
     for c in 0..nc {
@@ -193,59 +180,152 @@ unsafe fn q0_rows<F: Q0Format, D: IntDot, const R: usize>(
     }
 }
 
-/// The block-ordered sums (`scalar += sumi · (d_x · d_y)`, block after block: Q4_0) of a whole
-/// tile of four rows, columns `c0..c0 + C`, over the expanded blocks `0..len`: per block the four
-/// rows' integer sums are reduced together into one vector and scaled and added as four lanes,
-/// each lane the scalar product and add of its row (a horizontal sum per row, column and block
-/// made this product 0.6× llama.cpp's).
+/// A block's four weight rows interleaved by groups of four quants: vector j holds group j of
+/// rows 0..4 in its low half and group j + 4 in its high half, so one `vpdpbusd` lane is one row
+/// (as llama.cpp's repacked Q4_0) and the rows' sums need no horizontal reduction.
+#[derive(Clone, Copy)]
+struct FourRows {
+    /// |q| (the unsigned operand).
+    abs: [__m256i; 4],
+    /// q, whose sign moves onto the activations.
+    signed: [__m256i; 4],
+    /// The four rows' block scales.
+    d: __m128,
+}
+
+/// A whole tile of four rows of a block-ordered format (Q4_0: `sum += sumi · (d_x · d_y)` block
+/// after block): each block's four rows are interleaved once ([`FourRows`]) for all columns, and
+/// per column and block the four rows' integer sums come out side by side in one vector, to be
+/// scaled and added lane by lane, each lane the scalar product and add of its row. (A horizontal
+/// sum per row, column and block made this product 0.6× llama.cpp's.)
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn q0_cols_four_rows<D: IntDot, const R: usize, const C: usize>(
-    exp: &[[Expanded; KCHUNK]; R],
-    ds: &[[f32; R]; KCHUNK],
-    len: usize,
+unsafe fn q0_four_rows_ordered<F: Q0Format, D: IntDot>(
+    w: &[u8],
+    wrb: usize,
+    a: &[u8],
+    arb: usize,
+    nc: usize,
+    nb: usize,
+    sums: &mut Sums,
+) {
+    let ts = F::TYPE_SIZE;
+    let nc = nc.min(MAX_COLS);
+    let mut acc = [_mm_setzero_ps(); MAX_COLS];
+    let zero = FourRows {
+        abs: [_mm256_setzero_si256(); 4],
+        signed: [_mm256_setzero_si256(); 4],
+        d: _mm_setzero_ps(),
+    };
+    let mut blocks = [zero; KCHUNK];
+    for k0 in (0..nb).step_by(KCHUNK) {
+        let len = (nb - k0).min(KCHUNK);
+        for (i, b) in blocks.iter_mut().enumerate().take(len) {
+            let mut q = [_mm256_setzero_si256(); 4];
+            let mut d = [0f32; 4];
+            for r in 0..4 {
+                let at = r * wrb + (k0 + i) * ts;
+                let x = &w[at..at + ts];
+                q[r] = F::expand(x);
+                d[r] = f16_at(x, 0);
+            }
+            // Per 128-bit half: rows 0,1 (and 2,3) of groups 0,1 (low) or 2,3 (high) alternating,
+            // then their 64-bit halves paired into one group of all four rows.
+            let lo01 = _mm256_unpacklo_epi32(q[0], q[1]);
+            let lo23 = _mm256_unpacklo_epi32(q[2], q[3]);
+            let hi01 = _mm256_unpackhi_epi32(q[0], q[1]);
+            let hi23 = _mm256_unpackhi_epi32(q[2], q[3]);
+            let signed = [
+                _mm256_unpacklo_epi64(lo01, lo23),
+                _mm256_unpackhi_epi64(lo01, lo23),
+                _mm256_unpacklo_epi64(hi01, hi23),
+                _mm256_unpackhi_epi64(hi01, hi23),
+            ];
+            *b = FourRows {
+                abs: signed.map(|v| _mm256_sign_epi8(v, v)),
+                signed,
+                d: _mm_loadu_ps(d.as_ptr()),
+            };
+        }
+        let mut c = 0;
+        while c + 4 <= nc {
+            four_rows_cols::<D, 4>(&blocks[..len], a, arb, c, k0, &mut acc);
+            c += 4;
+        }
+        while c + 2 <= nc {
+            four_rows_cols::<D, 2>(&blocks[..len], a, arb, c, k0, &mut acc);
+            c += 2;
+        }
+        if c < nc {
+            four_rows_cols::<D, 1>(&blocks[..len], a, arb, c, k0, &mut acc);
+        }
+    }
+    for (c, four) in acc.iter().enumerate().take(nc) {
+        _mm_storeu_ps(sums[c].as_mut_ptr(), *four);
+    }
+}
+
+/// Columns `c0..c0 + C` of [`q0_four_rows_ordered`] over the interleaved blocks `k0..`: the
+/// columns in pairs, each pair's two sets of four row sums side by side in one 256-bit vector
+/// for the float step (`C` is 1 or even).
+#[inline(always)]
+unsafe fn four_rows_cols<D: IntDot, const C: usize>(
+    blocks: &[FourRows],
     a: &[u8],
     arb: usize,
     c0: usize,
     k0: usize,
-    acc: &mut TileAcc<R>,
+    acc: &mut [__m128; MAX_COLS],
 ) {
     const ATS: usize = q8_0::TYPE_SIZE;
-    // Four-lane loads and stores of the row accumulators: only for a whole tile (a constant, so
-    // this costs nothing).
-    assert!(R == 4);
-    let mut rows: [__m128; C] = std::array::from_fn(|c| _mm_loadu_ps(acc.scalar[c0 + c].as_ptr()));
+    // Lanes 0..4: column 2p's four rows; 4..8: column 2p + 1's (for C = 1 the second is a copy).
+    const PAIRS: usize = 2;
+    let pairs = C.div_ceil(2);
+    debug_assert!(pairs <= PAIRS && (C == 1 || C.is_multiple_of(2)));
+    let col = |p: usize, h: usize| c0 + (2 * p + h).min(C - 1);
+    let mut rows = [_mm256_setzero_ps(); PAIRS];
+    for (p, r) in rows.iter_mut().enumerate().take(pairs) {
+        *r = _mm256_set_m128(acc[col(p, 1)], acc[col(p, 0)]);
+    }
     let half = |y: &[u8]| u16::from_le_bytes([y[0], y[1]]);
-    for (i, row_scales) in ds.iter().enumerate().take(len) {
-        let ib = k0 + i;
-        let ys: [&[u8]; C] = std::array::from_fn(|c| {
-            let at = (c0 + c) * arb + ib * ATS;
-            &a[at..at + ATS]
-        });
-        // Two at a time keeps each move whole (see `f16_two`).
-        let mut dys = [0f32; C];
-        for c in (0..C).step_by(2) {
-            let next = (c + 1).min(C - 1);
-            (dys[c], dys[next]) = f16_two(half(ys[c]), half(ys[next]));
-        }
-        for c in 0..C {
-            let qy = load32(ys[c], 2);
-            let dots: [__m256i; 4] = std::array::from_fn(|r| {
-                let e = &exp[r][i];
-                D::dot_u8_i8(e.ax, _mm256_sign_epi8(qy, e.qx))
+    for (i, b) in blocks.iter().enumerate() {
+        let d2 = _mm256_set_m128(b.d, b.d);
+        for (p, r) in rows.iter_mut().enumerate().take(pairs) {
+            let ys: [&[u8]; 2] = std::array::from_fn(|h| {
+                let at = col(p, h) * arb + (k0 + i) * ATS;
+                &a[at..at + ATS]
             });
-            // Lanes: the sums of lanes 0..4 of rows 0..4, then of lanes 4..8 of rows 0..4.
-            let h = _mm256_hadd_epi32(
-                _mm256_hadd_epi32(dots[0], dots[1]),
-                _mm256_hadd_epi32(dots[2], dots[3]),
+            // Both converted together keeps the move whole (see `f16_two`).
+            let (dy0, dy1) = f16_two(half(ys[0]), half(ys[1]));
+            let lanes: [__m256i; 2] = std::array::from_fn(|h| {
+                let qy = load32(ys[h], 2);
+                // Group j of the activations in the low half, group j + 4 in the high half.
+                let act = [
+                    _mm256_shuffle_epi32::<0x00>(qy),
+                    _mm256_shuffle_epi32::<0x55>(qy),
+                    _mm256_shuffle_epi32::<0xAA>(qy),
+                    _mm256_shuffle_epi32::<0xFF>(qy),
+                ];
+                let s = |j: usize| _mm256_sign_epi8(act[j], b.signed[j]);
+                // Two short chains (exact integer sums: any order gives the same lanes).
+                let even = D::dot_acc(D::dot_u8_i8(b.abs[0], s(0)), b.abs[2], s(2));
+                let odd = D::dot_acc(D::dot_u8_i8(b.abs[1], s(1)), b.abs[3], s(3));
+                _mm256_add_epi32(even, odd)
+            });
+            // Row r of column h: lane r (groups 0..4) plus lane r + 4 (groups 4..8).
+            let sumi = _mm256_add_epi32(
+                _mm256_permute2x128_si256::<0x20>(lanes[0], lanes[1]),
+                _mm256_permute2x128_si256::<0x31>(lanes[0], lanes[1]),
             );
-            let sumi = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-            let scales = _mm_mul_ps(_mm_loadu_ps(row_scales.as_ptr()), _mm_set1_ps(dys[c]));
-            rows[c] = _mm_add_ps(rows[c], _mm_mul_ps(_mm_cvtepi32_ps(sumi), scales));
+            let dy = _mm256_set_m128(_mm_set1_ps(dy1), _mm_set1_ps(dy0));
+            *r = _mm256_add_ps(
+                *r,
+                _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), _mm256_mul_ps(d2, dy)),
+            );
         }
     }
-    for (c, &four) in rows.iter().enumerate() {
-        _mm_storeu_ps(acc.scalar[c0 + c].as_mut_ptr(), four);
+    for (p, r) in rows.iter().enumerate().take(pairs) {
+        acc[col(p, 0)] = _mm256_castps256_ps128(*r);
+        acc[col(p, 1)] = _mm256_extractf128_ps(*r, 1);
     }
 }
 

@@ -108,6 +108,11 @@ pub trait IntDot {
     const WIDE: bool;
     /// Each group of four unsigned bytes of `u` times the signed bytes of `s`, summed to i32.
     unsafe fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256i;
+    /// `acc` plus [`IntDot::dot_u8_i8`] (one `vpdpbusd` where there is one).
+    #[inline(always)]
+    unsafe fn dot_acc(acc: __m256i, u: __m256i, s: __m256i) -> __m256i {
+        _mm256_add_epi32(acc, Self::dot_u8_i8(u, s))
+    }
     /// `acc` plus the i16 pairs of `p16` times `scale`, summed to i32 (`acc + madd(p16, scale)`).
     unsafe fn madd_acc(acc: __m256i, p16: __m256i, scale: __m256i) -> __m256i;
 }
@@ -136,6 +141,10 @@ impl IntDot for Vnni {
     #[inline(always)]
     unsafe fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256i {
         _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s)
+    }
+    #[inline(always)]
+    unsafe fn dot_acc(acc: __m256i, u: __m256i, s: __m256i) -> __m256i {
+        _mm256_dpbusd_epi32(acc, u, s)
     }
     #[inline(always)]
     unsafe fn madd_acc(acc: __m256i, p16: __m256i, scale: __m256i) -> __m256i {
