@@ -40,6 +40,7 @@
 //! not yet within 0.1), qwen2 and qwen3next (implemented from llama.cpp's graphs, not checked:
 //! no fixtures).
 
+mod anon_memory;
 pub mod backend;
 pub mod bench;
 pub mod cache;

@@ -10,24 +10,16 @@ use crate::quant::x16::{self, Layout};
 use std::ops::Range;
 use std::sync::Arc;
 
-/// An anonymous, page-aligned mapping (so every group starts 64-byte aligned), zero until written.
-///
-/// Mapped rather than taken from the allocator so that Linux may back it with 2 MiB pages
-/// (`MADV_HUGEPAGE`, which the common `madvise` THP setting needs asked for): decode reads a few
-/// hundred KiB of each of a handful of experts spread over gigabytes, and with 4 KiB pages every
-/// page of that is a TLB miss and a restarted hardware prefetch.
+/// A page-aligned anonymous mapping (so every group starts 64-byte aligned), zero until written:
+/// mapped rather than taken from the allocator so that it may get huge pages
+/// ([`crate::anon_memory::map_anonymous`]).
 struct AlignedBytes {
     map: memmap2::MmapMut,
 }
 
 impl AlignedBytes {
     fn zeroed(len: usize) -> Option<AlignedBytes> {
-        let map = memmap2::MmapMut::map_anon(len.max(1)).ok()?;
-        #[cfg(target_os = "linux")]
-        {
-            // Only advice: where the kernel has no huge pages to give, 4 KiB pages still work.
-            let _ = map.advise(memmap2::Advice::HugePage);
-        }
+        let map = crate::anon_memory::map_anonymous(len).ok()?;
         Some(AlignedBytes { map })
     }
 

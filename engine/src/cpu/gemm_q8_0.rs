@@ -13,6 +13,7 @@
 
 use super::gemm::{Sums, MAX_COLS};
 use super::gemm_simd::{hsum_f32, hsum_i32, load32, tile_fns, IntDot};
+use crate::quant::avx2_util::f16c_two;
 use crate::quant::{q4_0, q5_0, q8_0};
 use std::arch::x86_64::*;
 
@@ -21,15 +22,6 @@ use std::arch::x86_64::*;
 unsafe fn f16_at(b: &[u8], at: usize) -> f32 {
     let bits = u16::from_le_bytes([b[at], b[at + 1]]);
     _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32)))
-}
-
-/// The f16 values `lo` and `hi` (bits) as f32 with F16C, exact. Both are built into one general
-/// register and moved whole: a lone 16-bit value gets inserted (`vpinsrw`) into whatever vector
-/// register LLVM picks, often a live accumulator, which chains unrelated work together.
-#[inline(always)]
-unsafe fn f16_two(lo: u16, hi: u16) -> (f32, f32) {
-    let v = _mm_cvtph_ps(_mm_cvtsi32_si128((lo as u32 | (hi as u32) << 16) as i32));
-    (_mm_cvtss_f32(v), _mm_cvtss_f32(_mm_movehdup_ps(v)))
 }
 
 /// A weight format whose blocks expand to 32 signed bytes scaled by an f16 at offset 0.
@@ -294,8 +286,8 @@ unsafe fn four_rows_cols<D: IntDot, const C: usize>(
                 let at = col(p, h) * arb + (k0 + i) * ATS;
                 &a[at..at + ATS]
             });
-            // Both converted together keeps the move whole (see `f16_two`).
-            let (dy0, dy1) = f16_two(half(ys[0]), half(ys[1]));
+            // Both converted together keeps the move whole (see `f16c_two`).
+            let (dy0, dy1) = f16c_two(half(ys[0]), half(ys[1]));
             let lanes: [__m256i; 2] = std::array::from_fn(|h| {
                 let qy = load32(ys[h], 2);
                 // Group j of the activations in the low half, group j + 4 in the high half.

@@ -192,12 +192,8 @@ pub struct LoadMode {
 fn read_to_anonymous(file: &File, len: u64) -> std::result::Result<Mmap, String> {
     use std::io::Read;
     let n = usize::try_from(len).map_err(|_| format!("{len} bytes do not fit in memory"))?;
-    let mut anon = memmap2::MmapMut::map_anon(n)
+    let mut anon = crate::anon_memory::map_anonymous(n)
         .map_err(|e| format!("cannot allocate {len} bytes to read the file into: {e}"))?;
-    // 2 MiB pages where Linux has them to give: decode reads a little of many experts spread
-    // over the whole file, and with 4 KiB pages each of those pages costs a TLB miss. Advice only.
-    #[cfg(target_os = "linux")]
-    let _ = anon.advise(memmap2::Advice::HugePage);
     let mut reader = file;
     reader
         .read_exact(&mut anon[..])

@@ -17,18 +17,27 @@ pub fn available() -> bool {
 }
 
 // Block scales through F16C (exact, as `common::f16_at`, whose branches cost about ten
-// instructions: too many once per 32-weight block). Both helpers build the halves in a general
+// instructions: too many once per 32-weight block). These helpers build the halves in a general
 // register and move it whole into a vector: a lone 16-bit value gets inserted (`vpinsrw`) into
 // whatever register LLVM picks, often an accumulator, which chains every block onto the one
-// before (Q4_1 decode ran 3× slower so). Callers must be compiled with `f16c`.
+// before (Q4_1 decode ran 3× slower so). Both results must be used, or LLVM narrows the move
+// back to 16 bits. Callers must be compiled with `f16c`.
+
+/// The f16 values `lo` and `hi` (bits) as f32.
+#[inline(always)]
+pub unsafe fn f16c_two(lo: u16, hi: u16) -> (f32, f32) {
+    let v = _mm_cvtph_ps(_mm_cvtsi32_si128((lo as u32 | (hi as u32) << 16) as i32));
+    (_mm_cvtss_f32(v), _mm_cvtss_f32(_mm_movehdup_ps(v)))
+}
 
 /// The product of the f16 at `x[0..2]` and the f16 at `y[0..2]`, as the scalar `dx * dy`.
 #[inline(always)]
 pub unsafe fn f16c_product(x: &[u8], y: &[u8]) -> f32 {
-    let bits =
-        u16::from_le_bytes([x[0], x[1]]) as u32 | (u16::from_le_bytes([y[0], y[1]]) as u32) << 16;
-    let both = _mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32));
-    _mm_cvtss_f32(_mm_mul_ss(both, _mm_movehdup_ps(both)))
+    let (dx, dy) = f16c_two(
+        u16::from_le_bytes([x[0], x[1]]),
+        u16::from_le_bytes([y[0], y[1]]),
+    );
+    dx * dy
 }
 
 /// The two f16 pairs `x[0..4]` and `y[0..4]` multiplied half by half: `(x0 · y0, x1 · y1)`.

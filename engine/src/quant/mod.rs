@@ -11,7 +11,7 @@
 
 use crate::gguf::GgmlType;
 
-mod avx2_util;
+pub(crate) mod avx2_util;
 mod avx512_util;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use avx512_util::prefetch_ahead;
