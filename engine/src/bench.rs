@@ -56,7 +56,7 @@ impl<'m> BenchTarget for crate::Session<'m> {
         crate::Session::clear(self);
     }
     fn decode(&mut self, tokens: &[u32]) -> Result<(), TargetError> {
-        crate::Session::decode(self, tokens, crate::WantLogits::Last)?;
+        crate::Session::decode_in_place(self, tokens, crate::WantLogits::Last)?;
         Ok(())
     }
     fn save_state(&mut self) -> Result<Self::State, TargetError> {

@@ -56,6 +56,7 @@ pub mod placement;
 pub mod quant;
 pub mod reference;
 pub mod sample;
+pub mod scratch;
 pub mod session;
 pub mod synth;
 pub mod tensor;

@@ -88,6 +88,11 @@ pub struct Session<'m> {
     mem: Memory,
     n_past: usize,
     pool: ThreadPool,
+    /// The last call's logits, and the forward pass's output and wanted rows: reused so that a
+    /// decode loop allocates nothing per token.
+    logits: Logits,
+    chunk_logits: Vec<f32>,
+    want_rows: Vec<usize>,
 }
 
 impl<'m> Session<'m> {
@@ -123,6 +128,13 @@ impl<'m> Session<'m> {
             mem: Memory { kv, rs, flash_attn },
             n_past: 0,
             pool,
+            logits: Logits {
+                n_vocab: model.vocab_size(),
+                positions: Vec::new(),
+                data: Vec::new(),
+            },
+            chunk_logits: Vec::new(),
+            want_rows: Vec::new(),
         })
     }
 
@@ -141,13 +153,27 @@ impl<'m> Session<'m> {
 
     /// Evaluates `tokens` after what the session holds; returns logits of all or the last position.
     pub fn decode(&mut self, tokens: &[u32], want: WantLogits) -> Result<Logits, ModelError> {
+        self.decode_in_place(tokens, want)?;
+        // Moved out, not cloned: a perplexity chunk's logits are hundreds of MB.
+        Ok(Logits {
+            n_vocab: self.logits.n_vocab,
+            positions: std::mem::take(&mut self.logits.positions),
+            data: std::mem::take(&mut self.logits.data),
+        })
+    }
+
+    /// [`Session::decode`] into the session's own logits buffer, borrowed until the next call:
+    /// what generation and benchmark loops use, as it allocates nothing once warmed up.
+    pub fn decode_in_place(
+        &mut self,
+        tokens: &[u32],
+        want: WantLogits,
+    ) -> Result<&Logits, ModelError> {
         let n_vocab = self.model.vocab_size();
+        self.logits.positions.clear();
+        self.logits.data.clear();
         if tokens.is_empty() {
-            return Ok(Logits {
-                n_vocab,
-                positions: Vec::new(),
-                data: Vec::new(),
-            });
+            return Ok(&self.logits);
         }
         if tokens.len() > self.opts.n_batch {
             return Err(ModelError::Options(format!(
@@ -169,29 +195,32 @@ impl<'m> Session<'m> {
                 n_vocab,
             });
         }
-        let mut out = Logits {
-            n_vocab,
-            positions: Vec::new(),
-            data: Vec::new(),
-        };
-        let mut buf = Vec::new();
         let model = self.model;
         for (ci, chunk) in tokens.chunks(self.opts.n_ubatch).enumerate() {
             let start = ci * self.opts.n_ubatch;
-            let want_rows: Vec<usize> = match want {
-                WantLogits::All => (0..chunk.len()).collect(),
-                WantLogits::Last if start + chunk.len() == tokens.len() => vec![chunk.len() - 1],
-                WantLogits::Last => Vec::new(),
-            };
+            self.want_rows.clear();
+            match want {
+                WantLogits::All => self.want_rows.extend(0..chunk.len()),
+                WantLogits::Last if start + chunk.len() == tokens.len() => {
+                    self.want_rows.push(chunk.len() - 1)
+                }
+                WantLogits::Last => {}
+            }
             let pos0 = self.n_past;
-            let mem = &mut self.mem;
+            let (mem, want_rows, buf) = (&mut self.mem, &self.want_rows, &mut self.chunk_logits);
             self.pool
-                .install(|| forward(model, mem, chunk, pos0, &want_rows, &mut buf))?;
+                .install(|| forward(model, mem, chunk, pos0, want_rows, buf))?;
             self.n_past += chunk.len();
-            out.positions.extend(want_rows.iter().map(|&r| pos0 + r));
-            out.data.extend_from_slice(&buf);
+            let out = &mut self.logits;
+            out.positions
+                .extend(self.want_rows.iter().map(|&r| pos0 + r));
+            out.data.extend_from_slice(&self.chunk_logits);
         }
-        Ok(out)
+        // Keep a decode step's worth of room, not a whole batch of rows.
+        if self.chunk_logits.capacity() > 4 * n_vocab {
+            self.chunk_logits = Vec::new();
+        }
+        Ok(&self.logits)
     }
 
     /// Forgets everything (position 0, empty caches).

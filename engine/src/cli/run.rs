@@ -166,7 +166,9 @@ pub fn run(a: RunArgs) -> Result<()> {
         if n_gen == a.n_predict || session.n_past() >= a.ctx_size {
             break;
         }
-        logits = session.decode(&[id], WantLogits::Last)?.data;
+        let next = session.decode_in_place(&[id], WantLogits::Last)?;
+        logits.clear();
+        logits.extend_from_slice(&next.data);
     }
     out.write_all(dec.finish().as_bytes())?;
     writeln!(out)?;

@@ -33,7 +33,7 @@ pub fn quantize_rows(
 ) -> Result<usize, MatmulError> {
     // llama.cpp's x86 `from_float` (ties to even for Q8_0/Q8_1), not the reference quantizer.
     let quantize = crate::quant::activation_quantizer(ty)
-        .ok_or(MatmulError::Unsupported(ty.name(), "(no quantizer)".into()))?;
+        .ok_or_else(|| MatmulError::Unsupported(ty.name(), "(no quantizer)".into()))?;
     if k as u64 % ty.block_size() != 0 {
         return Err(MatmulError::BadRowLength {
             name: "activations".into(),
@@ -68,7 +68,7 @@ pub fn matmul(w: &Tensor, x: &[f32], out: &mut [f32]) -> Result<(), MatmulError>
     }
     let kern = quant::kernels(w.ty)
         .ok_or_else(|| MatmulError::Unsupported(w.ty.name(), w.name.clone()))?;
-    let mut qa = Vec::new();
+    let mut qa = crate::scratch::Scratch::<u8>::empty();
     let arb = quantize_rows(kern.dot_type, x, k, &mut qa)?;
     let vec_dot = super::x86_dot::vec_dot_for(w.ty).unwrap_or(kern.vec_dot);
     // No rows wanted (e.g. logits of a micro-batch whose positions are all unwanted).

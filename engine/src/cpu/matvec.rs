@@ -234,9 +234,10 @@ fn plan(jobs: &[MatvecJob], scratch: &mut Scratch) -> Result<(), MatmulError> {
                 if scratch.acts.len() < act_end {
                     scratch.acts.resize(act_end, 0);
                 }
-                let quantize = quant::activation_quantizer(dot_ty).ok_or(
-                    MatmulError::Unsupported(dot_ty.name(), "(activations)".into()),
-                )?;
+                // `ok_or_else`: the error's String must not be built (allocated) on every call.
+                let quantize = quant::activation_quantizer(dot_ty).ok_or_else(|| {
+                    MatmulError::Unsupported(dot_ty.name(), "(activations)".into())
+                })?;
                 quantize(job.x, &mut scratch.acts[off..act_end]);
                 off
             }

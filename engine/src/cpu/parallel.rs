@@ -1,6 +1,6 @@
 //! Data-parallel loops over the installed [`super::pool::ThreadPool`]: indices, disjoint mutable
-//! chunks, and per-index results. Outside an installed pool (or nested inside a region) they run
-//! serially on the calling thread, with the same results.
+//! chunks (of one slice or two), and per-index results. Outside an installed pool (or nested
+//! inside a region) they run serially on the calling thread, with the same results.
 
 use super::pool::run_indexed;
 
@@ -27,20 +27,32 @@ pub fn for_each_chunk_mut<T: Send>(
     });
 }
 
-/// `[f(0, chunk_0), …]` over the `chunk`-element pieces of `data`, as
-/// `par_chunks_mut(chunk).enumerate().map(f).collect()`.
-pub fn map_chunks_mut<T: Send, R: Send>(
-    data: &mut [T],
-    chunk: usize,
-    f: impl Fn(usize, &mut [T]) -> R + Sync,
-) -> Vec<R> {
-    assert!(chunk > 0, "chunk size must be positive");
-    let len = data.len();
-    let base = SendPtr(data.as_mut_ptr());
-    // SAFETY: as in `for_each_chunk_mut`.
-    map_indices(len.div_ceil(chunk), |i| {
-        f(i, unsafe { piece(&base, len, chunk, i) })
-    })
+/// `f(i, a_i, b_i)` for the `chunk_a`-element pieces of `a` and the `chunk_b`-element pieces of
+/// `b`, pairwise (as many as `a` has; `b` must have as many): per-index outputs beside per-index
+/// state, with nothing collected.
+pub fn for_each_chunk_pair_mut<A: Send, B: Send>(
+    a: &mut [A],
+    chunk_a: usize,
+    b: &mut [B],
+    chunk_b: usize,
+    f: impl Fn(usize, &mut [A], &mut [B]) + Sync,
+) {
+    assert!(chunk_a > 0 && chunk_b > 0, "chunk sizes must be positive");
+    let n = a.len().div_ceil(chunk_a);
+    assert!(
+        b.len().div_ceil(chunk_b) == n,
+        "both slices need the same number of pieces"
+    );
+    let (len_a, len_b) = (a.len(), b.len());
+    let (base_a, base_b) = (SendPtr(a.as_mut_ptr()), SendPtr(b.as_mut_ptr()));
+    // SAFETY: as in `for_each_chunk_mut`, for each slice.
+    run_indexed(n, &|i| unsafe {
+        f(
+            i,
+            piece(&base_a, len_a, chunk_a, i),
+            piece(&base_b, len_b, chunk_b, i),
+        )
+    });
 }
 
 /// Piece `i` (elements `i·chunk ..`, at most `chunk`) of the `len` elements at `base`.
@@ -100,6 +112,15 @@ mod tests {
             }
             let squares = pool.install(|| map_indices(len, |i| i * i));
             assert_eq!(squares, (0..len).map(|i| i * i).collect::<Vec<_>>());
+            let (mut a, mut b) = (vec![0usize; len], vec![0usize; 2 * len]);
+            pool.install(|| {
+                for_each_chunk_pair_mut(&mut a, 3, &mut b, 6, |i, x, y| {
+                    x.iter_mut().for_each(|v| *v = i);
+                    y.iter_mut().for_each(|v| *v = 10 * i);
+                })
+            });
+            assert_eq!(a, (0..len).map(|j| j / 3).collect::<Vec<_>>());
+            assert_eq!(b, (0..2 * len).map(|j| 10 * (j / 6)).collect::<Vec<_>>());
         }
     }
 }

@@ -14,12 +14,13 @@ use super::attn_tile::{
 use super::config::Config;
 use super::error::ModelError;
 use super::norm::{rms_norm_weighted, sigmoid};
-use super::rope::{Rope, RopeAngles};
+use super::rope::{Rope, RopeTable};
 use super::weights::AttentionWeights;
 use crate::backend::matmul;
 use crate::cache::KvCache;
 use crate::cpu::parallel;
 use crate::cpu::quantize_rows;
+use crate::scratch::Scratch;
 
 pub struct AttnCtx<'a> {
     pub config: &'a Config,
@@ -27,7 +28,7 @@ pub struct AttnCtx<'a> {
     pub pos0: usize,
     pub rope: &'a Rope,
     /// Rope angles of each token of the batch.
-    pub angles: &'a [RopeAngles],
+    pub angles: &'a RopeTable,
     /// ggml's flash-attention formulation instead of softmax-then-V.
     pub flash_attn: bool,
 }
@@ -46,13 +47,13 @@ pub fn attention(
     let (nh, nkv, hd, hv) = (c.n_head[il], c.n_head_kv[il], c.head_dim_k, c.head_dim_v);
     let q_width = nh * hd * if w.gated { 2 } else { 1 };
     let (mut qf, mut kf, mut vf) = (
-        vec![0f32; t_n * q_width],
-        vec![0f32; t_n * nkv * hd],
-        vec![0f32; t_n * nkv * hv],
+        Scratch::<f32>::zeroed(t_n * q_width),
+        Scratch::<f32>::zeroed(t_n * nkv * hd),
+        Scratch::<f32>::zeroed(t_n * nkv * hv),
     );
     if let Some(qkv) = &w.qkv {
         let width = q_width + nkv * hd + nkv * hv;
-        let mut all = vec![0f32; t_n * width];
+        let mut all = Scratch::<f32>::zeroed(t_n * width);
         matmul(qkv, x, &mut all)?;
         for t in 0..t_n {
             let row = &all[t * width..(t + 1) * width];
@@ -70,12 +71,8 @@ pub fn attention(
     add_bias(&mut vf, w.v_bias.as_deref());
 
     // Split q from its gate: per head the projection holds [q_h | gate_h].
-    let mut q = vec![0f32; t_n * nh * hd];
-    let mut gate = if w.gated {
-        vec![0f32; t_n * nh * hd]
-    } else {
-        Vec::new()
-    };
+    let mut q = Scratch::<f32>::zeroed(t_n * nh * hd);
+    let mut gate = Scratch::<f32>::zeroed(if w.gated { t_n * nh * hd } else { 0 });
     let stride = if w.gated { 2 * hd } else { hd };
     for t in 0..t_n {
         for h in 0..nh {
@@ -86,7 +83,8 @@ pub fn attention(
             }
         }
     }
-    for (t, angles) in ctx.angles.iter().enumerate().take(t_n) {
+    for t in 0..t_n {
+        let angles = &ctx.angles.at(t);
         for head in q[t * nh * hd..(t + 1) * nh * hd].chunks_exact_mut(hd) {
             if let Some(n) = &w.q_norm {
                 rms_norm_weighted(head, n, c.rms_eps);
@@ -113,7 +111,7 @@ pub fn attention(
         }
     }
     // q rows in the K cache's dot type, once.
-    let mut qq = Vec::new();
+    let mut qq = Scratch::<u8>::empty();
     let qrb = quantize_rows(kv.k_kernels.dot_type, &q, hd, &mut qq)?;
     let scale = if c.q_scale.is_some() {
         1.0
@@ -127,7 +125,7 @@ pub fn attention(
     // of 256 (`llama_kv_cache::get_n_kv`).
     let row_len = (ctx.pos0 + t_n).div_ceil(256) * 256;
     let kv_ref = &*kv;
-    let mut att = vec![0f32; t_n * nh * hv];
+    let mut att = Scratch::<f32>::zeroed(t_n * nh * hv);
     let tiled = ctx.flash_attn || tile_applies(kv_ref, hd, row_len);
     if t_n > 1 && tiled {
         // A prompt: tiles of tokens per KV head, so K and V are read once per tile.
@@ -228,7 +226,7 @@ pub fn attention(
 fn finish(
     w: &AttentionWeights,
     gate: &[f32],
-    mut att: Vec<f32>,
+    mut att: Scratch<f32>,
     out: &mut [f32],
 ) -> Result<(), ModelError> {
     if w.gated {

@@ -14,6 +14,7 @@ use super::attn_head::{flash_rows, HeadGroup};
 use crate::cache::KvCache;
 use crate::cpu::parallel;
 use crate::gguf::GgmlType;
+use crate::scratch::Scratch;
 
 /// llama.cpp splits by KV rows from this many cells (`nek1 >= 512`).
 pub const MIN_ROWS: usize = 512;
@@ -22,13 +23,6 @@ pub const MIN_ROWS: usize = 512;
 pub fn applies(kv: &KvCache, n_tokens: usize, row_len: usize) -> bool {
     let (k, v) = (kv.k_kernels.ggml_type, kv.v_kernels.ggml_type);
     n_tokens == 1 && row_len >= MIN_ROWS && k == v && matches!(k, GgmlType::F16 | GgmlType::F32)
-}
-
-/// One chunk's unnormalized state for the query heads of one KV head.
-struct Partial {
-    acc: Vec<f32>,
-    sums: Vec<f32>,
-    maxes: Vec<f32>,
 }
 
 /// `group(kv_head)`: that KV head's query heads for this token (all of them, in order).
@@ -44,45 +38,45 @@ pub fn flash_split<'a>(
     let n_chunks = threads.max(1);
     let chunk = row_len.div_ceil(n_chunks);
     let per_kv_head = out.len() / n_kv_heads.max(1);
-    let parts: Vec<Partial> = parallel::map_indices(n_chunks * n_kv_heads, |idx| {
+    let g = group(0).n_heads();
+    if n_kv_heads == 0 || g == 0 {
+        return;
+    }
+    // One chunk's unnormalized state for the query heads of one KV head, side by side in one
+    // reused buffer: the accumulators, then the sums, then the maxima.
+    let stride = per_kv_head + 2 * g;
+    let mut parts = Scratch::<f32>::zeroed(n_chunks * n_kv_heads * stride);
+    parallel::for_each_chunk_mut(&mut parts, stride, |idx, part| {
         let (c, kv_head) = (idx / n_kv_heads, idx % n_kv_heads);
         let hg = group(kv_head);
-        let g = hg.n_heads();
-        let mut p = Partial {
-            acc: vec![0.0; per_kv_head],
-            sums: vec![0.0; g],
-            maxes: vec![f32::NEG_INFINITY; g],
-        };
+        let (acc, rest) = part.split_at_mut(per_kv_head);
+        let (sums, maxes) = rest.split_at_mut(g);
+        maxes.fill(f32::NEG_INFINITY);
         let rows = (c * chunk).max(hg.first)..((c + 1) * chunk).min(row_len).min(hg.n_kv);
         if rows.start < rows.end {
-            let mut vrow = Vec::new();
-            flash_rows(
-                kv,
-                &hg,
-                rows,
-                &mut p.acc,
-                &mut p.sums,
-                &mut p.maxes,
-                &mut vrow,
-            );
+            let mut vrow = Scratch::<f32>::empty();
+            flash_rows(kv, &hg, rows, acc, sums, maxes, &mut vrow);
         }
-        p
     });
+    let part = |c: usize, kv_head: usize| {
+        let p = &parts[(c * n_kv_heads + kv_head) * stride..][..stride];
+        let (acc, rest) = p.split_at(per_kv_head);
+        (acc, &rest[..g], &rest[g..])
+    };
+    let hv = per_kv_head / g;
     for (kv_head, o) in out.chunks_exact_mut(per_kv_head).enumerate() {
-        let g = parts[kv_head].sums.len();
-        let hv = per_kv_head / g.max(1);
         for (h, o) in o.chunks_exact_mut(hv).enumerate() {
             let (mut m, mut s) = (f32::NEG_INFINITY, 0f32);
             o.fill(0.0);
             for c in 0..n_chunks {
-                let p = &parts[c * n_kv_heads + kv_head];
-                let (m_c, s_c) = (p.maxes[h], p.sums[h]);
+                let (acc, sums, maxes) = part(c, kv_head);
+                let (m_c, s_c) = (maxes[h], sums[h]);
                 if c * chunk >= row_len || s_c == 0.0 {
                     continue;
                 }
                 let m_new = m.max(m_c);
                 let (old, new) = ((m - m_new).exp(), (m_c - m_new).exp());
-                for (a, &x) in o.iter_mut().zip(&p.acc[h * hv..(h + 1) * hv]) {
+                for (a, &x) in o.iter_mut().zip(&acc[h * hv..(h + 1) * hv]) {
                     *a = a.mul_add(old, x * new);
                 }
                 s = s.mul_add(old, s_c * new);

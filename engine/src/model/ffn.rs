@@ -3,6 +3,7 @@
 
 use super::config::Activation;
 use super::error::ModelError;
+use super::expert_choice::top_k;
 use super::ffn_decode;
 use super::ggml_math::{geglu_in_place, swiglu_in_place};
 use super::norm::{sigmoid, softmax_in_place};
@@ -135,14 +136,10 @@ fn moe(
     matmul(router, x, &mut probs)?;
     // Per token: softmax over all experts, top-k, weights renormalized over the k.
     let mut chosen: Vec<(usize, f32)> = Vec::with_capacity(t_n * k);
+    let mut idx = Vec::with_capacity(k);
     for row in probs.chunks_exact_mut(n_expert) {
         softmax_in_place(row);
-        let mut idx: Vec<usize> = (0..n_expert).collect();
-        idx.sort_by(|&a, &b| {
-            row[b]
-                .partial_cmp(&row[a])
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
+        top_k(row, k, &mut idx);
         let sum: f32 = idx[..k]
             .iter()
             .map(|&e| row[e])

@@ -6,6 +6,7 @@
 
 use super::config::Activation;
 use super::error::ModelError;
+use super::expert_choice::top_k;
 use super::ggml_math::{geglu_in_place, swiglu_in_place};
 use super::norm::{sigmoid, softmax_in_place};
 use super::weights::SharedExpert;
@@ -125,14 +126,7 @@ pub fn moe_one(
         }])?;
         let probs = &mut b.probs;
         softmax_in_place(probs);
-        // Top k by probability; ties keep the lower index first, as a stable sort does.
-        b.order.clear();
-        b.order.extend(0..n_expert);
-        b.order.sort_by(|&i, &j| {
-            probs[j]
-                .partial_cmp(&probs[i])
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
+        top_k(probs, k, &mut b.order);
         let chosen = &b.order[..k];
         let sum = chosen
             .iter()

@@ -8,6 +8,7 @@ use super::weights::Mixer;
 use super::{Model, ModelError};
 use crate::backend::matmul;
 use crate::cache::{KvCache, RecurrentState};
+use crate::scratch::Scratch;
 
 /// Per-sequence memory the forward pass reads and extends.
 #[derive(Clone)]
@@ -31,7 +32,7 @@ pub fn forward(
     let c = model.config();
     let w = model.weights();
     let (e, t_n) = (c.n_embd, tokens.len());
-    let mut x = vec![0f32; t_n * e];
+    let mut x = Scratch::<f32>::zeroed(t_n * e);
     for (t, &tok) in tokens.iter().enumerate() {
         if tok as usize >= c.n_vocab {
             return Err(ModelError::BadToken {
@@ -47,18 +48,12 @@ pub fn forward(
             *v *= scale;
         }
     }
-    let angles: Vec<_> = (0..t_n).map(|t| model.rope(0).angles(pos0 + t)).collect();
+    let angles = model.rope(0).table(pos0, t_n);
     let has_swa = c.swa.iter().any(|&s| s) && c.swa.iter().any(|&s| !s);
-    let angles_other: Vec<_> = if has_swa {
-        let other = c.swa.iter().position(|&s| s != c.swa[0]).unwrap_or(0);
-        (0..t_n)
-            .map(|t| model.rope(other).angles(pos0 + t))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let mut cur = vec![0f32; t_n * e];
-    let mut y = vec![0f32; t_n * e];
+    let other = c.swa.iter().position(|&s| s != c.swa[0]).unwrap_or(0);
+    let angles_other = model.rope(other).table(pos0, if has_swa { t_n } else { 0 });
+    let mut cur = Scratch::<f32>::zeroed(t_n * e);
+    let mut y = Scratch::<f32>::zeroed(t_n * e);
     for (il, layer) in w.layers.iter().enumerate() {
         rms_norm_rows(&x, &layer.attn_norm, c.rms_eps, &mut cur);
         match &layer.mixer {
@@ -99,11 +94,11 @@ pub fn forward(
             *a += b;
         }
     }
-    let mut sel = Vec::with_capacity(want.len() * e);
+    let mut sel = Scratch::<f32>::empty();
     for &t in want {
         sel.extend_from_slice(&x[t * e..(t + 1) * e]);
     }
-    let mut normed = vec![0f32; sel.len()];
+    let mut normed = Scratch::<f32>::zeroed(sel.len());
     rms_norm_rows(&sel, &w.output_norm, c.rms_eps, &mut normed);
     logits.clear();
     logits.resize(want.len() * c.n_vocab, 0.0);

@@ -18,6 +18,7 @@ pub mod config;
 pub mod delta_net;
 mod delta_rule;
 pub mod error;
+mod expert_choice;
 pub mod fa_gemm;
 #[cfg(target_arch = "x86_64")]
 pub mod fa_gemm_avx2;

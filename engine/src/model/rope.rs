@@ -1,6 +1,7 @@
 //! Rotary position embeddings with ggml's angle recurrence (`theta *= base^(-2/n_rot)` per pair).
 
 use super::config::RopeKind;
+use crate::scratch::Scratch;
 
 pub struct Rope {
     pub kind: RopeKind,
@@ -13,9 +14,27 @@ pub struct Rope {
 }
 
 /// cos/sin per rotated pair for one position.
-pub struct RopeAngles {
-    pub cos: Vec<f32>,
-    pub sin: Vec<f32>,
+pub struct RopeAngles<'a> {
+    pub cos: &'a [f32],
+    pub sin: &'a [f32],
+}
+
+/// The angles of consecutive positions, in reused buffers (no allocation per decoded token).
+pub struct RopeTable {
+    half: usize,
+    cos: Scratch<f32>,
+    sin: Scratch<f32>,
+}
+
+impl RopeTable {
+    /// The angles of the table's `t`-th position.
+    pub fn at(&self, t: usize) -> RopeAngles<'_> {
+        let r = t * self.half..(t + 1) * self.half;
+        RopeAngles {
+            cos: &self.cos[r.clone()],
+            sin: &self.sin[r],
+        }
+    }
 }
 
 impl Rope {
@@ -36,9 +55,22 @@ impl Rope {
         self
     }
 
-    pub fn angles(&self, pos: usize) -> RopeAngles {
+    /// The angles of positions `pos0 .. pos0 + n`.
+    pub fn table(&self, pos0: usize, n: usize) -> RopeTable {
         let half = self.n_rot / 2;
-        let (mut cos, mut sin) = (Vec::with_capacity(half), Vec::with_capacity(half));
+        let (mut cos, mut sin) = (Scratch::zeroed(n * half), Scratch::zeroed(n * half));
+        if half > 0 {
+            let rows = cos.chunks_exact_mut(half).zip(sin.chunks_exact_mut(half));
+            for (t, (c, s)) in rows.enumerate() {
+                self.fill(pos0 + t, c, s);
+            }
+        }
+        RopeTable { half, cos, sin }
+    }
+
+    /// cos/sin of each rotated pair at `pos`.
+    fn fill(&self, pos: usize, cos: &mut [f32], sin: &mut [f32]) {
+        let half = self.n_rot / 2;
         let p = pos as f32;
         // IMRoPE (text): sections t/h/w carry the position, the fourth section ("e") position 0.
         let mut theta = p;
@@ -66,12 +98,11 @@ impl Rope {
                 .copied()
                 .unwrap_or(1.0);
             let t = self.freq_scale * (t / ff);
-            cos.push(t.cos());
-            sin.push(t.sin());
+            cos[i] = t.cos();
+            sin[i] = t.sin();
             theta *= self.theta_scale;
             theta_e *= self.theta_scale;
         }
-        RopeAngles { cos, sin }
     }
 
     /// Rotates the first `n_rot` dims of one head in place. The x0 products are fused as GCC
@@ -105,9 +136,10 @@ mod tests {
     fn position_zero_is_identity_and_norm_preserved() {
         let r = Rope::new(RopeKind::Neox, 4, 10000.0);
         let mut h = vec![1.0, 2.0, 3.0, 4.0, 5.0];
-        r.apply(&mut h, &r.angles(0));
+        r.apply(&mut h, &r.table(0, 1).at(0));
         assert_eq!(h, vec![1.0, 2.0, 3.0, 4.0, 5.0]);
-        r.apply(&mut h, &r.angles(7));
+        let table = r.table(5, 3);
+        r.apply(&mut h, &table.at(2));
         let n: f32 = h[..4].iter().map(|v| v * v).sum();
         assert!((n - 30.0).abs() < 1e-4);
         assert_eq!(h[4], 5.0);
