@@ -53,7 +53,8 @@ impl<T: Pooled> Scratch<T> {
         Scratch { v }
     }
 
-    /// An empty vector with the largest idle buffer's capacity, for code that sizes it itself.
+    /// An empty vector in the smallest idle buffer, for code that sizes it itself (it grows the
+    /// first time, then comes back big enough).
     pub fn empty() -> Scratch<T> {
         Scratch { v: take::<T>(0) }
     }

@@ -223,6 +223,11 @@ impl<'m> Session<'m> {
         Ok(&self.logits)
     }
 
+    /// The logits of the last [`Session::decode_in_place`] call.
+    pub fn logits(&self) -> &Logits {
+        &self.logits
+    }
+
     /// Forgets everything (position 0, empty caches).
     pub fn clear(&mut self) {
         self.n_past = 0;

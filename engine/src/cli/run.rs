@@ -144,9 +144,8 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
 
     let t0 = Instant::now();
-    let mut logits = Vec::new();
     for part in tokens.chunks(a.batch_size.max(1)) {
-        logits = session.decode(part, WantLogits::Last)?.data;
+        session.decode_in_place(part, WantLogits::Last)?;
     }
     let prompt_s = t0.elapsed().as_secs_f64();
 
@@ -155,7 +154,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     let t1 = Instant::now();
     let mut n_gen = 0;
     while n_gen < a.n_predict && session.n_past() < a.ctx_size {
-        let id = sampler.sample(&logits);
+        let id = sampler.sample(&session.logits().data);
         sampler.accept(id);
         n_gen += 1;
         if tok.is_eog(id) {
@@ -166,9 +165,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         if n_gen == a.n_predict || session.n_past() >= a.ctx_size {
             break;
         }
-        let next = session.decode_in_place(&[id], WantLogits::Last)?;
-        logits.clear();
-        logits.extend_from_slice(&next.data);
+        session.decode_in_place(&[id], WantLogits::Last)?;
     }
     out.write_all(dec.finish().as_bytes())?;
     writeln!(out)?;
