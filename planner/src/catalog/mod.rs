@@ -3,6 +3,7 @@
 
 mod entry;
 mod gguf_spec;
+mod published_mix;
 mod recipe;
 mod slice;
 mod synth;

@@ -5,6 +5,7 @@
 
 use fitbench_engine::gguf::GgmlType;
 
+use super::published_mix::published_type;
 use crate::model::TensorRole;
 
 /// llama.cpp `llama_ftype` names (what `llama-quantize` takes).
@@ -117,6 +118,8 @@ impl Quant {
 /// What the rules need to know about one tensor.
 #[derive(Debug, Clone)]
 pub struct TensorContext<'a> {
+    /// Catalog id of the model (e.g. `qwen3.5-35b-a3b`); empty when the tensor comes from a file.
+    pub model: &'a str,
     /// Name without `blk.N.` and `.weight`, e.g. `ffn_down_exps`.
     pub stem: &'a str,
     pub role: TensorRole,
@@ -188,7 +191,9 @@ pub fn tensor_type(quant: &Quant, ctx: &TensorContext) -> GgmlType {
         return base_type(f);
     }
     let chosen = if quant.unsloth {
-        unsloth_override(quant, ctx).unwrap_or_else(|| ftype_rule(f, ctx))
+        published_type(ctx.model, &quant.name, ctx)
+            .or_else(|| unsloth_override(quant, ctx))
+            .unwrap_or_else(|| ftype_rule(f, ctx))
     } else {
         ftype_rule(f, ctx)
     };
@@ -297,8 +302,9 @@ fn ftype_rule(f: Ftype, ctx: &TensorContext) -> GgmlType {
 
 /// Approximate Unsloth Dynamic 2.0 choices: attention, `ssm_out` and shared experts kept at 8 bits
 /// (their KLD study found those most sensitive), routed experts at the quant's nominal width with
-/// `ffn_down_exps` one step higher. Published per-tensor mixes change between uploads; sizes land
-/// within a few % of the published files (see tests), not exactly.
+/// `ffn_down_exps` one step higher. Published per-tensor mixes change between uploads and between
+/// models; sizes land within a few % of the published files (see tests), not exactly. Where a real
+/// file's map is known, `published_mix.rs` takes precedence.
 fn unsloth_override(q: &Quant, ctx: &TensorContext) -> Option<GgmlType> {
     let sensitive = matches!(ctx.role, TensorRole::Attention | TensorRole::SharedExpert)
         || ctx.stem == "ssm_out"

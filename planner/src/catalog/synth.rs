@@ -25,6 +25,7 @@ impl Builder<'_> {
         let role = classify(&name, recurrent);
         let e = self.entry;
         let ctx = TensorContext {
+            model: &e.id,
             stem,
             role,
             layer,
