@@ -21,4 +21,6 @@ pub use speed::{
 #[cfg(test)]
 pub(crate) mod machines;
 #[cfg(test)]
+mod heldout_tests;
+#[cfg(test)]
 mod tests;
