@@ -1,6 +1,7 @@
 //! Perplexity scored the way `llama-perplexity` does (tools/perplexity/perplexity.cpp): the text
-//! is tokenized with BOS, cut into floor(n / n_ctx) chunks, each chunk's first token replaced by
-//! BOS, and only the second half of each chunk is scored (logits at positions n_ctx/2 .. n_ctx-2
+//! is tokenized (with BOS when the vocabulary adds one), cut into floor(n / n_ctx) chunks, each
+//! chunk's first token replaced by BOS when the vocabulary adds one (llama.cpp's `add_bos`; otherwise
+//! the text's own token stays), and only the second half of each chunk is scored (logits at positions n_ctx/2 .. n_ctx-2
 //! against the next tokens), so every scored token has at least n_ctx/2 tokens of context.
 
 use crate::session::{Session, WantLogits};
@@ -42,8 +43,6 @@ impl PerplexityStats {
 pub enum PerplexityError {
     #[error("{n_tokens} tokens are fewer than 2 * n_ctx ({n_ctx}); llama-perplexity needs at least two chunks' worth")]
     TooFewTokens { n_tokens: usize, n_ctx: usize },
-    #[error("the model has no BOS token")]
-    NoBos,
     #[error(transparent)]
     Model(#[from] ModelError),
 }
@@ -56,11 +55,12 @@ pub fn nll(logits: &[f32], target: u32) -> f64 {
 }
 
 /// Scores `tokens` in chunks of the session's n_ctx; `on_chunk(i, n_chunks, stats)` is called
-/// after each chunk with the running totals.
+/// after each chunk with the running totals. `bos`: the token that starts every chunk, for
+/// vocabularies that add BOS (`None` keeps each chunk's first text token, as llama-perplexity does).
 pub fn perplexity(
     session: &mut Session,
     tokens: &[u32],
-    bos: u32,
+    bos: Option<u32>,
     mut on_chunk: impl FnMut(usize, usize, &PerplexityStats),
 ) -> Result<PerplexityStats, PerplexityError> {
     let n_ctx = session.options().n_ctx;
@@ -79,7 +79,9 @@ pub fn perplexity(
     for i in 0..n_chunks {
         chunk.clear();
         chunk.extend_from_slice(&tokens[i * n_ctx..(i + 1) * n_ctx]);
-        chunk[0] = bos;
+        if let Some(bos) = bos {
+            chunk[0] = bos;
+        }
         session.clear();
         let mut rows: Vec<f32> = Vec::new();
         let mut n_vocab = 0;

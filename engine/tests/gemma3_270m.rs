@@ -28,7 +28,7 @@ fn perplexity_gpl3_matches_llamacpp() {
         ..Default::default()
     };
     let mut s = Session::new(&model, opts).unwrap();
-    let stats = perplexity(&mut s, &tokens, tok.bos().unwrap(), |_, _, _| {}).unwrap();
+    let stats = perplexity(&mut s, &tokens, Some(tok.bos().unwrap()), |_, _, _| {}).unwrap();
     let reference = 13.8844;
     assert!(
         (stats.ppl() / reference - 1.0).abs() < 0.005,

@@ -64,6 +64,11 @@ fn synth_and_run(req: SliceRequest) {
     assert!(logits.iter().all(|v| v.is_finite()));
     let spread = logits.iter().fold(0f32, |m, v| m.max(v.abs()));
     assert!(spread > 1e-3, "logits all ~0");
+
+    // The byte-level vocabulary: one token per UTF-8 byte, no BOS, so llama.cpp's text tools and
+    // the engine score the same ids (results/unseen-shapes/compare.sh).
+    let tok = fitbench_engine::tokenizer::Tokenizer::from_metadata(engine_model.metadata()).unwrap();
+    assert_eq!(tok.encode("hé x", true, false), vec![104, 195, 169, 32, 120]);
 }
 
 #[test]

@@ -32,9 +32,14 @@ pub fn run(a: PerplexityArgs) -> Result<()> {
         .with_context(|| format!("reading {}", a.file.display()))?;
     let opts = a.load.apply(a.placement.load_options(a.ctx_size)?);
     let (model, tok) = super::load(&a.model, &opts)?;
-    let bos = tok
-        .bos()
-        .with_context(|| format!("{} has no BOS token", a.model.display()))?;
+    let bos = if tok.adds_bos() {
+        Some(
+            tok.bos()
+                .with_context(|| format!("{} adds BOS but has no BOS token", a.model.display()))?,
+        )
+    } else {
+        None
+    };
     let tokens = tok.encode(&text, true, false);
     let n = a.batch_size.clamp(1, a.ctx_size.max(1));
     let opts = SessionOptions {

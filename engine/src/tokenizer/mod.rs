@@ -22,6 +22,7 @@ use crate::gguf::Metadata;
 pub use chat_template::{ChatMessage, ChatTemplate, RenderOptions};
 pub use detokenize::StreamDecoder;
 pub use error::{Result, TokenizerError};
+pub use unicode::byte_to_char;
 pub use vocab::VocabKind;
 
 use bpe::{BpeModel, BpeScratch};

@@ -128,9 +128,46 @@ fn metadata(e: &CatalogEntry, quant: &Quant) -> Vec<(String, MetaValue)> {
     if let Some(w) = e.sliding_window {
         put("attention.sliding_window", u(w));
     }
-    put("tokenizer.ggml.model", S("none".into()));
+    for (k, v) in byte_vocabulary(e.vocab) {
+        put(k, v);
+    }
     put("vocab_size", u(e.vocab));
     md
+}
+
+/// Token id of the synthetic vocabulary's end-of-text token (the first id after the 256 bytes).
+pub const SYNTH_EOT_ID: u32 = 256;
+
+/// A byte-level GPT-2 vocabulary with no merges: ids 0-255 are the bytes (in GPT-2's
+/// byte-to-character mapping, so text tokenizes one byte per token in llama.cpp and in the engine
+/// alike), 256 is an end-of-text control token, the rest fill the model's vocabulary size. It lets
+/// llama.cpp's text tools (llama-perplexity, llama-completion) run on a synthetic model, so the
+/// engine can be compared with them on shapes no fixture has.
+/// Vocabularies too small for it get no tokenizer (`none`), as before.
+fn byte_vocabulary(n_vocab: u64) -> Vec<(&'static str, MetaValue)> {
+    if n_vocab <= SYNTH_EOT_ID as u64 {
+        return vec![("tokenizer.ggml.model", MetaValue::String("none".into()))];
+    }
+    let n = n_vocab as usize;
+    let mut tokens: Vec<String> = (0..=255u8)
+        .map(|b| fitbench_engine::tokenizer::byte_to_char(b).to_string())
+        .collect();
+    tokens.push("<|endoftext|>".into());
+    tokens.extend((tokens.len()..n).map(|i| format!("<|synth_{i}|>")));
+    // llama_token_type: 1 normal, 3 control.
+    let types: Vec<i32> = (0..n)
+        .map(|i| if i == SYNTH_EOT_ID as usize { 3 } else { 1 })
+        .collect();
+    vec![
+        ("tokenizer.ggml.model", MetaValue::String("gpt2".into())),
+        ("tokenizer.ggml.pre", MetaValue::String("gpt-2".into())),
+        ("tokenizer.ggml.tokens", MetaValue::StringArray(tokens)),
+        ("tokenizer.ggml.token_type", MetaValue::I32Array(types)),
+        ("tokenizer.ggml.merges", MetaValue::StringArray(Vec::new())),
+        ("tokenizer.ggml.bos_token_id", MetaValue::U32(SYNTH_EOT_ID)),
+        ("tokenizer.ggml.eos_token_id", MetaValue::U32(SYNTH_EOT_ID)),
+        ("tokenizer.ggml.add_bos_token", MetaValue::Bool(false)),
+    ]
 }
 
 /// Values per tensor: norms 1, DeltaNet decay/dt/conv in their trained ranges, weights N(0, 0.02).
