@@ -1,10 +1,12 @@
 //! Perplexity scored the way `llama-perplexity` does (tools/perplexity/perplexity.cpp): the text
-//! is tokenized (with BOS when the vocabulary adds one), cut into floor(n / n_ctx) chunks, each
-//! chunk's first token replaced by BOS when the vocabulary adds one (llama.cpp's `add_bos`; otherwise
-//! the text's own token stays), and only the second half of each chunk is scored (logits at positions n_ctx/2 .. n_ctx-2
-//! against the next tokens), so every scored token has at least n_ctx/2 tokens of context.
+//! is tokenized, cut into floor(n / n_ctx) chunks, each chunk's first token replaced by BOS when
+//! the vocabulary adds BOS (llama.cpp's `add_bos`; otherwise the text's own token stays, see
+//! [`chunk_start`]), and only the second half of each chunk is scored (logits at positions
+//! n_ctx/2 .. n_ctx-2 against the next tokens), so every scored token has at least n_ctx/2 tokens
+//! of context.
 
 use crate::session::{Session, WantLogits};
+use crate::tokenizer::Tokenizer;
 use crate::ModelError;
 
 /// Running totals; `ppl` and `stderr` as llama.cpp prints them.
@@ -43,6 +45,8 @@ impl PerplexityStats {
 pub enum PerplexityError {
     #[error("{n_tokens} tokens are fewer than 2 * n_ctx ({n_ctx}); llama-perplexity needs at least two chunks' worth")]
     TooFewTokens { n_tokens: usize, n_ctx: usize },
+    #[error("the vocabulary adds BOS but has no BOS token")]
+    NoBos,
     #[error(transparent)]
     Model(#[from] ModelError),
 }
@@ -54,9 +58,17 @@ pub fn nll(logits: &[f32], target: u32) -> f64 {
     -((logits[target as usize] as f64 - max) - sum.ln())
 }
 
+/// The token every chunk starts with, by llama-perplexity's rule: BOS when the vocabulary adds
+/// BOS, `None` (each chunk keeps its first text token) when it does not.
+pub fn chunk_start(tok: &Tokenizer) -> Result<Option<u32>, PerplexityError> {
+    if !tok.adds_bos() {
+        return Ok(None);
+    }
+    tok.bos().map(Some).ok_or(PerplexityError::NoBos)
+}
+
 /// Scores `tokens` in chunks of the session's n_ctx; `on_chunk(i, n_chunks, stats)` is called
-/// after each chunk with the running totals. `bos`: the token that starts every chunk, for
-/// vocabularies that add BOS (`None` keeps each chunk's first text token, as llama-perplexity does).
+/// after each chunk with the running totals. `bos`: what [`chunk_start`] gives.
 pub fn perplexity(
     session: &mut Session,
     tokens: &[u32],

@@ -1,7 +1,7 @@
 //! Gemma 3 270M end to end against llama.cpp: perplexity of GPL-3 (ctx 512) and a greedy
 //! continuation, through the library and through the `run` binary.
 
-use fitbench_engine::perplexity::perplexity;
+use fitbench_engine::perplexity::{chunk_start, perplexity};
 use fitbench_engine::session::WantLogits;
 use fitbench_engine::tokenizer::Tokenizer;
 use fitbench_engine::{fixtures, LoadOptions, Model, Session, SessionOptions};
@@ -28,7 +28,7 @@ fn perplexity_gpl3_matches_llamacpp() {
         ..Default::default()
     };
     let mut s = Session::new(&model, opts).unwrap();
-    let stats = perplexity(&mut s, &tokens, Some(tok.bos().unwrap()), |_, _, _| {}).unwrap();
+    let stats = perplexity(&mut s, &tokens, chunk_start(&tok).unwrap(), |_, _, _| {}).unwrap();
     let reference = 13.8844;
     assert!(
         (stats.ppl() / reference - 1.0).abs() < 0.005,

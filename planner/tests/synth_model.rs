@@ -67,8 +67,12 @@ fn synth_and_run(req: SliceRequest) {
 
     // The byte-level vocabulary: one token per UTF-8 byte, no BOS, so llama.cpp's text tools and
     // the engine score the same ids (results/unseen-shapes/compare.sh).
-    let tok = fitbench_engine::tokenizer::Tokenizer::from_metadata(engine_model.metadata()).unwrap();
-    assert_eq!(tok.encode("hé x", true, false), vec![104, 195, 169, 32, 120]);
+    let tok =
+        fitbench_engine::tokenizer::Tokenizer::from_metadata(engine_model.metadata()).unwrap();
+    assert_eq!(
+        tok.encode("hé x", true, false),
+        vec![104, 195, 169, 32, 120]
+    );
 }
 
 #[test]

@@ -1,10 +1,10 @@
 //! The engine against llama.cpp on catalog shapes no fixture has: synthetic slices (byte-level
 //! vocabulary, so both tools score the same tokens) scored by `perplexity` on the first 2560 bytes
-//! of GPL-3, against llama-perplexity's figure on the same file (b-values measured with
+//! of GPL-3, against llama-perplexity's figure on the same file (measured with
 //! `~/.cache/fitbench-reference/bin/llama-perplexity -c 512 -t 2`; results/unseen-shapes/).
 
 use fitbench::catalog::{slice, synth_spec, SliceRequest};
-use fitbench_engine::perplexity::perplexity;
+use fitbench_engine::perplexity::{chunk_start, perplexity};
 use fitbench_engine::synth::write_synth;
 use fitbench_engine::tokenizer::Tokenizer;
 use fitbench_engine::{fixtures, LoadOptions, Model, Session, SessionOptions};
@@ -55,15 +55,21 @@ fn perplexity_matches_llama_cpp_on_unseen_shapes() {
         assert!(!tok.adds_bos());
         let tokens = tok.encode(&text, true, false);
         assert_eq!(tokens.len(), 2560, "one token per byte");
-        let got = ppl(&model, &tokens, None);
+        let got = ppl(&model, &tokens, chunk_start(&tok).unwrap());
         let err = got / reference - 1.0;
-        println!("{like} {layers}L {quant}: PPL {got:.4} vs llama.cpp {reference:.4} ({:+.3}%)", err * 100.0);
+        println!(
+            "{like} {layers}L {quant}: PPL {got:.4} vs llama.cpp {reference:.4} ({:+.3}%)",
+            err * 100.0
+        );
         assert!(err.abs() < TOLERANCE, "{like}: {got} vs {reference}");
         // The check is sharp enough to see a wrong first token (the bug it caught: every chunk's
         // first token replaced by BOS although this vocabulary adds none).
         if like == "llama-3.1-8b" {
             let with_bos = ppl(&model, &tokens, tok.bos());
-            assert!((with_bos / reference - 1.0).abs() > 2.0 * TOLERANCE, "{with_bos}");
+            assert!(
+                (with_bos / reference - 1.0).abs() > 2.0 * TOLERANCE,
+                "{with_bos}"
+            );
         }
     }
 }

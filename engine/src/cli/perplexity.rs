@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use fitbench_engine::perplexity::perplexity;
+use fitbench_engine::perplexity::{chunk_start, perplexity};
 use fitbench_engine::{Session, SessionOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -32,14 +32,7 @@ pub fn run(a: PerplexityArgs) -> Result<()> {
         .with_context(|| format!("reading {}", a.file.display()))?;
     let opts = a.load.apply(a.placement.load_options(a.ctx_size)?);
     let (model, tok) = super::load(&a.model, &opts)?;
-    let bos = if tok.adds_bos() {
-        Some(
-            tok.bos()
-                .with_context(|| format!("{} adds BOS but has no BOS token", a.model.display()))?,
-        )
-    } else {
-        None
-    };
+    let bos = chunk_start(&tok).with_context(|| a.model.display().to_string())?;
     let tokens = tok.encode(&text, true, false);
     let n = a.batch_size.clamp(1, a.ctx_size.max(1));
     let opts = SessionOptions {

@@ -136,14 +136,14 @@ fn metadata(e: &CatalogEntry, quant: &Quant) -> Vec<(String, MetaValue)> {
 }
 
 /// Token id of the synthetic vocabulary's end-of-text token (the first id after the 256 bytes).
-pub const SYNTH_EOT_ID: u32 = 256;
+const SYNTH_EOT_ID: u32 = 256;
 
 /// A byte-level GPT-2 vocabulary with no merges: ids 0-255 are the bytes (in GPT-2's
 /// byte-to-character mapping, so text tokenizes one byte per token in llama.cpp and in the engine
 /// alike), 256 is an end-of-text control token, the rest fill the model's vocabulary size. It lets
 /// llama.cpp's text tools (llama-perplexity, llama-completion) run on a synthetic model, so the
-/// engine can be compared with them on shapes no fixture has.
-/// Vocabularies too small for it get no tokenizer (`none`), as before.
+/// engine can be compared with them on shapes no fixture has. Vocabularies too small for it get
+/// no tokenizer (`none`).
 fn byte_vocabulary(n_vocab: u64) -> Vec<(&'static str, MetaValue)> {
     if n_vocab <= SYNTH_EOT_ID as u64 {
         return vec![("tokenizer.ggml.model", MetaValue::String("none".into()))];

@@ -7,9 +7,9 @@ use fitbench_engine::gguf::GgmlType;
 use super::recipe::TensorContext;
 use crate::model::TensorRole;
 
-/// The type a published file gives this tensor, if a map for (model, quant) is known.
-pub fn published_type(model: &str, quant: &str, ctx: &TensorContext) -> Option<GgmlType> {
-    match (model, quant) {
+/// The type a published file gives this tensor, if a map for (`ctx.model`, quant) is known.
+pub fn published_type(quant: &str, ctx: &TensorContext) -> Option<GgmlType> {
+    match (ctx.model, quant) {
         ("qwen3.5-35b-a3b", "UD-IQ2_M") => qwen35_35b_ud_iq2_m(ctx),
         _ => None,
     }

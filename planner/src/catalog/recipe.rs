@@ -191,7 +191,7 @@ pub fn tensor_type(quant: &Quant, ctx: &TensorContext) -> GgmlType {
         return base_type(f);
     }
     let chosen = if quant.unsloth {
-        published_type(ctx.model, &quant.name, ctx)
+        published_type(&quant.name, ctx)
             .or_else(|| unsloth_override(quant, ctx))
             .unwrap_or_else(|| ftype_rule(f, ctx))
     } else {

@@ -115,9 +115,6 @@ enum Unit {
     Unstated,
 }
 
-/// Rows printed but not asserted, with the reason.
-const KNOWN_MISSES: &[(&str, &str, &str)] = &[];
-
 /// Published sizes: (model, quant, low, high, unit). Ranges where uploaders disagree.
 /// Sources: PLANNER-DATA.md unless noted.
 const PUBLISHED: &[(&str, &str, f64, f64, Unit)] = &[
@@ -205,12 +202,7 @@ fn catalog_sizes_match_published_files() {
             bytes / GIB,
             err * 100.0
         );
-        let known = KNOWN_MISSES.iter().find(|k| k.0 == id && k.1 == q);
-        let line = match known {
-            Some(k) => format!("{line}  KNOWN MISS: {}", k.2),
-            None => line,
-        };
-        if err.abs() > 0.03 && known.is_none() {
+        if err.abs() > 0.03 {
             failed.push(line.clone());
         }
         report.push(line);

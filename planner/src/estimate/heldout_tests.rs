@@ -68,7 +68,6 @@ fn held_out_rtx_5080_offload_rows() {
     let hw = rtx_5080_9950x();
     let entry = catalog::find("qwen3.5-35b-a3b").unwrap().unwrap();
     let cfg = RunConfig::new(65536, GgmlType::Q8_0);
-    let mut lines = Vec::new();
     let mut predicted = Vec::new();
     for r in ROWS {
         let spec = catalog::synthesize(&entry, &Quant::parse(r.quant).unwrap());
@@ -78,7 +77,7 @@ fn held_out_rtx_5080_offload_rows() {
         };
         let gen = generation_tps(&spec, &hw, &p, &cfg, 0);
         let vram = estimate_memory(&spec, &p, &cfg, true).gpu.total() as f64 / (1u64 << 20) as f64;
-        lines.push(format!(
+        println!(
             "{:26} gen measured {:5.1} predicted {:5.1} ({:+5.1}%) | VRAM measured {:6.0} MiB predicted {:6.0} ({:+5.0} MiB)",
             r.what,
             r.gen_tps,
@@ -87,10 +86,9 @@ fn held_out_rtx_5080_offload_rows() {
             r.vram_mib,
             vram,
             vram - r.vram_mib
-        ));
+        );
         predicted.push((gen, vram));
     }
-    println!("{}", lines.join("\n"));
     let (q8_all, q4_all, q4_24) = (0, 1, 2);
     let ratio = |a: usize, b: usize| {
         let measured = ROWS[a].gen_tps / ROWS[b].gen_tps;
@@ -103,12 +101,27 @@ fn held_out_rtx_5080_offload_rows() {
         (measured, pred)
     };
     for (what, (m, p)) in [
-        ("speed, 16 more expert layers on the GPU", ratio(q4_24, q4_all)),
-        ("speed, Q4_K_M over Q8_0 (experts in RAM)", ratio(q4_all, q8_all)),
-        ("VRAM, 16 more expert layers on the GPU", delta(q4_24, q4_all)),
-        ("VRAM, Q8_0 over Q4_K_M (experts in RAM)", delta(q8_all, q4_all)),
+        (
+            "speed, 16 more expert layers on the GPU",
+            ratio(q4_24, q4_all),
+        ),
+        (
+            "speed, Q4_K_M over Q8_0 (experts in RAM)",
+            ratio(q4_all, q8_all),
+        ),
+        (
+            "VRAM, 16 more expert layers on the GPU",
+            delta(q4_24, q4_all),
+        ),
+        (
+            "VRAM, Q8_0 over Q4_K_M (experts in RAM)",
+            delta(q8_all, q4_all),
+        ),
     ] {
         println!("{what}: measured {m:.2} predicted {p:.2}");
-        assert!((p / m - 1.0).abs() < 0.15, "{what}: measured {m:.2} predicted {p:.2}");
+        assert!(
+            (p / m - 1.0).abs() < 0.15,
+            "{what}: measured {m:.2} predicted {p:.2}"
+        );
     }
 }

@@ -19,8 +19,8 @@ pub use speed::{
 };
 
 #[cfg(test)]
-pub(crate) mod machines;
-#[cfg(test)]
 mod heldout_tests;
+#[cfg(test)]
+pub(crate) mod machines;
 #[cfg(test)]
 mod tests;
