@@ -142,6 +142,7 @@ fn bench(c: &mut Criterion) {
         GgmlType::Q5_0,
         GgmlType::Q8_0,
         GgmlType::IQ4_XS,
+        GgmlType::MXFP4,
     ] {
         let p = problem(ty);
         let mut out = vec![0f32; ROWS * N];

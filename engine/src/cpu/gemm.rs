@@ -21,7 +21,7 @@ use super::parallel;
 #[cfg(target_arch = "x86_64")]
 use super::{
     gemm_cols, gemm_cols_iq4_xs, gemm_cols_k16, gemm_cols_kquant, gemm_f32, gemm_iq4_xs, gemm_k16,
-    gemm_kquant, gemm_q0_wide, gemm_q8_0,
+    gemm_kquant, gemm_nibble, gemm_q0_wide, gemm_q8_0,
 };
 use crate::gguf::GgmlType;
 use crate::tensor::Tensor;
@@ -110,6 +110,8 @@ pub fn tile_kernel_for(ty: GgmlType, isa: TileIsa) -> Option<TileFn> {
             GgmlType::Q5_0 => pick(gemm_q8_0::q5_0, gemm_q0_wide::q5_0_pairs),
             GgmlType::Q4_0 => pick(gemm_q8_0::q4_0, gemm_q8_0::q4_0_vnni),
             GgmlType::IQ4_XS => pick(gemm_iq4_xs::iq4_xs, gemm_iq4_xs::iq4_xs_vnni),
+            GgmlType::MXFP4 => pick(gemm_nibble::mxfp4_tiles, gemm_nibble::mxfp4_tiles_vnni),
+            GgmlType::IQ4_NL => pick(gemm_nibble::iq4_nl_tiles, gemm_nibble::iq4_nl_tiles_vnni),
             GgmlType::F32 => gemm_f32::f32,
             _ => return None,
         };

@@ -159,6 +159,8 @@ fn tile_kernels_exist_for_the_main_formats() {
         GgmlType::Q4_0,
         GgmlType::F32,
         GgmlType::IQ4_XS,
+        GgmlType::MXFP4,
+        GgmlType::IQ4_NL,
     ] {
         assert!(tile_kernel(ty).is_some(), "{ty}");
     }
@@ -217,6 +219,16 @@ fn q4_0_matches_vec_dot_bit_for_bit() {
 }
 
 #[test]
+fn mxfp4_matches_vec_dot_bit_for_bit() {
+    check_q0_shapes(GgmlType::MXFP4);
+}
+
+#[test]
+fn iq4_nl_matches_vec_dot_bit_for_bit() {
+    check_q0_shapes(GgmlType::IQ4_NL);
+}
+
+#[test]
 fn f32_matches_vec_dot_bit_for_bit() {
     check_shapes(GgmlType::F32);
     // A row length with a tail after the runs of eight.
@@ -233,7 +245,7 @@ fn iq4_xs_matches_vec_dot() {
 
 #[test]
 fn formats_without_tile_kernels_fall_back_to_vec_dot() {
-    for ty in [GgmlType::F16, GgmlType::IQ4_NL, GgmlType::Q8_K] {
+    for ty in [GgmlType::F16, GgmlType::Q8_K] {
         check_shapes(ty);
     }
 }

@@ -17,6 +17,8 @@ mod gemm_iq4_xs;
 mod gemm_k16;
 #[cfg(target_arch = "x86_64")]
 mod gemm_kquant;
+#[cfg(target_arch = "x86_64")]
+mod gemm_nibble;
 pub mod gemm_packed;
 #[cfg(target_arch = "x86_64")]
 mod gemm_q0_wide;

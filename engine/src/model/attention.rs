@@ -137,7 +137,7 @@ pub fn attention(
         } else if ctx.flash_attn {
             flash_tile_tokens(group)
         } else {
-            tile_tokens(group, deepest)
+            tile_tokens(group, deepest, parallel::current_threads())
         };
         let n_tiles = t_n.div_ceil(per_tile);
         let tiles: Vec<(usize, Vec<f32>)> = parallel::map_indices(n_tiles * nkv, |idx| {

@@ -174,6 +174,41 @@ mod tests {
         out
     }
 
+    /// Time per cache row of one decode token's split flash attention as the cache grows
+    /// (Qwen3.5-35B-A3B's attention layer: 2 KV heads of 256, 8 query heads each), on one
+    /// thread. `cargo test --release -p fitbench-engine --lib time_flash_split -- --ignored --nocapture`
+    #[test]
+    #[ignore = "timing, not a check"]
+    fn time_flash_split_by_depth() {
+        let mut rng = Rng::new(3);
+        let (hd, nkv, group) = (256, 2, 8);
+        for n_kv in [32768, 65536, 100000, 131072] {
+            let c = case(&mut rng, hd, hd, nkv, group, n_kv, usize::MAX);
+            let time = |f: &dyn Fn()| {
+                let mut best = f64::MAX;
+                for _ in 0..3 {
+                    let t0 = std::time::Instant::now();
+                    f();
+                    best = best.min(t0.elapsed().as_secs_f64());
+                }
+                best * 1e9 / (n_kv * nkv) as f64
+            };
+            let flash = time(&|| {
+                std::hint::black_box(run(&c, nkv, hd, 2));
+            });
+            let softmax = time(&|| {
+                let mut out = vec![0f32; group * hd];
+                for kv_head in 0..nkv {
+                    super::super::attn_head::softmax_group(&c.kv, &c.heads(kv_head), &mut out);
+                }
+                std::hint::black_box(&out);
+            });
+            println!(
+                "n_kv {n_kv}: ns per row and KV head: flash split {flash:.1}, softmax group {softmax:.1}"
+            );
+        }
+    }
+
     #[test]
     fn one_chunk_is_the_unsplit_flash_loop_bit_for_bit() {
         let mut rng = Rng::new(8);

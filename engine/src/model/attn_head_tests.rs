@@ -189,14 +189,18 @@ fn time_long_context_decode_attention() {
 #[ignore = "timing, not a check"]
 fn time_kernels() {
     use crate::model::tinyblas;
-    let (hd, n_kv) = (256, 4096);
+    let hd = 256;
+    let n_kv: usize = std::env::var("N_KV")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4096);
     let mut rng = Rng::new(9);
     let mut kv = KvCache::new(GgmlType::F16, GgmlType::F16, n_kv, hd, hd, &[true], &[1]).unwrap();
     for pos in 0..n_kv {
         let k: Vec<f32> = (0..hd).map(|_| rng.normal()).collect();
         kv.store(0, pos, &k, &k);
     }
-    for g in [1, 2, 3, 4] {
+    for g in [1, 2, 4, 8] {
         let q: Vec<f32> = (0..g * hd).map(|_| rng.normal() * 0.1).collect();
         let mut p = vec![0f32; g * n_kv];
         let mut out = vec![0f32; g * hd];

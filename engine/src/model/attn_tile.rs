@@ -21,8 +21,15 @@ use std::ops::Range;
 
 /// Rows of K or V walked per chunk: 256 rows of 256 halves is 128 KiB, well inside L2.
 const CHUNK_BYTES: usize = 128 << 10;
-/// Probability matrix kept per tile (heads × visible rows × f32); bounds the tile at depth.
+/// Probability matrix kept per tile (heads × visible rows × f32) while it can stay in cache.
 const P_BUDGET_BYTES: usize = 4 << 20;
+/// Deeper, where even a one-token tile's matrix leaves the cache, tiles of up to
+/// [`DEEP_TILE_TOKENS`] share this much across all threads: at one token per tile each token
+/// streamed its KV head's whole K and V (128 MiB at 128K positions of 256 dimensions) and the
+/// Qwen3.5-35B-A3B slice's pp512 at 128K was 0.69× llama.cpp's; eight tokens per tile cut the
+/// attention time per token by 1.7× there (`time_softmax_tiles_at_depth`).
+const P_DEEP_BUDGET_BYTES: usize = 64 << 20;
+const DEEP_TILE_TOKENS: usize = 8;
 /// At most this many query heads per tile (their P·V lane accumulators are 64 B per column).
 const MAX_TILE_HEADS: usize = 64;
 
@@ -61,17 +68,18 @@ impl TokenTile<'_> {
 pub fn tile_applies(kv: &KvCache, head_dim_k: usize, row_len: usize) -> bool {
     kv.k_kernels.ggml_type == GgmlType::F16
         && kv.v_kernels.ggml_type == GgmlType::F16
-        && head_dim_k % tinyblas::LANES == 0
-        && row_len % tinyblas::LANES == 0
+        && head_dim_k.is_multiple_of(tinyblas::LANES)
+        && row_len.is_multiple_of(tinyblas::LANES)
 }
 
-/// Tokens per tile for a batch: as many as keep the probabilities within budget at the deepest
-/// token (`max_visible` rows) and the heads within [`MAX_TILE_HEADS`], at least one.
-pub fn tile_tokens(group: usize, max_visible: usize) -> usize {
+/// Tokens per tile for a batch run on `threads` threads: as many as keep the probabilities
+/// within budget at the deepest token (`max_visible` rows) and the heads within
+/// [`MAX_TILE_HEADS`], at least one.
+pub fn tile_tokens(group: usize, max_visible: usize, threads: usize) -> usize {
     let per_token = group.max(1) * (max_visible + 16) * 4;
-    (P_BUDGET_BYTES / per_token)
-        .min(MAX_TILE_HEADS / group.max(1))
-        .max(1)
+    let in_cache = P_BUDGET_BYTES / per_token;
+    let deep = (P_DEEP_BUDGET_BYTES / threads.max(1) / per_token).min(DEEP_TILE_TOKENS);
+    in_cache.max(deep).min(MAX_TILE_HEADS / group.max(1)).max(1)
 }
 
 /// `out`: for each token of the tile, one row of `head_dim_v` per head of the group.
@@ -309,10 +317,75 @@ mod tests {
         }
     }
 
+    /// Prompt attention time per token at depth by tokens per tile (one KV head of 256 with 8
+    /// query heads, as Qwen3.5-35B-A3B's; one thread). `N_KV=131072 cargo test --release -p
+    /// fitbench-engine --lib time_softmax_tiles -- --ignored --nocapture`
+    #[test]
+    #[ignore = "timing, not a check"]
+    fn time_softmax_tiles_at_depth() {
+        let depth: usize = std::env::var("N_KV")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(32768);
+        let (hd, group, t_n) = (256, 8, 32);
+        let mut rng = Rng::new(5);
+        let n_ctx = depth + t_n;
+        let mut kv =
+            KvCache::new(GgmlType::F16, GgmlType::F16, n_ctx, hd, hd, &[true], &[1]).unwrap();
+        for pos in 0..n_ctx {
+            let k: Vec<f32> = (0..hd).map(|_| rng.normal()).collect();
+            kv.store(0, pos, &k, &k);
+        }
+        let q: Vec<f32> = (0..t_n * group * hd).map(|_| rng.normal() * 0.5).collect();
+        let mut qq = Vec::new();
+        let qrb = quantize_rows(kv.k_kernels.dot_type, &q, hd, &mut qq).unwrap();
+        println!(
+            "tile_tokens at this depth, 2 threads: {}",
+            tile_tokens(group, n_ctx, 2)
+        );
+        for per_tile in [1, 2, 4, 8] {
+            let t0 = std::time::Instant::now();
+            for start in (0..t_n).step_by(per_tile) {
+                let tokens = start..(start + per_tile).min(t_n);
+                let tile = TokenTile {
+                    layer: 0,
+                    kv_head: 0,
+                    q: &qq,
+                    q_row_bytes: qrb,
+                    n_head: group,
+                    group,
+                    tokens: tokens.clone(),
+                    n_kv0: depth + 1,
+                    window: usize::MAX,
+                    head_dim_k: hd,
+                    scale: 0.0625,
+                    row_len: n_ctx.div_ceil(256) * 256,
+                };
+                let mut out = vec![0f32; tokens.len() * group * hd];
+                softmax_tile(&kv, &tile, &mut out);
+                std::hint::black_box(&out);
+            }
+            let per_token = t0.elapsed().as_secs_f64() / t_n as f64;
+            println!(
+                "depth {depth}, {per_tile} tokens per tile: {:.2} ms per token",
+                per_token * 1e3
+            );
+        }
+    }
+
     #[test]
     fn tiles_shrink_with_depth_and_stay_nonempty() {
-        assert_eq!(tile_tokens(4, 512), 16);
-        assert!(tile_tokens(8, 32768) * 8 * 32784 * 4 <= P_BUDGET_BYTES);
-        assert_eq!(tile_tokens(8, 1 << 30), 1);
+        // Shallow: the head cap.
+        assert_eq!(tile_tokens(4, 512, 2), 16);
+        // Within the in-cache budget where it allows more than eight tokens...
+        assert_eq!(tile_tokens(1, 32768, 2), 31);
+        assert!(tile_tokens(1, 32768, 2) * 32784 * 4 <= P_BUDGET_BYTES);
+        // ...else up to eight from the shared deep budget (the 35B-A3B slice at 32K and 128K),
+        assert_eq!(tile_tokens(8, 32768, 2), 8);
+        assert_eq!(tile_tokens(8, 131072, 2), 7);
+        assert!(2 * tile_tokens(8, 131072, 2) * 8 * 131088 * 4 <= P_DEEP_BUDGET_BYTES);
+        // fewer with more threads sharing it,
+        assert_eq!(tile_tokens(8, 131072, 32), 1);
+        assert_eq!(tile_tokens(8, 1 << 30, 2), 1);
     }
 }
