@@ -12,6 +12,7 @@ use super::gemm::{Sums, MAX_COLS};
 use super::gemm_simd::{
     f16_at, hsum_f32, load256_wide, load32, scaled_dot_wide, tile_fns, widen, IntDot, ZERO512,
 };
+use crate::quant::nibble_lut_avx2::levels32;
 use crate::quant::{iq4_xs, q8_k};
 use std::arch::x86_64::*;
 
@@ -30,17 +31,12 @@ struct Iq4Block {
 
 #[inline(always)]
 unsafe fn unpack(x: &[u8], table: __m128i) -> Iq4Block {
-    let m4 = _mm_set1_epi8(0x0F);
     let sh = u16::from_le_bytes([x[SCALES_H], x[SCALES_H + 1]]);
     let mut abs = [_mm256_setzero_si256(); 8];
     let mut signs = [_mm256_setzero_si256(); 8];
     let mut scale = [_mm256_setzero_si256(); 8];
     for ib in 0..8 {
-        let packed = &x[QS + 16 * ib..QS + 16 * ib + 16];
-        let q = _mm_loadu_si128(packed.as_ptr() as *const __m128i);
-        let lo = _mm_shuffle_epi8(table, _mm_and_si128(q, m4));
-        let hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(q, 4), m4));
-        let levels = _mm256_set_m128i(hi, lo);
+        let levels = levels32(table, &x[QS + 16 * ib..]);
         abs[ib] = _mm256_sign_epi8(levels, levels);
         signs[ib] = levels;
         let low = (x[SCALES_L + ib / 2] >> (4 * (ib % 2))) & 0xF;

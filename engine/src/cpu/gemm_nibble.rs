@@ -16,6 +16,7 @@
 
 use super::gemm::{Sums, MAX_COLS};
 use super::gemm_simd::{f16_at, hsum_f32, hsum_i32, load32, tile_fns, IntDot};
+use crate::quant::nibble_lut_avx2::levels32;
 use crate::quant::{iq4_nl, iq4_xs, mxfp4, q8_0};
 use std::arch::x86_64::*;
 
@@ -76,11 +77,7 @@ struct TileAcc<const R: usize> {
 
 #[inline(always)]
 unsafe fn expand<F: NibbleFormat>(x: &[u8], table: __m128i) -> Expanded {
-    let q = _mm_loadu_si128(x[F::QS..F::QS + 16].as_ptr() as *const __m128i);
-    let m4 = _mm_set1_epi8(0x0F);
-    let lo = _mm_shuffle_epi8(table, _mm_and_si128(q, m4));
-    let hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(q, 4), m4));
-    let signed = _mm256_set_m128i(hi, lo);
+    let signed = levels32(table, &x[F::QS..]);
     Expanded {
         signed,
         abs: _mm256_sign_epi8(signed, signed),
@@ -182,7 +179,7 @@ unsafe fn nibble_cols<D: IntDot, const R: usize, const C: usize>(
             let (qy, dy) = block(i, c);
             for (row, tail) in exp.iter().zip(acc.tail[c0 + c].iter_mut()) {
                 let e = &row[i];
-                let sumi = hsum_i32(D::dot_u8_i8(e.abs, _mm256_sign_epi8(qy, e.signed)));
+                let sumi = hsum_i32(block_dot::<D>(e, qy));
                 let d = _mm256_cvtss_f32(_mm256_mul_ps(dy, e.dv));
                 *tail = d * sumi as f32;
             }
@@ -190,6 +187,13 @@ unsafe fn nibble_cols<D: IntDot, const R: usize, const C: usize>(
     }
     acc.even[c0..c0 + C].copy_from_slice(&even);
     acc.odd[c0..c0 + C].copy_from_slice(&odd);
+}
+
+/// An expanded weight block times an activation block's quants, as eight i32 lanes.
+#[inline(always)]
+unsafe fn block_dot<D: IntDot>(e: &Expanded, qy: __m256i) -> __m256i {
+    // maddubs/vpdpbusd need an unsigned operand: move x's sign onto y.
+    D::dot_u8_i8(e.abs, _mm256_sign_epi8(qy, e.signed))
 }
 
 /// Block `i` of each row times one activation block (`qy`, scale `dy`) into that column's lanes.
@@ -203,38 +207,11 @@ unsafe fn block_into<D: IntDot, const R: usize>(
 ) {
     for (row, l) in exp.iter().zip(lanes.iter_mut()) {
         let e = &row[i];
-        // maddubs/vpdpbusd need an unsigned operand: move x's sign onto y.
-        let dot = D::dot_u8_i8(e.abs, _mm256_sign_epi8(qy, e.signed));
+        let dot = block_dot::<D>(e, qy);
         // set1(dy)·set1(dx) is the scalar product the vec_dot broadcasts.
         *l = _mm256_fmadd_ps(_mm256_mul_ps(dy, e.dv), _mm256_cvtepi32_ps(dot), *l);
     }
 }
 
-tile_fns!(mxfp4_tiles, mxfp4_tiles_vnni = mxfp4_rows);
-tile_fns!(iq4_nl_tiles, iq4_nl_tiles_vnni = iq4_nl_rows);
-
-#[inline(always)]
-unsafe fn mxfp4_rows<D: IntDot, const R: usize>(
-    w: &[u8],
-    wrb: usize,
-    a: &[u8],
-    arb: usize,
-    nc: usize,
-    nb: usize,
-    s: &mut Sums,
-) {
-    nibble_rows::<Mxfp4, D, R>(w, wrb, a, arb, nc, nb, s)
-}
-
-#[inline(always)]
-unsafe fn iq4_nl_rows<D: IntDot, const R: usize>(
-    w: &[u8],
-    wrb: usize,
-    a: &[u8],
-    arb: usize,
-    nc: usize,
-    nb: usize,
-    s: &mut Sums,
-) {
-    nibble_rows::<Iq4Nl, D, R>(w, wrb, a, arb, nc, nb, s)
-}
+tile_fns!(mxfp4_tiles, mxfp4_tiles_vnni = nibble_rows<Mxfp4>);
+tile_fns!(iq4_nl_tiles, iq4_nl_tiles_vnni = nibble_rows<Iq4Nl>);

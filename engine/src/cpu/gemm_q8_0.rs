@@ -367,45 +367,6 @@ unsafe fn q0_cols<F: Q0Format, D: IntDot, const R: usize, const C: usize>(
 }
 
 // The AVX-512 VNNI build of Q8_0 and Q5_0 is `gemm_q0_wide` (two rows per vector).
-tile_fns!(q8_0 = q8_0_rows);
-tile_fns!(q5_0 = q5_0_rows);
-tile_fns!(q4_0, q4_0_vnni = q4_0_rows);
-
-#[inline(always)]
-unsafe fn q8_0_rows<D: IntDot, const R: usize>(
-    w: &[u8],
-    wrb: usize,
-    a: &[u8],
-    arb: usize,
-    nc: usize,
-    nb: usize,
-    s: &mut Sums,
-) {
-    q0_rows::<Q8_0, D, R>(w, wrb, a, arb, nc, nb, s)
-}
-
-#[inline(always)]
-unsafe fn q5_0_rows<D: IntDot, const R: usize>(
-    w: &[u8],
-    wrb: usize,
-    a: &[u8],
-    arb: usize,
-    nc: usize,
-    nb: usize,
-    s: &mut Sums,
-) {
-    q0_rows::<Q5_0, D, R>(w, wrb, a, arb, nc, nb, s)
-}
-
-#[inline(always)]
-unsafe fn q4_0_rows<D: IntDot, const R: usize>(
-    w: &[u8],
-    wrb: usize,
-    a: &[u8],
-    arb: usize,
-    nc: usize,
-    nb: usize,
-    s: &mut Sums,
-) {
-    q0_rows::<Q4_0, D, R>(w, wrb, a, arb, nc, nb, s)
-}
+tile_fns!(q8_0 = q0_rows<Q8_0>);
+tile_fns!(q5_0 = q0_rows<Q5_0>);
+tile_fns!(q4_0, q4_0_vnni = q0_rows<Q4_0>);

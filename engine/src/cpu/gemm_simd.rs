@@ -165,10 +165,11 @@ pub fn has_vnni() -> bool {
 }
 
 /// Defines [`TileFn`](super::gemm::TileFn)s around the generic `#[inline(always)]` body
-/// `$body::<D, R>`: `$avx2` compiled for AVX2/FMA/F16C with [`Avx2`] and, when named, `$vnni`
-/// compiled with AVX-512 VL/BW/VNNI as well, with [`Vnni`]. One source, two instruction selections.
+/// `$body::<D, R>` (or, written `$body<F>`, the format-generic `$body::<F, D, R>`): `$avx2`
+/// compiled for AVX2/FMA/F16C with [`Avx2`] and, when named, `$vnni` compiled with AVX-512
+/// VL/BW/VNNI as well, with [`Vnni`]. One source, two instruction selections.
 macro_rules! tile_fns {
-    ($avx2:ident = $body:ident) => {
+    ($avx2:ident = $body:ident $(<$fmt:ty>)?) => {
         /// # Safety
         /// See [`super::gemm::TileFn`]; needs AVX2, FMA and F16C.
         #[allow(clippy::too_many_arguments)]
@@ -192,13 +193,13 @@ macro_rules! tile_fns {
                 nb: usize,
                 sums: &mut $crate::cpu::gemm::Sums,
             ) {
-                $body::<$crate::cpu::gemm_simd::Avx2, R>(w, wrb, a, arb, nc, nb, sums)
+                $body::<$($fmt,)? $crate::cpu::gemm_simd::Avx2, R>(w, wrb, a, arb, nc, nb, sums)
             }
             $crate::cpu::gemm_simd::dispatch_rows!(rows, w, wrb, nr, a, arb, nc, nb, sums)
         }
     };
-    ($avx2:ident, $vnni:ident = $body:ident) => {
-        $crate::cpu::gemm_simd::tile_fns!($avx2 = $body);
+    ($avx2:ident, $vnni:ident = $body:ident $(<$fmt:ty>)?) => {
+        $crate::cpu::gemm_simd::tile_fns!($avx2 = $body $(<$fmt>)?);
 
         /// # Safety
         /// See [`super::gemm::TileFn`]; needs AVX2, FMA, F16C and AVX-512 F/VL/BW/VNNI.
@@ -223,7 +224,7 @@ macro_rules! tile_fns {
                 nb: usize,
                 sums: &mut $crate::cpu::gemm::Sums,
             ) {
-                $body::<$crate::cpu::gemm_simd::Vnni, R>(w, wrb, a, arb, nc, nb, sums)
+                $body::<$($fmt,)? $crate::cpu::gemm_simd::Vnni, R>(w, wrb, a, arb, nc, nb, sums)
             }
             $crate::cpu::gemm_simd::dispatch_rows!(rows, w, wrb, nr, a, arb, nc, nb, sums)
         }

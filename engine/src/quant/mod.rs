@@ -35,7 +35,7 @@ mod kernel_timing;
 mod kquant_search;
 pub mod mxfp4;
 mod mxfp4_avx2;
-mod nibble_lut_avx2;
+pub(crate) mod nibble_lut_avx2;
 pub mod q2_k;
 mod q2_k_avx2;
 mod q2_k_avx512;
