@@ -1,6 +1,7 @@
 // Reference logits from llama.cpp's library, in the fixtures' format:
 // i32 n_tokens, i32 n_vocab, i32 tokens[n], f32 logits[n][n_vocab] (little-endian).
-// usage: llama_logits MODEL TOKENS.txt batch|step OUT.bin [threads]
+// usage: llama_logits MODEL TOKENS.txt batch|step OUT.bin [threads] [fa]
+// (a sixth argument `fa` turns flash attention on; it is off otherwise)
 // Build: gcc -O2 tools/llama_logits.c -I$R/src/include -I$R/src/ggml/include -L$R/build/bin -lllama
 //        -Wl,-rpath,$R/build/bin   (R = ~/.cache/fitbench-reference)
 #include "llama.h"
@@ -10,7 +11,7 @@
 
 int main(int argc, char **argv) {
     if (argc < 5) {
-        fprintf(stderr, "usage: %s MODEL TOKENS.txt batch|step OUT.bin [threads]\n", argv[0]);
+        fprintf(stderr, "usage: %s MODEL TOKENS.txt batch|step OUT.bin [threads] [fa]\n", argv[0]);
         return 2;
     }
     int step = strcmp(argv[3], "step") == 0;
@@ -30,7 +31,8 @@ int main(int argc, char **argv) {
     cp.n_ctx = 4096;
     cp.n_batch = cp.n_ubatch = 4096;
     cp.n_threads = cp.n_threads_batch = threads;
-    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    int flash = argc > 6 && strcmp(argv[6], "fa") == 0;
+    cp.flash_attn_type = flash ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     struct llama_context *ctx = llama_init_from_model(model, cp);
     int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
 

@@ -14,7 +14,13 @@ use std::time::Instant;
 
 const ROWS: usize = 2048;
 const K: usize = 2048;
-const N: usize = 512;
+/// Activation columns: 512, or `GEMM_N` (small values show the MoE experts' few-token batches).
+fn n_cols() -> usize {
+    std::env::var("GEMM_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512)
+}
 
 /// Deterministic pseudo-random values in (-1, 1).
 fn values(count: usize, seed: u64) -> Vec<f32> {
@@ -50,7 +56,8 @@ fn problem(ty: GgmlType) -> Problem {
         quantize(src, dst);
     }
     let mut qa = Vec::new();
-    let arb = quantize_rows(kern.dot_type, &values(N * K, 2), K, &mut qa).expect("activations");
+    let arb =
+        quantize_rows(kern.dot_type, &values(n_cols() * K, 2), K, &mut qa).expect("activations");
     let vec_dot = fitbench_engine::cpu::x86_dot::vec_dot_for(ty).expect("vec_dot");
     let packed = fitbench_engine::packed::PackedRows::repack(ty, &w, K, ROWS, ROWS);
     Problem {
@@ -78,8 +85,8 @@ fn run_gemm_on(p: &Problem, out: &mut [f32], isa: Option<TileIsa>) {
         data: &p.w,
     };
     match isa {
-        Some(isa) => gemm_weights_on(isa, &weights, &p.qa, p.arb, N, out, p.vec_dot),
-        None => gemm_weights(&weights, &p.qa, p.arb, N, out, p.vec_dot),
+        Some(isa) => gemm_weights_on(isa, &weights, &p.qa, p.arb, n_cols(), out, p.vec_dot),
+        None => gemm_weights(&weights, &p.qa, p.arb, n_cols(), out, p.vec_dot),
     }
     .expect("gemm");
 }
@@ -95,7 +102,7 @@ fn run_gemm_repacked(p: &Problem, out: &mut [f32]) {
             ROWS,
             qa,
             p.arb,
-            N,
+            n_cols(),
             out,
         )
         .expect("repacked gemm");
@@ -108,12 +115,14 @@ fn run_gemm_avx2(p: &Problem, out: &mut [f32]) {
 
 fn run_pairs(p: &Problem, out: &mut [f32]) {
     // The pre-GEMM path: row-major over weights, one vec_dot per (row, column), out transposed.
-    out.par_chunks_mut(N).enumerate().for_each(|(r, orow)| {
-        let wrow = &p.w[r * p.wrb..(r + 1) * p.wrb];
-        for (t, o) in orow.iter_mut().enumerate() {
-            *o = (p.vec_dot)(K, wrow, &p.qa[t * p.arb..(t + 1) * p.arb]);
-        }
-    });
+    out.par_chunks_mut(n_cols())
+        .enumerate()
+        .for_each(|(r, orow)| {
+            let wrow = &p.w[r * p.wrb..(r + 1) * p.wrb];
+            for (t, o) in orow.iter_mut().enumerate() {
+                *o = (p.vec_dot)(K, wrow, &p.qa[t * p.arb..(t + 1) * p.arb]);
+            }
+        });
 }
 
 /// User + system CPU time of this process so far (Linux `/proc/self/stat`, 100 ticks/s); NaN elsewhere.
@@ -133,19 +142,22 @@ fn process_cpu_seconds() -> f64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let flops = 2 * ROWS * K * N;
+    let n = n_cols();
+    let flops = 2 * ROWS * K * n;
     // GEMM_QUICK=1: only the GFLOP/s lines, no criterion sampling.
     let quick = std::env::var_os("GEMM_QUICK").is_some();
     for ty in [
         GgmlType::Q4_K,
         GgmlType::Q6_K,
+        GgmlType::Q4_0,
         GgmlType::Q5_0,
         GgmlType::Q8_0,
         GgmlType::IQ4_XS,
+        GgmlType::IQ4_NL,
         GgmlType::MXFP4,
     ] {
         let p = problem(ty);
-        let mut out = vec![0f32; ROWS * N];
+        let mut out = vec![0f32; ROWS * n_cols()];
         // A few timed calls each up front, printed as GFLOP/s of wall time and of process CPU
         // time (the latter is steadier on a shared machine; per thread it is CPU GFLOP/s × threads).
         for (name, f) in [
@@ -166,7 +178,7 @@ fn bench(c: &mut Criterion) {
             let (wall, cpu) = (t.elapsed().as_secs_f64(), process_cpu_seconds() - cpu0);
             let total = (flops * reps) as f64 / 1e9;
             eprintln!(
-                "{ty} {ROWS}x{K} x {N} columns, {name}: {:.1} GFLOP/s wall, {:.1} GFLOP per CPU-second ({} threads)",
+                "{ty} {ROWS}x{K} x {n} columns, {name}: {:.1} GFLOP/s wall, {:.1} GFLOP per CPU-second ({} threads)",
                 total / wall,
                 total / cpu.max(1e-9),
                 rayon::current_num_threads()
@@ -175,7 +187,7 @@ fn bench(c: &mut Criterion) {
         if quick {
             continue;
         }
-        let mut g = c.benchmark_group(format!("{ty} {ROWS}x{K}x{N}"));
+        let mut g = c.benchmark_group(format!("{ty} {ROWS}x{K}x{n}"));
         g.throughput(Throughput::Elements(flops as u64));
         g.sample_size(10);
         g.bench_function("gemm", |b| b.iter(|| run_gemm(black_box(&p), &mut out)));

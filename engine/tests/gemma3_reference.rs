@@ -14,7 +14,11 @@
 //!
 //! So the check that runs applies the rule `tolerances.tsv` uses for the tiny models: each bound is
 //! twice the amount by which llama.cpp's own batch and step outputs differ on that prompt (with the
-//! fixtures' 99% / 0.1 as the floor). The fixtures' literal bounds stay as an ignored test, and the
+//! fixtures' 99% / 0.1 as the floor). Our batch with flash attention is held to llama.cpp's own
+//! batch with flash attention against its step (`llamacpp-avx2/*.batch-fa.top32.bin`, made the same
+//! way with `fa` on, by the native AVX-512 VNNI build on the 2-core Xeon VM, whose batch and step
+//! files are byte-identical to the AVX2 ones): llama.cpp's flash-attention batch is further from
+//! its step (1.71 / 2.41) and from the fixtures (1/33, 1.89; 11/256, 3.42) than its batch without. The fixtures' literal bounds stay as an ignored test, and the
 //! closing notes report both.
 
 use fitbench_engine::{fixtures, LoadOptions, Model, Session, SessionOptions, WantLogits};
@@ -117,6 +121,8 @@ struct Measured {
     /// Ours, one batch, flash attention on (llama.cpp's tiled f32 form for >= 64 tokens).
     ours_flash: (usize, f32),
     llama_batch_vs_step: (usize, f32),
+    /// llama.cpp's batch with flash attention vs its step.
+    llama_flash_vs_step: (usize, f32),
 }
 
 fn measure() -> Option<Vec<Measured>> {
@@ -135,6 +141,7 @@ fn measure() -> Option<Vec<Measured>> {
         assert_eq!(reference.n_vocab, model.vocab_size());
         let lb = read_top32(&find(&format!("llamacpp-avx2/{name}.batch.top32.bin")));
         let ls = read_top32(&find(&format!("llamacpp-avx2/{name}.step.top32.bin")));
+        let lf = read_top32(&find(&format!("llamacpp-avx2/{name}.batch-fa.top32.bin")));
         let m = Measured {
             name,
             n: reference.tokens.len(),
@@ -142,10 +149,11 @@ fn measure() -> Option<Vec<Measured>> {
             ours_step: disagreement(&reference, &ours(&model, &reference.tokens, true, false)),
             ours_flash: disagreement(&reference, &ours(&model, &reference.tokens, false, true)),
             llama_batch_vs_step: disagreement(&lb, &ls),
+            llama_flash_vs_step: disagreement(&lf, &ls),
         };
         println!(
             "{}: {} positions; top-1 differs / max |dlogit|: ours batch {} / {:.3}, ours step {} / {:.3}, ours batch with flash attention {} / {:.3}; \
-             llama.cpp's own batch vs step {} / {:.3}; llama.cpp AVX2 batch vs fixture {} / {:.3}",
+             llama.cpp's own batch vs step {} / {:.3}, with flash attention {} / {:.3}; llama.cpp batch vs fixture {} / {:.3}, with flash attention {} / {:.3}",
             m.name,
             m.n,
             m.ours_batch.0,
@@ -156,8 +164,12 @@ fn measure() -> Option<Vec<Measured>> {
             m.ours_flash.1,
             m.llama_batch_vs_step.0,
             m.llama_batch_vs_step.1,
+            m.llama_flash_vs_step.0,
+            m.llama_flash_vs_step.1,
             disagreement(&reference, &lb).0,
             disagreement(&reference, &lb).1,
+            disagreement(&reference, &lf).0,
+            disagreement(&reference, &lf).1,
         );
         out.push(m);
     }
@@ -170,13 +182,17 @@ fn measure() -> Option<Vec<Measured>> {
 fn gemma3_270m_within_twice_llama_cpp_batch_vs_step_spread() {
     let Some(results) = measure() else { return };
     for m in results {
-        let allowed_top1 = (2 * m.llama_batch_vs_step.0).max(m.n / 100);
-        let allowed_dev = (2.0 * m.llama_batch_vs_step.1).max(0.1);
-        for (mode, (top1, dev)) in [
-            ("batch", m.ours_batch),
-            ("step", m.ours_step),
-            ("batch, flash attention", m.ours_flash),
+        for (mode, (top1, dev), llama_spread) in [
+            ("batch", m.ours_batch, m.llama_batch_vs_step),
+            ("step", m.ours_step, m.llama_batch_vs_step),
+            (
+                "batch, flash attention",
+                m.ours_flash,
+                m.llama_flash_vs_step,
+            ),
         ] {
+            let allowed_top1 = (2 * llama_spread.0).max(m.n / 100);
+            let allowed_dev = (2.0 * llama_spread.1).max(0.1);
             assert!(
                 top1 <= allowed_top1 && dev <= allowed_dev,
                 "{} {mode}: top-1 differs at {top1}/{} (allowed {allowed_top1}), max dev {dev:.3} (allowed {allowed_dev:.3})",

@@ -7,11 +7,12 @@
 //! accumulation order of the `vec_dot` that the decode path uses for that format, so a prompt
 //! computes bit for bit what token-by-token decoding would.
 //!
-//! On AVX-512 VNNI, IQ4_XS, Q3_K, Q4_K, Q5_K and Q6_K instead run with the activations transposed
-//! (`gemm_cols`: sixteen columns per vector, about 3× fewer instructions per multiply-add). Their
-//! integer block sums are the same, the float sum is associated per block rather than per lane,
-//! so prompt and decode results may differ in the last bits there (as llama.cpp's repacked and
-//! tiled prompt kernels differ from its `vec_dot`s).
+//! On AVX-512 VNNI, IQ4_XS, Q3_K, Q4_K, Q5_K, Q6_K and the 32-element formats Q4_0, Q5_0, Q8_0,
+//! IQ4_NL and MXFP4 instead run with the activations transposed (`gemm_cols`, `gemm_cols32`:
+//! sixteen columns per vector, about 3× fewer instructions per multiply-add) unless there are only
+//! a few columns ([`uses_column_kernel`]). Their integer block sums are the same, the float sum is
+//! associated per block rather than per lane, so prompt and decode results may differ in the last
+//! bits there (as llama.cpp's repacked and tiled prompt kernels differ from its `vec_dot`s).
 //!
 //! Work is split across the thread pool by weight rows; each task walks column blocks outermost so
 //! that one block of activations stays in cache while the task's weight rows stream past it.
@@ -20,8 +21,9 @@ use super::matmul::MatmulError;
 use super::parallel;
 #[cfg(target_arch = "x86_64")]
 use super::{
-    gemm_cols, gemm_cols_iq4_xs, gemm_cols_k16, gemm_cols_kquant, gemm_f32, gemm_iq4_xs, gemm_k16,
-    gemm_kquant, gemm_nibble, gemm_q0_wide, gemm_q8_0,
+    gemm_cols, gemm_cols32, gemm_cols32_formats, gemm_cols_driver, gemm_cols_iq4_xs, gemm_cols_k16,
+    gemm_cols_kquant, gemm_f32, gemm_iq4_xs, gemm_k16, gemm_kquant, gemm_nibble, gemm_q0_wide,
+    gemm_q8_0,
 };
 use crate::gguf::GgmlType;
 use crate::tensor::Tensor;
@@ -186,18 +188,36 @@ pub fn gemm_weights(
 ) -> Result<(), MatmulError> {
     let isa = TileIsa::best();
     let tile = isa.and_then(|isa| tile_kernel_for(w.ty, isa));
-    let columns = isa.is_some_and(|isa| uses_column_kernel(w.ty, isa));
+    let columns = isa.is_some_and(|isa| uses_column_kernel(w.ty, isa, n));
     gemm_with(w, qa, arb, n, out, vec_dot, tile, columns)
 }
 
-/// Whether `ty` on `isa` runs with transposed activations (`gemm_cols`) rather than tiles.
-fn uses_column_kernel(ty: GgmlType, isa: TileIsa) -> bool {
-    cfg!(target_arch = "x86_64")
-        && isa == TileIsa::Avx512Vnni
-        && matches!(
-            ty,
-            GgmlType::IQ4_XS | GgmlType::Q3_K | GgmlType::Q4_K | GgmlType::Q5_K | GgmlType::Q6_K
-        )
+/// Whether `ty` on `isa` runs `n` activation columns with transposed activations (`gemm_cols`,
+/// `gemm_cols32`) rather than tiles.
+pub(super) fn uses_column_kernel(ty: GgmlType, isa: TileIsa, n: usize) -> bool {
+    fewest_columns_for_column_kernel(ty, isa).is_some_and(|least| n >= least)
+}
+
+/// The column kernel computes sixteen columns per vector however few there are, so below a few
+/// columns the tiles win; the crossovers measured with `GEMM_N=1..8 GEMM_QUICK=1 cargo bench
+/// --bench gemm` (2048 × 2048, 2 threads, Xeon with AVX-512 VNNI): Q4_0, Q8_0 and Q4_K between 6
+/// and 8 columns, MXFP4 at 2; IQ4_XS's tile is slower at every count.
+fn fewest_columns_for_column_kernel(ty: GgmlType, isa: TileIsa) -> Option<usize> {
+    if !cfg!(target_arch = "x86_64") || isa != TileIsa::Avx512Vnni {
+        return None;
+    }
+    match ty {
+        GgmlType::IQ4_XS => Some(1),
+        GgmlType::MXFP4 | GgmlType::IQ4_NL => Some(3),
+        GgmlType::Q3_K
+        | GgmlType::Q4_K
+        | GgmlType::Q5_K
+        | GgmlType::Q6_K
+        | GgmlType::Q4_0
+        | GgmlType::Q5_0
+        | GgmlType::Q8_0 => Some(8),
+        _ => None,
+    }
 }
 
 /// [`gemm_weights`] with the tile kernels of `isa` (for comparing instruction sets); one that
@@ -217,7 +237,7 @@ pub fn gemm_weights_on(
     } else {
         None
     };
-    let columns = runs && uses_column_kernel(w.ty, isa);
+    let columns = runs && uses_column_kernel(w.ty, isa, n);
     gemm_with(w, qa, arb, n, out, vec_dot, tile, columns)
 }
 
@@ -320,48 +340,57 @@ fn rows_per_task_of(rows: usize, tile_rows: usize) -> usize {
     per.div_ceil(tile_rows).max(1) * tile_rows
 }
 
-/// The transposed-activation product (`gemm_cols`), after `gemm_with`'s checks: the CPU runs
-/// AVX-512 VNNI, `w` (a format [`uses_column_kernel`] accepts) holds `rows` rows of `nb`
-/// blocks, `qa` `n` rows of `nb` Q8_K blocks at stride `arb`, `out` at least `n * rows` elements.
+/// The transposed-activation product (`gemm_cols`, `gemm_cols32`), after `gemm_with`'s checks:
+/// the CPU runs AVX-512 VNNI, `w` (a format [`uses_column_kernel`] accepts) holds `rows` rows of
+/// `nb` blocks, `qa` `n` rows of `nb` blocks of its dot type at stride `arb`, `out` at least
+/// `n * rows` elements.
 #[cfg(target_arch = "x86_64")]
 fn gemm_columns(w: &Weights, qa: &[u8], arb: usize, n: usize, out: &mut [f32], nb: usize) {
-    use gemm_cols::{pack_columns, rows_times_columns, OutRows, PackedColumns, Scratch, ROWS};
-    type RowsFn =
-        unsafe fn(&[u8], usize, usize, usize, usize, usize, &PackedColumns, OutRows, &mut Scratch);
-    let run: RowsFn = match w.ty {
-        GgmlType::Q4_K => rows_times_columns::<gemm_cols_kquant::Q4K>,
-        GgmlType::Q5_K => rows_times_columns::<gemm_cols_kquant::Q5K>,
-        GgmlType::Q6_K => rows_times_columns::<gemm_cols_k16::Q6K>,
-        GgmlType::Q3_K => rows_times_columns::<gemm_cols_k16::Q3K>,
-        GgmlType::IQ4_XS => rows_times_columns::<gemm_cols_iq4_xs::Iq4Xs>,
+    use gemm_cols::{pack_columns as q8_k_columns, K256};
+    use gemm_cols32::{pack_columns as q8_0_columns, B32};
+    use gemm_cols32_formats as b32;
+    let args = (w, qa, arb, n, out, nb);
+    match w.ty {
+        GgmlType::Q4_K => columns::<K256<gemm_cols_kquant::Q4K>>(args, q8_k_columns),
+        GgmlType::Q5_K => columns::<K256<gemm_cols_kquant::Q5K>>(args, q8_k_columns),
+        GgmlType::Q6_K => columns::<K256<gemm_cols_k16::Q6K>>(args, q8_k_columns),
+        GgmlType::Q3_K => columns::<K256<gemm_cols_k16::Q3K>>(args, q8_k_columns),
+        GgmlType::IQ4_XS => columns::<K256<gemm_cols_iq4_xs::Iq4Xs>>(args, q8_k_columns),
+        GgmlType::Q4_0 => columns::<B32<b32::Q4_0>>(args, q8_0_columns),
+        GgmlType::Q5_0 => columns::<B32<b32::Q5_0>>(args, q8_0_columns),
+        GgmlType::Q8_0 => columns::<B32<b32::Q8_0>>(args, q8_0_columns),
+        GgmlType::IQ4_NL => columns::<B32<b32::Iq4Nl>>(args, q8_0_columns),
+        GgmlType::MXFP4 => columns::<B32<b32::Mxfp4>>(args, q8_0_columns),
         other => unreachable!("no column kernel for {other}"),
-    };
-    let packed = pack_columns(qa, arb, n, nb);
+    }
+}
+
+/// [`gemm_columns`] for one kernel family `B`, its activations packed by `pack`.
+#[cfg(target_arch = "x86_64")]
+fn columns<B: gemm_cols_driver::ColumnBlocks>(
+    (w, qa, arb, n, out, nb): (&Weights, &[u8], usize, usize, &mut [f32], usize),
+    pack: fn(&[u8], usize, usize, usize) -> gemm_cols_driver::PackedColumns,
+) {
+    let packed = pack(qa, arb, n, nb);
+    let out_rows = gemm_cols_driver::OutRows(out.as_mut_ptr());
     let rows = w.rows;
-    let per_task = rows_per_task_of(rows, ROWS);
-    let out_rows = OutRows(out.as_mut_ptr());
+    let per_task = rows_per_task_of(rows, gemm_cols_driver::ROWS);
     parallel::for_each_index(rows.div_ceil(per_task), |task| {
-        let r_end = ((task + 1) * per_task).min(rows);
-        // No parallel calls inside, so the thread's scratch is not borrowed twice.
-        Scratch::with(|scratch| {
-            for r0 in (task * per_task..r_end).step_by(ROWS) {
-                let nr = (r_end - r0).min(ROWS);
-                // SAFETY: see the function's preconditions; rows r0..r0 + nr belong to this
-                // task only.
-                unsafe {
-                    run(
-                        w.data,
-                        w.row_bytes,
-                        r0,
-                        nr,
-                        rows,
-                        n,
-                        &packed,
-                        out_rows,
-                        scratch,
-                    )
-                };
-            }
-        })
+        let r_start = task * per_task;
+        let r_end = (r_start + per_task).min(rows);
+        // SAFETY: `gemm_columns`' preconditions; rows r_start..r_end belong to this task only,
+        // `packed` was made by `B`'s packer, and the call makes no parallel calls.
+        unsafe {
+            gemm_cols_driver::rows_times_columns::<B>(
+                w.data,
+                w.row_bytes,
+                r_start,
+                r_end,
+                rows,
+                n,
+                &packed,
+                out_rows,
+            )
+        }
     });
 }

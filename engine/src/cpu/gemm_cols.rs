@@ -18,14 +18,11 @@
 
 #![cfg(target_arch = "x86_64")]
 
+use super::gemm_cols_driver::{as_tile, ColumnBlocks, PackedColumns, ROWS};
 use super::gemm_simd::hsum_i32;
 use crate::quant::q8_k;
 use std::arch::x86_64::*;
 
-/// Columns per vector.
-pub const GROUP: usize = 16;
-/// Weight rows per tile (three accumulators each: 24 of the 32 vector registers).
-pub const ROWS: usize = 8;
 /// Weight blocks unpacked per K chunk (2048 elements; eight rows take 17 KiB).
 const KBLOCKS: usize = 8;
 /// 512-bit vectors per (column group, block): 64 of quants, the 16 scales, then four of
@@ -35,56 +32,25 @@ const VECS_PER_BLOCK: usize = 69;
 const SCALE_VEC: usize = 64;
 const SUMS_VEC: usize = 65;
 
-/// Activations in the kernel's layout: for each group of 16 columns and each block, 64 vectors
-/// of (4 quants + 128) × 16 columns, the 16 columns' block scales (f32), then four vectors of
-/// the 32-element sub-block sums as i16 pairs (sub-blocks 2p and 2p + 1 in vector p).
-pub struct PackedColumns {
-    vecs: Vec<__m512i>,
-    nb: usize,
-    groups: usize,
-}
-
-/// Repacks `n` Q8_K activation rows (`nb` blocks each, row stride `arb`). Columns past `n` in
-/// the last group are zero (their results are not written).
+/// Repacks `n` Q8_K activation rows (`nb` blocks each, row stride `arb`) for [`K256`]: for each
+/// group of 16 columns and each block, 64 vectors of (4 quants + 128) × 16 columns, the 16
+/// columns' block scales (f32), then four vectors of the 32-element sub-block sums as i16 pairs
+/// (sub-blocks 2p and 2p + 1 in vector p).
 pub fn pack_columns(qa: &[u8], arb: usize, n: usize, nb: usize) -> PackedColumns {
     const BSUMS: usize = q8_k::QS + 256;
-    let groups = n.div_ceil(GROUP);
-    // SAFETY: all-zero bits are a valid __m512i.
-    let mut vecs = vec![unsafe { std::mem::zeroed::<__m512i>() }; groups * nb * VECS_PER_BLOCK];
-    // SAFETY: the vectors are plain 64-byte values; viewed as u32 they are 16 words each, and
-    // u32's alignment divides __m512i's.
-    let words: &mut [u32] = unsafe {
-        std::slice::from_raw_parts_mut(vecs.as_mut_ptr() as *mut u32, vecs.len() * GROUP)
-    };
-    for g in 0..groups {
-        for b in 0..nb {
-            let base = (g * nb + b) * VECS_PER_BLOCK * GROUP;
-            for lane in 0..GROUP {
-                let col = g * GROUP + lane;
-                if col >= n {
-                    // Quants 0 (+128); scale and sums stay 0.
-                    for k in 0..64 {
-                        words[base + k * GROUP + lane] = 0x8080_8080;
-                    }
-                    continue;
-                }
-                let y = &qa[col * arb + b * q8_k::TYPE_SIZE..][..q8_k::TYPE_SIZE];
-                for (k, quad) in y[q8_k::QS..q8_k::QS + 256].chunks_exact(4).enumerate() {
-                    let w = u32::from_le_bytes([quad[0], quad[1], quad[2], quad[3]]);
-                    words[base + k * GROUP + lane] = w ^ 0x8080_8080;
-                }
-                words[base + SCALE_VEC * GROUP + lane] = q8_k::d(y).to_bits();
-                // Q8_K's sums of 16 quants, two per 32-element sub-block.
-                let bsum = |i: usize| i16::from_le_bytes([y[BSUMS + 2 * i], y[BSUMS + 2 * i + 1]]);
-                let sum = |j: usize| (bsum(2 * j) + bsum(2 * j + 1)) as u16 as u32;
-                for p in 0..4 {
-                    words[base + (SUMS_VEC + p) * GROUP + lane] =
-                        sum(2 * p) | (sum(2 * p + 1) << 16);
-                }
-            }
+    PackedColumns::pack(n, nb, VECS_PER_BLOCK, |col, b, words| {
+        let y = &qa[col * arb + b * q8_k::TYPE_SIZE..][..q8_k::TYPE_SIZE];
+        for (k, quad) in y[q8_k::QS..q8_k::QS + 256].chunks_exact(4).enumerate() {
+            words[k] = u32::from_le_bytes([quad[0], quad[1], quad[2], quad[3]]) ^ 0x8080_8080;
         }
-    }
-    PackedColumns { vecs, nb, groups }
+        words[SCALE_VEC] = q8_k::d(y).to_bits();
+        // Q8_K's sums of 16 quants, two per 32-element sub-block.
+        let bsum = |i: usize| i16::from_le_bytes([y[BSUMS + 2 * i], y[BSUMS + 2 * i + 1]]);
+        let sum = |j: usize| (bsum(2 * j) + bsum(2 * j + 1)) as u16 as u32;
+        for p in 0..4 {
+            words[SUMS_VEC + p] = sum(2 * p) | (sum(2 * p + 1) << 16);
+        }
+    })
 }
 
 /// One weight block of one row, unpacked for the kernel.
@@ -104,15 +70,6 @@ pub struct Unpacked {
     /// Formats with minimums: the block's minimum scale.
     pub dmin: f32,
 }
-
-pub const EMPTY: Unpacked = Unpacked {
-    levels: [0; 64],
-    scales: [0; 16],
-    correction: 0,
-    d: 0.0,
-    min_pairs: [0; 4],
-    dmin: 0.0,
-};
 
 /// A weight format the kernel runs: 256-element blocks against Q8_K activations, each block
 /// `d · Σ_j scale_j · (q_j · y_j) − dmin · Σ_j min_j · Σ y_j` with quants in −128..=127 and
@@ -165,97 +122,36 @@ pub unsafe fn f16_at(x: &[u8], at: usize) -> f32 {
     )))
 }
 
-/// The output matrix shared by the row tasks; each task writes only its own rows.
-#[derive(Clone, Copy)]
-pub struct OutRows(pub *mut f32);
-// SAFETY: tasks write disjoint elements (their own rows) and the buffer outlives the scope.
-unsafe impl Send for OutRows {}
-unsafe impl Sync for OutRows {}
+/// The 256-element formats as a [`ColumnBlocks`] family.
+pub struct K256<F>(std::marker::PhantomData<F>);
 
-/// A task's working memory, reused for each of its tiles (zeroing it per tile cost more than the
-/// unpacking for small expert batches).
-pub struct Scratch {
-    unpacked: [[Unpacked; KBLOCKS]; ROWS],
-    partial: Vec<[__m512; ROWS]>,
-}
+// SAFETY: `Unpacked` is integers and floats only (any bits are a value), aligned to 4.
+unsafe impl<F: ColumnFormat> ColumnBlocks for K256<F> {
+    type Unpacked = Unpacked;
+    const TYPE_SIZE: usize = F::TYPE_SIZE;
+    const KBLOCKS: usize = KBLOCKS;
+    const VECS_PER_BLOCK: usize = VECS_PER_BLOCK;
 
-impl Scratch {
-    /// Runs `f` with this thread's scratch (made once per thread).
-    pub fn with<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-        thread_local! {
-            static SCRATCH: std::cell::RefCell<Box<Scratch>> = std::cell::RefCell::new(Box::new(Scratch {
-                unpacked: [[EMPTY; KBLOCKS]; ROWS],
-                partial: Vec::new(),
-            }));
-        }
-        SCRATCH.with(|s| f(&mut s.borrow_mut()))
+    #[inline(always)]
+    unsafe fn unpack(x: &[u8], dst: &mut Unpacked) {
+        F::unpack(x, dst)
     }
-}
 
-/// `out[c * rows + r]` for rows `r0..r0 + nr` (nr <= [`ROWS`]) of `w` and every packed column
-/// `c < n`. Rows past `nr` in `scratch` hold stale blocks whose results are not written.
-///
-/// # Safety
-/// The CPU has AVX2, FMA, F16C, BMI2 and AVX-512 F/BW/VL/VNNI; `w` holds rows `r0..r0 + nr` at stride
-/// `wrb` with `packed.nb` blocks each; `out` has `n * rows` elements, of which this call alone
-/// writes those of rows `r0..r0 + nr`.
-#[target_feature(enable = "avx2,fma,f16c,bmi2,avx512f,avx512vl,avx512bw,avx512vnni")]
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn rows_times_columns<F: ColumnFormat>(
-    w: &[u8],
-    wrb: usize,
-    r0: usize,
-    nr: usize,
-    rows: usize,
-    n: usize,
-    packed: &PackedColumns,
-    out: OutRows,
-    scratch: &mut Scratch,
-) {
-    let ts = F::TYPE_SIZE;
-    let nb = packed.nb;
-    let nr = nr.min(ROWS);
-    let Scratch { unpacked, partial } = scratch;
-    partial.clear();
-    partial.resize(packed.groups, [_mm512_setzero_ps(); ROWS]);
-    let chunks = nb.div_ceil(KBLOCKS);
-    for ch in 0..chunks {
-        let b0 = ch * KBLOCKS;
-        let len = (nb - b0).min(KBLOCKS);
-        for (r, row) in unpacked.iter_mut().enumerate().take(nr) {
-            for (i, u) in row.iter_mut().enumerate().take(len) {
-                F::unpack(&w[(r0 + r) * wrb + (b0 + i) * ts..][..ts], u);
-            }
-        }
-        for (g, acc) in partial.iter_mut().enumerate() {
-            for i in 0..len {
-                let y = &packed.vecs[(g * nb + b0 + i) * VECS_PER_BLOCK..][..VECS_PER_BLOCK];
-                block_step::<F>(unpacked, i, y, acc);
-            }
-        }
-    }
-    for (g, acc) in partial.iter().enumerate() {
-        for (r, v) in acc.iter().enumerate().take(nr) {
-            let vals: [f32; GROUP] = std::mem::transmute(*v);
-            for (lane, &val) in vals.iter().enumerate() {
-                let c = g * GROUP + lane;
-                if c < n {
-                    // SAFETY: c < n and r0 + r < rows: in bounds, and only this call writes it.
-                    *out.0.add(c * rows + r0 + r) = val;
-                }
-            }
-        }
+    #[inline(always)]
+    unsafe fn step(unpacked: &[Unpacked], i: usize, y: &[__m512i], acc: &mut [__m512; ROWS]) {
+        block_step::<F>(unpacked, i, y, acc)
     }
 }
 
 /// One block of the tile's rows against one group of columns, added to `acc`.
 #[inline(always)]
 unsafe fn block_step<F: ColumnFormat>(
-    unpacked: &[[Unpacked; KBLOCKS]; ROWS],
+    unpacked: &[Unpacked],
     i: usize,
     y: &[__m512i],
     acc: &mut [__m512; ROWS],
 ) {
+    let tile = as_tile::<_, KBLOCKS>(unpacked);
     let mut sums = [_mm512_setzero_si512(); ROWS];
     // Four-quant groups per sub-block.
     let per = 64 / F::SUBS;
@@ -264,18 +160,18 @@ unsafe fn block_step<F: ColumnFormat>(
         for k in 0..per {
             let yk = y[per * j + k];
             for (r, raw_r) in raw.iter_mut().enumerate() {
-                let wk = _mm512_set1_epi32(unpacked[r][i].levels[per * j + k] as i32);
+                let wk = _mm512_set1_epi32(tile[r][i].levels[per * j + k] as i32);
                 *raw_r = _mm512_dpbusd_epi32(*raw_r, yk, wk);
             }
         }
         for (r, s) in sums.iter_mut().enumerate() {
-            let scale = _mm512_set1_epi32(unpacked[r][i].scales[j]);
+            let scale = _mm512_set1_epi32(tile[r][i].scales[j]);
             *s = _mm512_add_epi32(*s, _mm512_mullo_epi32(raw[r], scale));
         }
     }
     let dy = _mm512_castsi512_ps(y[SCALE_VEC]);
     for (r, a) in acc.iter_mut().enumerate() {
-        let u = &unpacked[r][i];
+        let u = &tile[r][i];
         let exact = _mm512_sub_epi32(sums[r], _mm512_set1_epi32(u.correction));
         let d = _mm512_mul_ps(_mm512_set1_ps(u.d), dy);
         *a = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(exact), *a);

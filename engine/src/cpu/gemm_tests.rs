@@ -3,7 +3,9 @@
 //! bit; the transposed-activation product (IQ4_XS and the K-quants but Q2_K, on AVX-512 VNNI) sums the same block terms in
 //! another order and is held to a rounding bound instead.
 
-use super::gemm::{gemm_weights, gemm_weights_on, tile_kernel, TileIsa, Weights, MAX_COLS};
+use super::gemm::{
+    gemm_weights, gemm_weights_on, tile_kernel, uses_column_kernel, TileIsa, Weights, MAX_COLS,
+};
 use super::matmul::quantize_rows;
 use super::x86_dot::vec_dot_for;
 use crate::gguf::GgmlType;
@@ -61,13 +63,9 @@ fn random_problem(
     (w, qa, arb)
 }
 
-/// Whether `ty`'s product on `isa` keeps the `vec_dot`'s float order.
-fn keeps_vec_dot_order(ty: GgmlType, isa: TileIsa) -> bool {
-    !(isa == TileIsa::Avx512Vnni
-        && matches!(
-            ty,
-            GgmlType::IQ4_XS | GgmlType::Q3_K | GgmlType::Q4_K | GgmlType::Q5_K | GgmlType::Q6_K
-        ))
+/// Whether `ty`'s product of `n` columns on `isa` keeps the `vec_dot`'s float order.
+fn keeps_vec_dot_order(ty: GgmlType, isa: TileIsa, n: usize) -> bool {
+    !uses_column_kernel(ty, isa, n)
 }
 
 /// Σ |w_i · y_i| over the dequantized row and activations: the scale of the rounding error of
@@ -102,7 +100,7 @@ fn check_bit_identical(ty: GgmlType, rows: usize, k: usize, n: usize) {
                 let (wr, ar) = (&w[r * wrb..(r + 1) * wrb], &qa[t * arb..(t + 1) * arb]);
                 let want = dot(k, wr, ar);
                 let got = out[t * rows + r];
-                if keeps_vec_dot_order(ty, isa) {
+                if keeps_vec_dot_order(ty, isa, n) {
                     assert_eq!(
                         got.to_bits(),
                         want.to_bits(),
