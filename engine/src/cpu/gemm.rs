@@ -21,9 +21,8 @@ use super::matmul::MatmulError;
 use super::parallel;
 #[cfg(target_arch = "x86_64")]
 use super::{
-    gemm_cols, gemm_cols32, gemm_cols32_formats, gemm_cols_driver, gemm_cols_iq4_xs, gemm_cols_k16,
-    gemm_cols_kquant, gemm_f32, gemm_iq4_xs, gemm_k16, gemm_kquant, gemm_nibble, gemm_q0_wide,
-    gemm_q8_0,
+    gemm_cols, gemm_cols32, gemm_cols_driver, gemm_cols_iq4_xs, gemm_cols_k16, gemm_cols_kquant,
+    gemm_f32, gemm_iq4_xs, gemm_k16, gemm_kquant, gemm_nibble, gemm_q0_wide, gemm_q8_0,
 };
 use crate::gguf::GgmlType;
 use crate::tensor::Tensor;
@@ -346,32 +345,30 @@ fn rows_per_task_of(rows: usize, tile_rows: usize) -> usize {
 /// `n * rows` elements.
 #[cfg(target_arch = "x86_64")]
 fn gemm_columns(w: &Weights, qa: &[u8], arb: usize, n: usize, out: &mut [f32], nb: usize) {
-    use gemm_cols::{pack_columns as q8_k_columns, K256};
-    use gemm_cols32::{pack_columns as q8_0_columns, B32};
-    use gemm_cols32_formats as b32;
+    use gemm_cols::K256;
+    use gemm_cols32::{Nibble, B32, Q0};
     let args = (w, qa, arb, n, out, nb);
     match w.ty {
-        GgmlType::Q4_K => columns::<K256<gemm_cols_kquant::Q4K>>(args, q8_k_columns),
-        GgmlType::Q5_K => columns::<K256<gemm_cols_kquant::Q5K>>(args, q8_k_columns),
-        GgmlType::Q6_K => columns::<K256<gemm_cols_k16::Q6K>>(args, q8_k_columns),
-        GgmlType::Q3_K => columns::<K256<gemm_cols_k16::Q3K>>(args, q8_k_columns),
-        GgmlType::IQ4_XS => columns::<K256<gemm_cols_iq4_xs::Iq4Xs>>(args, q8_k_columns),
-        GgmlType::Q4_0 => columns::<B32<b32::Q4_0>>(args, q8_0_columns),
-        GgmlType::Q5_0 => columns::<B32<b32::Q5_0>>(args, q8_0_columns),
-        GgmlType::Q8_0 => columns::<B32<b32::Q8_0>>(args, q8_0_columns),
-        GgmlType::IQ4_NL => columns::<B32<b32::Iq4Nl>>(args, q8_0_columns),
-        GgmlType::MXFP4 => columns::<B32<b32::Mxfp4>>(args, q8_0_columns),
+        GgmlType::Q4_K => columns::<K256<gemm_cols_kquant::Q4K>>(args),
+        GgmlType::Q5_K => columns::<K256<gemm_cols_kquant::Q5K>>(args),
+        GgmlType::Q6_K => columns::<K256<gemm_cols_k16::Q6K>>(args),
+        GgmlType::Q3_K => columns::<K256<gemm_cols_k16::Q3K>>(args),
+        GgmlType::IQ4_XS => columns::<K256<gemm_cols_iq4_xs::Iq4Xs>>(args),
+        GgmlType::Q4_0 => columns::<B32<Q0<gemm_q8_0::Q4_0>>>(args),
+        GgmlType::Q5_0 => columns::<B32<Q0<gemm_q8_0::Q5_0>>>(args),
+        GgmlType::Q8_0 => columns::<B32<Q0<gemm_q8_0::Q8_0>>>(args),
+        GgmlType::IQ4_NL => columns::<B32<Nibble<gemm_nibble::Iq4Nl>>>(args),
+        GgmlType::MXFP4 => columns::<B32<Nibble<gemm_nibble::Mxfp4>>>(args),
         other => unreachable!("no column kernel for {other}"),
     }
 }
 
-/// [`gemm_columns`] for one kernel family `B`, its activations packed by `pack`.
+/// [`gemm_columns`] for one kernel family `B`.
 #[cfg(target_arch = "x86_64")]
 fn columns<B: gemm_cols_driver::ColumnBlocks>(
     (w, qa, arb, n, out, nb): (&Weights, &[u8], usize, usize, &mut [f32], usize),
-    pack: fn(&[u8], usize, usize, usize) -> gemm_cols_driver::PackedColumns,
 ) {
-    let packed = pack(qa, arb, n, nb);
+    let packed = B::pack_columns(qa, arb, n, nb);
     let out_rows = gemm_cols_driver::OutRows(out.as_mut_ptr());
     let rows = w.rows;
     let per_task = rows_per_task_of(rows, gemm_cols_driver::ROWS);
@@ -379,7 +376,7 @@ fn columns<B: gemm_cols_driver::ColumnBlocks>(
         let r_start = task * per_task;
         let r_end = (r_start + per_task).min(rows);
         // SAFETY: `gemm_columns`' preconditions; rows r_start..r_end belong to this task only,
-        // `packed` was made by `B`'s packer, and the call makes no parallel calls.
+        // `packed` is `B`'s packing, and the call makes no parallel calls.
         unsafe {
             gemm_cols_driver::rows_times_columns::<B>(
                 w.data,

@@ -36,7 +36,7 @@ const SUMS_VEC: usize = 65;
 /// group of 16 columns and each block, 64 vectors of (4 quants + 128) × 16 columns, the 16
 /// columns' block scales (f32), then four vectors of the 32-element sub-block sums as i16 pairs
 /// (sub-blocks 2p and 2p + 1 in vector p).
-pub fn pack_columns(qa: &[u8], arb: usize, n: usize, nb: usize) -> PackedColumns {
+fn pack_columns(qa: &[u8], arb: usize, n: usize, nb: usize) -> PackedColumns {
     const BSUMS: usize = q8_k::QS + 256;
     PackedColumns::pack(n, nb, VECS_PER_BLOCK, |col, b, words| {
         let y = &qa[col * arb + b * q8_k::TYPE_SIZE..][..q8_k::TYPE_SIZE];
@@ -131,6 +131,10 @@ unsafe impl<F: ColumnFormat> ColumnBlocks for K256<F> {
     const TYPE_SIZE: usize = F::TYPE_SIZE;
     const KBLOCKS: usize = KBLOCKS;
     const VECS_PER_BLOCK: usize = VECS_PER_BLOCK;
+
+    fn pack_columns(qa: &[u8], arb: usize, n: usize, nb: usize) -> PackedColumns {
+        pack_columns(qa, arb, n, nb)
+    }
 
     #[inline(always)]
     unsafe fn unpack(x: &[u8], dst: &mut Unpacked) {

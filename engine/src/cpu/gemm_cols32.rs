@@ -15,15 +15,20 @@
 //! - Each (row, column) result is Σ over blocks of `(dx·dy) · block_sum` in f32, the terms of the
 //!   decode `vec_dot`, which splits each block sum over eight lanes first, so the two differ in
 //!   the last bits (`gemm_tests` bounds it).
-//! - A format supplies only its block's 32 levels and scale ([`BlockFormat`], in
-//!   `gemm_cols32_formats.rs`).
+//! - A format supplies only its block's 32 levels and scale ([`BlockFormat`]), taken from the
+//!   tiles' own format descriptions: [`Q0`] for Q4_0, Q5_0 and Q8_0 (`gemm_q8_0::Q0Format`),
+//!   [`Nibble`] for IQ4_NL and MXFP4 (`gemm_nibble::NibbleFormat`).
 
 #![cfg(target_arch = "x86_64")]
 
 use super::gemm_cols_driver::{as_tile, ColumnBlocks, PackedColumns, ROWS};
+use super::gemm_nibble::NibbleFormat;
+use super::gemm_q8_0::Q0Format;
 use super::gemm_simd::f16_at;
+use crate::quant::nibble_lut_avx2::levels32;
 use crate::quant::q8_0;
 use std::arch::x86_64::*;
+use std::marker::PhantomData;
 
 /// Weight blocks unpacked per K chunk (2048 elements; eight rows take 20 KiB).
 const KBLOCKS: usize = 64;
@@ -34,7 +39,7 @@ const SCALE_VEC: usize = 8;
 /// Repacks `n` Q8_0 activation rows (`nb` blocks each, row stride `arb`) for [`B32`]: for each
 /// group of 16 columns and each block, eight vectors of (4 quants + 128) × 16 columns, then the 16
 /// columns' block scales (f32).
-pub fn pack_columns(qa: &[u8], arb: usize, n: usize, nb: usize) -> PackedColumns {
+fn pack_columns(qa: &[u8], arb: usize, n: usize, nb: usize) -> PackedColumns {
     PackedColumns::pack(n, nb, VECS_PER_BLOCK, |col, b, words| {
         let y = &qa[col * arb + b * q8_0::TYPE_SIZE..][..q8_0::TYPE_SIZE];
         for (k, quad) in y[2..].chunks_exact(4).enumerate() {
@@ -53,6 +58,37 @@ pub trait BlockFormat {
     fn scale(x: &[u8]) -> f32;
 }
 
+/// Q4_0, Q5_0, Q8_0: the tiles' expansion, the f16 scale at offset 0.
+pub struct Q0<F>(PhantomData<F>);
+
+impl<F: Q0Format> BlockFormat for Q0<F> {
+    const TYPE_SIZE: usize = F::TYPE_SIZE;
+    #[inline(always)]
+    unsafe fn levels(x: &[u8]) -> __m256i {
+        F::expand(x)
+    }
+    #[inline(always)]
+    fn scale(x: &[u8]) -> f32 {
+        f16_at(x, 0)
+    }
+}
+
+/// IQ4_NL, MXFP4: codes looked up in the format's table, as the tiles and the `vec_dot` do.
+pub struct Nibble<F>(PhantomData<F>);
+
+impl<F: NibbleFormat> BlockFormat for Nibble<F> {
+    const TYPE_SIZE: usize = F::TYPE_SIZE;
+    #[inline(always)]
+    unsafe fn levels(x: &[u8]) -> __m256i {
+        let table = _mm_loadu_si128(F::TABLE.as_ptr() as *const __m128i);
+        levels32(table, &x[F::QS..])
+    }
+    #[inline(always)]
+    fn scale(x: &[u8]) -> f32 {
+        F::scale(x)
+    }
+}
+
 /// One weight block of one row, unpacked for the kernel.
 #[derive(Clone, Copy)]
 pub struct Unpacked {
@@ -64,7 +100,7 @@ pub struct Unpacked {
 }
 
 /// The 32-element formats as a [`ColumnBlocks`] family.
-pub struct B32<F>(std::marker::PhantomData<F>);
+pub struct B32<F>(PhantomData<F>);
 
 // SAFETY: `Unpacked` is integers and floats only (any bits are a value), aligned to 4.
 unsafe impl<F: BlockFormat> ColumnBlocks for B32<F> {
@@ -72,6 +108,10 @@ unsafe impl<F: BlockFormat> ColumnBlocks for B32<F> {
     const TYPE_SIZE: usize = F::TYPE_SIZE;
     const KBLOCKS: usize = KBLOCKS;
     const VECS_PER_BLOCK: usize = VECS_PER_BLOCK;
+
+    fn pack_columns(qa: &[u8], arb: usize, n: usize, nb: usize) -> PackedColumns {
+        pack_columns(qa, arb, n, nb)
+    }
 
     #[inline(always)]
     unsafe fn unpack(x: &[u8], dst: &mut Unpacked) {

@@ -17,8 +17,8 @@ pub const ROWS: usize = 8;
 pub struct PackedColumns {
     vecs: Vec<__m512i>,
     vecs_per_block: usize,
-    pub nb: usize,
-    pub groups: usize,
+    nb: usize,
+    groups: usize,
 }
 
 impl PackedColumns {
@@ -92,6 +92,8 @@ pub unsafe trait ColumnBlocks {
     const KBLOCKS: usize;
     /// Vectors per (column group, block) of the packed activations.
     const VECS_PER_BLOCK: usize;
+    /// Repacks `n` activation rows of `nb` blocks of the family's dot type (row stride `arb`).
+    fn pack_columns(qa: &[u8], arb: usize, n: usize, nb: usize) -> PackedColumns;
     /// Unpacks weight block `x` (the CPU has the features `rows_times_columns` enables).
     unsafe fn unpack(x: &[u8], dst: &mut Self::Unpacked);
     /// Adds block `i` of the chunk (row `r`'s at `unpacked[r * KBLOCKS + i]`) times the group's
@@ -128,7 +130,7 @@ struct Scratch {
 /// scratch).
 ///
 /// # Safety
-/// The CPU has AVX2, FMA, F16C, BMI2 and AVX-512 F/BW/VL/VNNI; `packed` was made for `B`; `w` holds
+/// The CPU has AVX2, FMA, F16C, BMI2 and AVX-512 F/BW/VL/VNNI; `packed` is `B::pack_columns`'; `w` holds
 /// rows `r_start..r_end` at stride `wrb` with `packed.nb` blocks each; `out` has `n * rows`
 /// elements, of which this call alone writes those of rows `r_start..r_end`.
 #[allow(clippy::too_many_arguments)]

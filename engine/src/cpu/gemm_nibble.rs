@@ -32,7 +32,7 @@ pub(super) trait NibbleFormat {
     fn scale(x: &[u8]) -> f32;
 }
 
-struct Mxfp4;
+pub(super) struct Mxfp4;
 impl NibbleFormat for Mxfp4 {
     const TYPE_SIZE: usize = mxfp4::TYPE_SIZE;
     const QS: usize = 1;
@@ -43,7 +43,7 @@ impl NibbleFormat for Mxfp4 {
     }
 }
 
-struct Iq4Nl;
+pub(super) struct Iq4Nl;
 impl NibbleFormat for Iq4Nl {
     const TYPE_SIZE: usize = iq4_nl::TYPE_SIZE;
     const QS: usize = 2;

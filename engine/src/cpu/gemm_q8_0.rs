@@ -14,6 +14,8 @@
 use super::gemm::{Sums, MAX_COLS};
 use super::gemm_simd::{hsum_f32, hsum_i32, load32, tile_fns, IntDot};
 use crate::quant::avx2_util::f16c_two;
+// The decode kernels' block expansion, so that prompt and decode read a block the same way.
+use crate::quant::q5_0_avx2::{bytes_from_bits, nibbles32};
 use crate::quant::{q4_0, q5_0, q8_0};
 use std::arch::x86_64::*;
 
@@ -32,29 +34,6 @@ pub(super) trait Q0Format {
     const LANES: bool;
     /// The block's 32 quants as signed bytes, in element order.
     unsafe fn expand(x: &[u8]) -> __m256i;
-}
-
-/// Low nibbles of 16 bytes in the low half, high nibbles in the high half (`bytes_from_nibbles_32`).
-#[inline(always)]
-unsafe fn nibbles32(qs: &[u8]) -> __m256i {
-    let qs = &qs[..16];
-    let lo = _mm_loadu_si128(qs.as_ptr() as *const __m128i);
-    let both = _mm256_insertf128_si256(_mm256_castsi128_si256(lo), _mm_srli_epi16(lo, 4), 1);
-    _mm256_and_si256(both, _mm256_set1_epi8(0x0F))
-}
-
-/// 0xFF in byte j where bit j of `bits` is set, else 0 (`bytes_from_bits_32`).
-#[inline(always)]
-unsafe fn bytes_from_bits(bits: u32) -> __m256i {
-    let shuf = _mm256_set_epi64x(
-        0x0303030303030303,
-        0x0202020202020202,
-        0x0101010101010101,
-        0,
-    );
-    let bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(bits as i32), shuf);
-    let bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
-    _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1))
 }
 
 pub(super) struct Q8_0;
@@ -80,7 +59,7 @@ impl Q0Format for Q5_0 {
     }
 }
 
-struct Q4_0;
+pub(super) struct Q4_0;
 impl Q0Format for Q4_0 {
     const TYPE_SIZE: usize = q4_0::TYPE_SIZE;
     const LANES: bool = false;

@@ -6,8 +6,6 @@ mod gemm_cols;
 #[cfg(target_arch = "x86_64")]
 mod gemm_cols32;
 #[cfg(target_arch = "x86_64")]
-mod gemm_cols32_formats;
-#[cfg(target_arch = "x86_64")]
 mod gemm_cols_driver;
 #[cfg(target_arch = "x86_64")]
 mod gemm_cols_iq4_xs;
