@@ -202,7 +202,7 @@ pub fn measure_file(
         (settings.n_gen / 2) as u64,
         false,
     );
-    let (w, a) = prompt_flops_per_token(&spec, (settings.n_prompt / 2) as u64);
+    let prompt_flops = prompt_flops_per_token(&spec, (settings.n_prompt / 2) as u64);
     Ok(Measurement {
         slice: job.clone(),
         file_bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
@@ -210,7 +210,7 @@ pub fn measure_file(
         n_prompt: settings.n_prompt,
         n_gen: settings.n_gen,
         gen_bytes_per_token: r.cpu_weights + r.cpu_kv,
-        prompt_flops_per_token: w + a,
+        prompt_flops_per_token: prompt_flops.total(),
         tg_tps,
         pp_tps,
     })

@@ -139,7 +139,7 @@ fn stored_coefficients_change_the_cpu_prediction() {
     let slow = calibrated_cpu(CpuCalibration {
         gen_read_gbs: 6.4, // half of the built-in 16 GB/s x 0.8
         gen_layer_overhead_s: 0.0,
-        prompt_gflops: 52.5, // half of 150 x 0.7
+        prompt_gflops: 40.5, // half of 150 x 0.54
         measured_on: "2026-11-23".into(),
         engine: "test".into(),
         threads: 2,

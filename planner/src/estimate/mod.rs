@@ -2,6 +2,7 @@
 
 mod cache;
 mod config;
+pub mod gpu_efficiency;
 mod memory;
 mod multi_gpu;
 mod speed;
@@ -15,9 +16,11 @@ pub use memory::{
 pub use multi_gpu::GpuSet;
 pub use speed::{
     generation_tps, prompt_flops_per_token, prompt_tps, ram_bandwidth, token_reads, Calibration,
-    TokenReads, CALIBRATION,
+    PromptFlops, TokenReads, CALIBRATION,
 };
 
+#[cfg(test)]
+mod gpu_backend_tests;
 #[cfg(test)]
 mod heldout_tests;
 #[cfg(test)]

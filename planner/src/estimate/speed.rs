@@ -7,19 +7,16 @@ use serde::Serialize;
 
 use super::cache::kv_bytes_for_layer;
 use super::config::{Placement, RunConfig};
+use super::gpu_efficiency;
 use super::memory::tensor_on_gpu;
 use super::multi_gpu::GpuSet;
 use crate::hw::HardwareProfile;
 use crate::model::{LayerKind, ModelSpec, TensorRole};
 
-/// Efficiency factors, fitted to the published llama.cpp measurements in PLANNER-DATA.md.
+/// Efficiency factors, fitted to the published llama.cpp measurements in PLANNER-DATA.md. The GPU
+/// kernels' shares of bandwidth and compute are per backend, in [`super::gpu_efficiency`].
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Calibration {
-    /// Share of GPU bandwidth reached streaming dense weights (large mat-vec).
-    pub gpu_dense: f64,
-    /// Share of GPU bandwidth reached reading routed-expert slices (`mul_mat_id` with 1 token: small,
-    /// scattered reads). Fitted on RTX 3090 (111.2 t/s) and RTX 5090 (160–194 t/s), 35B-A3B.
-    pub gpu_experts: f64,
     /// Share of GPU bandwidth for f16 KV reads by flash attention (3090 at 131K: 79.4 t/s).
     pub gpu_kv_f16: f64,
     /// Same for quantized KV (dequantized inside the FA kernel); fitted on the RTX 5080 q4_0 run at ~233K.
@@ -31,9 +28,6 @@ pub struct Calibration {
     /// Per layer whose experts run on the CPU: hidden state over PCIe twice, sync, thread wake-up (s).
     /// Fitted on the RTX 5080 `--n-cpu-moe 16` run (51.1 t/s).
     pub offload_layer_s: f64,
-    /// Share of the profile's dense FP16 tensor TFLOP/s (FP16-accumulate figure, as hw-profiles state it)
-    /// reached in prompt processing (RTX 3090 pp at 4K: 2622 t/s).
-    pub gpu_prompt: f64,
     /// Share of PCIe bandwidth reached copying CPU-resident experts to the GPU per ubatch (5090 table).
     pub pcie: f64,
     /// Share of CPU peak FLOP/s reached in prompt processing (fitted: 2-core AVX2 machine, pp512 167 t/s).
@@ -54,16 +48,13 @@ pub struct Calibration {
 }
 
 pub const CALIBRATION: Calibration = Calibration {
-    gpu_dense: 0.8,
-    gpu_experts: 0.11,
     gpu_kv_f16: 0.8,
     gpu_kv_quant: 0.12,
     gpu_layer_s: 30e-6,
     cpu_read: 0.8,
     offload_layer_s: 0.5e-3,
-    gpu_prompt: 0.105,
     pcie: 0.47,
-    cpu_prompt: 0.7,
+    cpu_prompt: 0.54,
     cpu_attn: 0.12,
     offload_prompt_token_layer_s: 29e-6,
     gpu_hop_s: 100e-6,
@@ -85,6 +76,8 @@ fn is_quant_kv(t: fitbench_engine::gguf::GgmlType) -> bool {
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct TokenReads {
     pub gpu_dense: f64,
+    /// The part of `gpu_dense` in F16/BF16/F32 tensors (read at another rate on some backends).
+    pub gpu_dense_float: f64,
     pub gpu_experts: f64,
     pub gpu_kv: f64,
     pub cpu_weights: f64,
@@ -119,6 +112,9 @@ pub fn token_reads(
                 r.gpu_experts += bytes;
             } else {
                 r.gpu_dense += bytes;
+                if !t.ggml_type.is_quantized() {
+                    r.gpu_dense_float += bytes;
+                }
             }
         } else {
             r.cpu_weights += bytes;
@@ -163,8 +159,9 @@ pub fn generation_tps(
         None => cpu_bytes / (ram_bandwidth(hw) * c.cpu_read),
     };
     t += cpu_attention_flops(spec, p, depth, gpu.is_some()) / (cpu_peak_flops(hw) * c.cpu_attn);
-    if let Some(set) = GpuSet::of(hw) {
+    if let (Some(set), Some(g)) = (GpuSet::of(hw), gpu) {
         if p.n_gpu_layers > 0 {
+            let e = gpu_efficiency::for_backend(&g.backend);
             // Several GPUs: layer blocks in turn (see multi_gpu.rs).
             let bw = set.bandwidth_gbs * 1e9;
             t += (set.n_gpus() - 1) as f64 * c.gpu_hop_s;
@@ -173,8 +170,10 @@ pub fn generation_tps(
             } else {
                 c.gpu_kv_f16
             };
-            t += r.gpu_dense / (bw * c.gpu_dense)
-                + r.gpu_experts / (bw * c.gpu_experts)
+            let quantized = r.gpu_dense - r.gpu_dense_float;
+            t += quantized / (bw * e.read_quantized)
+                + r.gpu_dense_float / (bw * e.read_float)
+                + r.gpu_experts / (bw * e.read_experts)
                 + r.gpu_kv / (bw * kv_eff);
             t += p.n_gpu_layers.min(spec.n_layers()) as f64 * c.gpu_layer_s;
             let n_offloaded = if spec.is_moe() {
@@ -226,11 +225,41 @@ fn attention_flops(l: &LayerKind, depth: u64) -> f64 {
     }
 }
 
-/// FLOPs per prompt token at `depth`: 2 per active weight, plus attention over the context.
-pub fn prompt_flops_per_token(spec: &ModelSpec, depth: u64) -> (f64, f64) {
-    let weights = 2.0 * spec.active_params();
-    let attn: f64 = spec.layers.iter().map(|l| attention_flops(l, depth)).sum();
-    (weights, attn)
+/// FLOPs per prompt token at `depth`, by kind of product.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PromptFlops {
+    /// 2 per weight every token goes through.
+    pub dense: f64,
+    /// 2 per routed-expert weight a token uses (`top_k / n_experts` of them).
+    pub experts: f64,
+    /// Attention over the context.
+    pub attention: f64,
+}
+
+impl PromptFlops {
+    pub fn total(&self) -> f64 {
+        self.dense + self.experts + self.attention
+    }
+}
+
+/// FLOPs per prompt token at `depth`. The LM head is left out: a prompt (llama-bench `pp`, a
+/// server's prompt) computes logits for its last token only.
+pub fn prompt_flops_per_token(spec: &ModelSpec, depth: u64) -> PromptFlops {
+    let frac = spec.expert_read_fraction();
+    let mut f = PromptFlops {
+        dense: 0.0,
+        experts: 0.0,
+        attention: spec.layers.iter().map(|l| attention_flops(l, depth)).sum(),
+    };
+    for t in &spec.tensors {
+        let n = t.n_elements() as f64;
+        match t.role {
+            TensorRole::Embedding | TensorRole::Mtp | TensorRole::Output => {}
+            TensorRole::RoutedExperts => f.experts += 2.0 * n * frac,
+            _ => f.dense += 2.0 * n,
+        }
+    }
+    f
 }
 
 /// Predicted prompt-processing speed (tokens/s) for a prompt evaluated at `depth`.
@@ -242,13 +271,16 @@ pub fn prompt_tps(
     depth: u64,
 ) -> f64 {
     let c = CALIBRATION;
-    let (w, a) = prompt_flops_per_token(spec, depth);
+    let f = prompt_flops_per_token(spec, depth);
     let ub = cfg.ubatch.max(1) as f64;
     match hw.gpus.first() {
         Some(g) if p.n_gpu_layers > 0 => {
             let flops = GpuSet::of(hw).map_or(g.fp16_tflops, |s| s.fp16_tflops) * 1e12;
-            // Attention (flash attention on tensor cores) runs at about twice the matmul share.
-            let t_compute = ub * (w / (flops * c.gpu_prompt) + a / (flops * c.gpu_prompt * 2.0));
+            let e = gpu_efficiency::for_backend(&g.backend);
+            let t_compute = ub
+                * (f.dense / (flops * e.prompt_dense)
+                    + f.experts / (flops * e.prompt_experts)
+                    + f.attention / (flops * e.prompt_attention));
             // CPU-resident weights cross PCIe once per ubatch (llama.cpp offloads the op when ubatch >= 32).
             let cpu_bytes: f64 = spec
                 .tensors
@@ -284,7 +316,7 @@ pub fn prompt_tps(
                 Some(cal) => cal.prompt_gflops * 1e9,
                 None => cpu_peak_flops(hw) * c.cpu_prompt,
             };
-            effective / (w + a)
+            effective / f.total()
         }
     }
 }

@@ -1,0 +1,82 @@
+//! How close llama.cpp's GPU kernels come to a device's headline figures, per backend.
+//!
+//! The profile gives a GPU's bandwidth and its `fp16_tflops` (the tensor-core FP16 figure on
+//! NVIDIA and AMD, the shader FP32 rate on Apple GPUs without matrix units). What llama.cpp reaches
+//! of them depends on the backend's kernels, so each backend has its own shares, fitted on
+//! published llama.cpp measurements (sources beside each constant; docs/planner-model.md lists
+//! which rows fit them and which rows check them).
+
+use fitbench_engine::gguf::GgmlType;
+
+/// Shares of a GPU's bandwidth (generation) and FP16 compute (prompt) that llama.cpp reaches.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct GpuEfficiency {
+    /// Generation: quantized dense weights streamed by the mat-vec kernels.
+    pub read_quantized: f64,
+    /// Generation: F16/BF16/F32 weights.
+    pub read_float: f64,
+    /// Generation: routed-expert slices (`mul_mat_id` with one token: short, scattered reads).
+    pub read_experts: f64,
+    /// Prompt: matrix products every token goes through (attention, recurrent and shared-expert
+    /// projections, dense FFN), `ubatch` columns each.
+    pub prompt_dense: f64,
+    /// Prompt: routed experts, each seeing only about `ubatch · top_k / n_experts` tokens.
+    pub prompt_experts: f64,
+    /// Prompt: attention over the context (flash attention).
+    pub prompt_attention: f64,
+}
+
+impl GpuEfficiency {
+    /// Bandwidth share for streaming a dense weight of type `ty`.
+    pub fn read_share(&self, ty: GgmlType) -> f64 {
+        if ty.is_quantized() {
+            self.read_quantized
+        } else {
+            self.read_float
+        }
+    }
+}
+
+/// CUDA (also used for ROCm, Vulkan and SYCL, which no published row here checks).
+pub const CUDA: GpuEfficiency = GpuEfficiency {
+    // Typical large mat-vec efficiency (assumed); checked by the 3090/4090 Llama 3 8B rows.
+    read_quantized: 0.8,
+    read_float: 0.8,
+    // RTX 3090 35B-A3B Q4_K at 4K: 111.2 t/s; RTX 5090: 160-194 t/s.
+    read_experts: 0.11,
+    // RTX 3090 and 4090, Llama 3 8B Q4_K_M pp512: 4030 and 7139 t/s (XiongjieDai/GPU-Benchmarks-on-
+    // LLM-Inference, llama.cpp May 2024): 0.40 and 0.30 of the FP16-accumulate tensor peak.
+    prompt_dense: 0.35,
+    // RTX 3090 35B-A3B Q4_K, 2622 t/s at 4K, with the dense part at `prompt_dense`: 16 tokens per
+    // expert per ubatch of 512 keep the tensor cores mostly idle.
+    prompt_experts: 0.047,
+    // RTX 3090 at 131K (1288 t/s) and RTX 5090 at 262K (2003 t/s), 35B-A3B, read at full depth.
+    prompt_attention: 0.26,
+};
+
+/// Apple GPUs through Metal (`fp16_tflops` = the shader FP32 rate).
+pub const METAL: GpuEfficiency = GpuEfficiency {
+    // M1 Max 32-core, Llama 3.1 8B Q4_K_M tg128 46.2 t/s (normiebench #40, 2026): the
+    // dequantizing mat-vec kernels are ALU-bound on Apple GPUs.
+    read_quantized: 0.53,
+    // M1 Max 32-core, Llama 3 8B F16 tg 18.75 t/s (XiongjieDai, May 2024).
+    read_float: 0.70,
+    // M2 Ultra 76-core, Qwen3-30B-A3B Q8_0 tg128 76.3 t/s (llama.cpp PR #15616, 2025) and M3 Max
+    // 40-core, Qwen3.5-35B-A3B Q4_K_M 58.3 t/s (hiesch.eu, llama-server b9020, 2026): -18% / +15%.
+    read_experts: 0.21,
+    // Llama 3 8B Q4_K_M pp512 on M1 Max (500 t/s, normiebench #40), M3 Max (693) and M2 Ultra (994,
+    // XiongjieDai May 2024): -10%, -12%, +18%.
+    prompt_dense: 0.60,
+    // M2 Ultra 76-core, Qwen3-30B-A3B Q8_0 pp512 2045 t/s (PR #15616), dense part at `prompt_dense`.
+    prompt_experts: 0.36,
+    // Same run, pp16384 1023 t/s: the extra time over pp512 is attention at ~8K mean depth.
+    prompt_attention: 0.45,
+};
+
+/// The shares for a profile's `backend` string.
+pub fn for_backend(backend: &str) -> &'static GpuEfficiency {
+    match backend {
+        "metal" => &METAL,
+        _ => &CUDA,
+    }
+}
