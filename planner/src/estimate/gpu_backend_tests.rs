@@ -41,6 +41,10 @@ const XD: &str = "XiongjieDai/GPU-Benchmarks-on-LLM-Inference (llama.cpp, May 20
 const NB40: &str = "brand-o/normiebench #40 (llama.cpp Metal, 2026), tg128/pp512";
 const NB3: &str = "brand-o/normiebench #3 (llama.cpp Metal, 2026), tg128/pp512";
 const HIESCH: &str = "hiesch.eu, llama.cpp on Apple Silicon (llama-server b9020, 2026), 751-token prompt, 512 generated";
+const SPARK: &str =
+    "ggerganov's DGX Spark llama-bench (b6767, -fa 1 -ub 2048), jetsonhacks.com copy";
+const IK1593: &str =
+    "ikawrakow/ik_llama.cpp PR #1593, stock llama.cpp b8125 row (llama-server, 1 of 3 slots)";
 const PR15616: &str = "ggml-org/llama.cpp PR #15616 (2025, -ub 2048 -fa 1)";
 
 /// One row per published figure: (source, profile, model, quant, tg (t/s, mean depth), pp (t/s,
@@ -67,6 +71,9 @@ fn rows() -> Vec<Row> {
         r(NB3, "mac-mini-m4-16gb", l8, "Q4_K_M", Some((20.87, 64)), Some((224.81, 0, 512)), KnownMiss, Check),
         r(HIESCH, "m3-max-64gb", "qwen3.5-35b-a3b", "Q4_K_M", Some((58.3, 1007)), None, Fit, Check),
         r(PR15616, "m2-ultra-192gb", q30, "Q8_0", Some((76.31, 64)), Some((2045.19, 0, 512)), Fit, Fit),
+        r(SPARK, "dgx-spark", "gpt-oss-20b", "MXFP4_MOE", Some((79.74, 16)), Some((3610.56, 0, 2048)), Check, KnownMiss),
+        r(SPARK, "dgx-spark", "gpt-oss-20b", "MXFP4_MOE", Some((64.02, 16400)), Some((2685.54, 16384, 2048)), Check, KnownMiss),
+        r(IK1593, "rtx-5060-ti-16gb", "qwen3.5-35b-a3b", "IQ3_S", Some((69.0, 1000)), None, Check, Check),
         // pp16384 from an empty context: ubatches of 2048 at a mean depth of about 8K.
         r(PR15616, "m2-ultra-192gb", q30, "Q8_0", None, Some((1022.81, 8192, 2048)), Fit, Fit),
     ]

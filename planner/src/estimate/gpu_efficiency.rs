@@ -17,16 +17,28 @@ pub struct GpuEfficiency {
     pub read_float: f64,
     /// Generation: routed-expert slices (`mul_mat_id` with one token: short, scattered reads).
     pub read_experts: f64,
+    /// Generation: time of one recurrent (Gated DeltaNet) layer's non-matmul work per token, in
+    /// bytes read at the full bandwidth (it scales with the GPU's bandwidth, not as a fixed cost).
+    pub recurrent_layer_bytes: f64,
     /// Prompt: matrix products every token goes through (attention, recurrent and shared-expert
     /// projections, dense FFN), `ubatch` columns each.
     pub prompt_dense: f64,
-    /// Prompt: routed experts, each seeing only about `ubatch · top_k / n_experts` tokens.
-    pub prompt_experts: f64,
+    /// Prompt: routed experts, each seeing only `n = ubatch · top_k / n_experts` tokens, run at
+    /// `prompt_dense · n / (n + this)`: narrow products leave the matrix units idle.
+    pub prompt_expert_half_tokens: f64,
     /// Prompt: attention over the context (flash attention).
     pub prompt_attention: f64,
+    /// Prompt: one recurrent (Gated DeltaNet) layer's non-matmul work per token, in FLOPs run at
+    /// `prompt_dense` (the chunked recurrence and its small ops).
+    pub recurrent_layer_prompt_flops: f64,
 }
 
 impl GpuEfficiency {
+    /// Prompt share of the routed-expert products when each expert sees `tokens` tokens.
+    pub fn prompt_experts(&self, tokens: f64) -> f64 {
+        self.prompt_dense * tokens / (tokens + self.prompt_expert_half_tokens)
+    }
+
     /// Bandwidth share for streaming a dense weight of type `ty`.
     pub fn read_share(&self, ty: GgmlType) -> f64 {
         if ty.is_quantized() {
@@ -42,16 +54,27 @@ pub const CUDA: GpuEfficiency = GpuEfficiency {
     // Typical large mat-vec efficiency (assumed); checked by the 3090/4090 Llama 3 8B rows.
     read_quantized: 0.8,
     read_float: 0.8,
-    // RTX 3090 35B-A3B Q4_K at 4K: 111.2 t/s; RTX 5090: 160-194 t/s.
-    read_experts: 0.11,
+    // Set between the MoE reports without DeltaNet layers: DGX Spark gpt-oss 20B MXFP4 tg32 79.74
+    // (ggerganov's llama-bench, b6767; -13% at 0.6), Qwen3-30B-A3B Q4_K on a 3090 Ti 166.9 t/s at
+    // 4K and on a 4090 "up to 196" (community reports; the plan says 199 on a 3090, 210 on a 4090).
+    read_experts: 0.6,
+    // RTX 3090 35B-A3B Q4_K at 4K (111.2 t/s) and RTX 5090 at 512 (160-194 t/s) with the experts at
+    // `read_experts`: what is left is about 145 MB-equivalent per DeltaNet layer on both cards (a
+    // fixed time per layer would not fit both). Before this term the experts' share was fitted at
+    // 0.11 on these rows, which made MoEs without DeltaNet layers 2-4x too slow (Qwen3-30B-A3B,
+    // gpt-oss). Checked by the RTX 5060 Ti 35B-A3B IQ3_S row (448 GB/s).
+    recurrent_layer_bytes: 145e6,
     // RTX 3090 and 4090, Llama 3 8B Q4_K_M pp512: 4030 and 7139 t/s (XiongjieDai/GPU-Benchmarks-on-
     // LLM-Inference, llama.cpp May 2024): 0.40 and 0.30 of the FP16-accumulate tensor peak.
     prompt_dense: 0.35,
-    // RTX 3090 35B-A3B Q4_K, 2622 t/s at 4K, with the dense part at `prompt_dense`: 16 tokens per
-    // expert per ubatch of 512 keep the tensor cores mostly idle.
-    prompt_experts: 0.047,
+    // llama.cpp PR #26977, Qwen3-30B-A3B Q4_K_M pp at ubatch 64/96/128/256 (4-16 tokens per
+    // expert): 2403/3006/3604/5994 t/s, whose ratios give about 24 tokens at half speed.
+    prompt_expert_half_tokens: 24.0,
     // RTX 3090 at 131K (1288 t/s) and RTX 5090 at 262K (2003 t/s), 35B-A3B, read at full depth.
-    prompt_attention: 0.26,
+    prompt_attention: 0.30,
+    // RTX 3090 35B-A3B Q4_K, 2622 t/s at 4K: what the products leave over, per DeltaNet layer
+    // (checked by the 5090 UD-Q4_K_XL prompt, 7026 t/s).
+    recurrent_layer_prompt_flops: 340e6,
 };
 
 /// Apple GPUs through Metal (`fp16_tflops` = the shader FP32 rate).
@@ -64,13 +87,17 @@ pub const METAL: GpuEfficiency = GpuEfficiency {
     // M2 Ultra 76-core, Qwen3-30B-A3B Q8_0 tg128 76.3 t/s (llama.cpp PR #15616, 2025) and M3 Max
     // 40-core, Qwen3.5-35B-A3B Q4_K_M 58.3 t/s (hiesch.eu, llama-server b9020, 2026): -18% / +15%.
     read_experts: 0.21,
+    // Not seen on Metal: the two MoE rows (with and without DeltaNet layers) fit one expert share.
+    recurrent_layer_bytes: 0.0,
     // Llama 3 8B Q4_K_M pp512 on M1 Max (500 t/s, normiebench #40), M3 Max (693) and M2 Ultra (994,
     // XiongjieDai May 2024): -10%, -12%, +18%.
     prompt_dense: 0.60,
-    // M2 Ultra 76-core, Qwen3-30B-A3B Q8_0 pp512 2045 t/s (PR #15616), dense part at `prompt_dense`.
-    prompt_experts: 0.36,
+    // M2 Ultra 76-core, Qwen3-30B-A3B Q8_0 pp512 2045 t/s (PR #15616), dense part at `prompt_dense`:
+    // 32 tokens per expert run at 0.36.
+    prompt_expert_half_tokens: 21.0,
     // Same run, pp16384 1023 t/s: the extra time over pp512 is attention at ~8K mean depth.
     prompt_attention: 0.45,
+    recurrent_layer_prompt_flops: 0.0,
 };
 
 /// The shares for a profile's `backend` string.

@@ -62,7 +62,7 @@ const ROWS: &[Row] = &[
 
 /// What the model gets right on these rows, asserted: how speed and VRAM change between the rows
 /// (more experts on the GPU, a smaller quant). What it misses, printed: the absolute level (see
-/// docs/planner-model.md, "Held-out checks"): generation 43-47% low, VRAM ~4.2 GiB low on every row.
+/// docs/planner-model.md, "Held-out checks"): generation 44-49% low, VRAM ~4.2 GiB low on every row.
 #[test]
 fn held_out_rtx_5080_offload_rows() {
     let hw = rtx_5080_9950x();

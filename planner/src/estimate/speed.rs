@@ -52,7 +52,7 @@ pub const CALIBRATION: Calibration = Calibration {
     gpu_kv_quant: 0.12,
     gpu_layer_s: 30e-6,
     cpu_read: 0.8,
-    offload_layer_s: 0.5e-3,
+    offload_layer_s: 0.42e-3,
     pcie: 0.47,
     cpu_prompt: 0.54,
     cpu_attn: 0.12,
@@ -176,6 +176,14 @@ pub fn generation_tps(
                 + r.gpu_experts / (bw * e.read_experts)
                 + r.gpu_kv / (bw * kv_eff);
             t += p.n_gpu_layers.min(spec.n_layers()) as f64 * c.gpu_layer_s;
+            let n = spec.n_layers();
+            let recurrent_on_gpu = spec
+                .layers
+                .iter()
+                .enumerate()
+                .filter(|(il, l)| matches!(l, LayerKind::Recurrent) && p.layer_on_gpu(*il, n))
+                .count();
+            t += recurrent_on_gpu as f64 * e.recurrent_layer_bytes / bw;
             let n_offloaded = if spec.is_moe() {
                 p.n_cpu_moe.min(spec.n_layers())
             } else {
@@ -277,9 +285,15 @@ pub fn prompt_tps(
         Some(g) if p.n_gpu_layers > 0 => {
             let flops = GpuSet::of(hw).map_or(g.fp16_tflops, |s| s.fp16_tflops) * 1e12;
             let e = gpu_efficiency::for_backend(&g.backend);
+            let recurrent = spec
+                .layers
+                .iter()
+                .filter(|l| matches!(l, LayerKind::Recurrent))
+                .count() as f64;
             let t_compute = ub
-                * (f.dense / (flops * e.prompt_dense)
-                    + f.experts / (flops * e.prompt_experts)
+                * ((f.dense + recurrent * e.recurrent_layer_prompt_flops)
+                    / (flops * e.prompt_dense)
+                    + f.experts / (flops * e.prompt_experts(ub * spec.expert_read_fraction()))
                     + f.attention / (flops * e.prompt_attention));
             // CPU-resident weights cross PCIe once per ubatch (llama.cpp offloads the op when ubatch >= 32).
             let cpu_bytes: f64 = spec
