@@ -45,6 +45,8 @@ const SPARK: &str =
     "ggerganov's DGX Spark llama-bench (b6767, -fa 1 -ub 2048), jetsonhacks.com copy";
 const IK1593: &str =
     "ikawrakow/ik_llama.cpp PR #1593, stock llama.cpp b8125 row (llama-server, 1 of 3 slots)";
+const TW: &str =
+    "tianchengwu.com, Qwen 3.5 27B on an RTX 4090 (llama-server, q4_0 KV, half the context filled)";
 const PR15616: &str = "ggml-org/llama.cpp PR #15616 (2025, -ub 2048 -fa 1)";
 
 /// One row per published figure: (source, profile, model, quant, tg (t/s, mean depth), pp (t/s,
@@ -73,6 +75,8 @@ fn rows() -> Vec<Row> {
         r(PR15616, "m2-ultra-192gb", q30, "Q8_0", Some((76.31, 64)), Some((2045.19, 0, 512)), Fit, Fit),
         r(SPARK, "dgx-spark", "gpt-oss-20b", "MXFP4_MOE", Some((79.74, 16)), Some((3610.56, 0, 2048)), Check, KnownMiss),
         r(SPARK, "dgx-spark", "gpt-oss-20b", "MXFP4_MOE", Some((64.02, 16400)), Some((2685.54, 16384, 2048)), Check, KnownMiss),
+        r(TW, "rtx-4090", "qwen3.5-27b", "Q4_K_M", Some((39.3, 1024)), Some((1409.0, 0, 512)), Check, KnownMiss),
+        r(TW, "rtx-4090", "qwen3.5-27b", "Q4_K_M", Some((37.7, 4096)), Some((2203.0, 2048, 512)), Check, Check),
         r(IK1593, "rtx-5060-ti-16gb", "qwen3.5-35b-a3b", "IQ3_S", Some((69.0, 1000)), None, Check, Check),
         // pp16384 from an empty context: ubatches of 2048 at a mean depth of about 8K.
         r(PR15616, "m2-ultra-192gb", q30, "Q8_0", None, Some((1022.81, 8192, 2048)), Fit, Fit),
