@@ -4,15 +4,9 @@
 
 use fitbench_engine::gguf::GgmlType;
 
+use super::tests::catalog_model;
 use super::*;
-use crate::catalog::{self, Quant};
 use crate::hw::{find_profile, HardwareProfile};
-use crate::model::ModelSpec;
-
-fn model(id: &str, q: &str) -> ModelSpec {
-    let e = catalog::find(id).unwrap().unwrap();
-    catalog::synthesize(&e, &Quant::parse(q).unwrap())
-}
 
 #[derive(PartialEq)]
 enum Use {
@@ -96,7 +90,7 @@ fn dense_and_apple_gpu_rows_within_25_percent() {
     let mut bad = Vec::new();
     for r in rows() {
         let hw: HardwareProfile = find_profile(r.profile).unwrap();
-        let spec = model(r.model, r.quant);
+        let spec = catalog_model(r.model, r.quant);
         let mut report = |what: &str, measured: f64, predicted: f64, u: &Use| {
             let err = predicted / measured - 1.0;
             let tag = match u {

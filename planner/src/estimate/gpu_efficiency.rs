@@ -6,8 +6,6 @@
 //! published llama.cpp measurements (sources beside each constant; docs/planner-model.md lists
 //! which rows fit them and which rows check them).
 
-use fitbench_engine::gguf::GgmlType;
-
 /// Shares of a GPU's bandwidth (generation) and FP16 compute (prompt) that llama.cpp reaches.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct GpuEfficiency {
@@ -37,15 +35,6 @@ impl GpuEfficiency {
     /// Prompt share of the routed-expert products when each expert sees `tokens` tokens.
     pub fn prompt_experts(&self, tokens: f64) -> f64 {
         self.prompt_dense * tokens / (tokens + self.prompt_expert_half_tokens)
-    }
-
-    /// Bandwidth share for streaming a dense weight of type `ty`.
-    pub fn read_share(&self, ty: GgmlType) -> f64 {
-        if ty.is_quantized() {
-            self.read_quantized
-        } else {
-            self.read_float
-        }
     }
 }
 

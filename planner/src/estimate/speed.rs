@@ -285,11 +285,7 @@ pub fn prompt_tps(
         Some(g) if p.n_gpu_layers > 0 => {
             let flops = GpuSet::of(hw).map_or(g.fp16_tflops, |s| s.fp16_tflops) * 1e12;
             let e = gpu_efficiency::for_backend(&g.backend);
-            let recurrent = spec
-                .layers
-                .iter()
-                .filter(|l| matches!(l, LayerKind::Recurrent))
-                .count() as f64;
+            let recurrent = spec.n_recurrent_layers() as f64;
             let t_compute = ub
                 * ((f.dense + recurrent * e.recurrent_layer_prompt_flops)
                     / (flops * e.prompt_dense)
