@@ -44,6 +44,7 @@ mod anon_memory;
 pub mod backend;
 pub mod bench;
 pub mod cache;
+pub mod cli_exit;
 pub mod cpu;
 pub mod cuda;
 pub mod fixtures;

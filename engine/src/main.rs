@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use fitbench_engine::reference::ReferenceLogits;
-use fitbench_engine::{Model, Session, SessionOptions, WantLogits};
+use fitbench_engine::{Session, SessionOptions, WantLogits};
 use std::path::PathBuf;
 
 mod cli;
@@ -76,7 +76,12 @@ fn read_tokens(path: &PathBuf) -> Result<Vec<u32>> {
         .collect()
 }
 
-fn main() -> Result<()> {
+fn main() {
+    fitbench_engine::cli_exit::restore_default_sigpipe();
+    fitbench_engine::cli_exit::run_or_exit(run_command);
+}
+
+fn run_command() -> Result<()> {
     match Cli::parse_from(cli::bench::normalize_args(std::env::args())).command {
         Command::Bench(args) => cli::bench::run(args)?,
         Command::Logits {
@@ -91,8 +96,7 @@ fn main() -> Result<()> {
             if tokens.is_empty() {
                 bail!("no tokens to evaluate");
             }
-            let m = Model::load(&model, &placement.load_options(tokens.len())?)
-                .with_context(|| format!("loading {}", model.display()))?;
+            let m = cli::load_model(&model, &placement.load_options(tokens.len())?)?;
             cli::placement_args::report_notice(&m);
             let n = tokens.len();
             let n_ctx_train = m.config().n_ctx_train;

@@ -75,11 +75,19 @@ fn bad_input_fails_cleanly() {
         !o.status.success() && err.contains("/nonexistent.gguf") && !err.contains("panicked"),
         "{err}"
     );
+    // A user's mistake gets one `error:` line, not a backtrace, even with RUST_BACKTRACE set.
     let o = engine()
         .args(["info", "-m", "/nonexistent.gguf"])
+        .env("RUST_BACKTRACE", "1")
         .output()
         .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
+    assert_eq!(
+        err.trim(),
+        "error: model file /nonexistent.gguf not found",
+        "{err}"
+    );
 }
 
 /// `info` prints each tensor's device and the bytes per device for the placement flags (the
@@ -99,6 +107,15 @@ fn info_prints_the_placement() {
         r"blk\.3\.attn_q=CPU",
     ]));
     let text = String::from_utf8_lossy(&out.stdout);
+    // Hyperparameters read as `key = value` lines, not a debug dump.
+    for line in [
+        "architecture         = qwen35moe",
+        "layer kinds          = RRRA",
+        "experts              = 8 routed, 2 used per token",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+    }
+    assert!(!text.contains("Config {"), "{text}");
     let device_of = |name: &str| {
         text.lines()
             .find(|l| l.split_whitespace().next() == Some(name))

@@ -1,19 +1,7 @@
 use clap::Parser;
+use fitbench_engine::cli_exit;
 
 fn main() {
-    restore_default_sigpipe();
-    let cli = fitbench::cli::Cli::parse();
-    if let Err(e) = fitbench::cli::run(cli) {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
-    }
-}
-
-/// Rust ignores SIGPIPE, so `fitbench plan | head` would panic on the closed pipe; a CLI should just stop.
-fn restore_default_sigpipe() {
-    #[cfg(unix)]
-    // SAFETY: called first thing in main, before any thread exists; resets one signal to its default action.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    cli_exit::restore_default_sigpipe();
+    cli_exit::run_or_exit(|| fitbench::cli::run(fitbench::cli::Cli::parse()));
 }

@@ -149,8 +149,7 @@ pub fn run(args: Args) -> Result<()> {
         .unwrap_or(0)
         + args.depths.iter().max().copied().unwrap_or(0);
     let load = args.load.apply(args.placement.load_options(max_tokens)?);
-    let model = Model::load(&args.model, &load)
-        .with_context(|| format!("loading {}", args.model.display()))?;
+    let model = super::load_model(&args.model, &load)?;
     super::placement_args::report_notice(&model);
     let max = |v: &[usize]| v.iter().copied().max().unwrap_or(0);
     // Room for the deepest point plus its longest test (a tg warm-up adds one token at most).

@@ -1,16 +1,15 @@
-//! `fitbench-engine info`: hyperparameters, then every tensor with its type, shape and device,
+//! `fitbench-engine info`: hyperparameters and tokenizer, then every tensor with its type, shape and device,
 //! then the weight bytes per device under the given placement flags.
 
 use super::placement_args::{report_notice, PlacementArgs};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use fitbench_engine::placement::Placement;
-use fitbench_engine::Model;
 use std::io::Write;
 use std::path::Path;
 
 pub fn run(path: &Path, placement: &PlacementArgs) -> Result<()> {
     let opts = placement.load_options(4096)?;
-    let m = Model::load(path, &opts).with_context(|| format!("loading {}", path.display()))?;
+    let m = super::load_model(path, &opts)?;
     report_notice(&m);
     // What the flags would do on a machine with one GPU, when this one has none.
     let hypothetical = if opts.placement.wants_gpu() && !m.placement().uses_gpu() {
@@ -26,7 +25,16 @@ pub fn run(path: &Path, placement: &PlacementArgs) -> Result<()> {
     let shown = hypothetical.as_ref().unwrap_or(m.placement());
     // Write errors (a closed pipe) end the command quietly instead of panicking.
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{:#?}", m.config())?;
+    for (key, value) in super::config_summary::lines(m.config()) {
+        writeln!(out, "{key:20} = {value}")?;
+    }
+    // A model whose tokenizer does not load still has its tensors listed.
+    let tokenizer = match fitbench_engine::tokenizer::Tokenizer::from_metadata(m.metadata()) {
+        Ok(t) => t.describe(),
+        Err(e) => format!("not usable: {e:#}"),
+    };
+    writeln!(out, "{:20} = {tokenizer}", "tokenizer")?;
+    writeln!(out)?;
     for t in &m.gguf().tensors {
         let dev = shown
             .device_of(&t.info.name)

@@ -1,6 +1,7 @@
 //! Subcommands of the `fitbench-engine` binary kept out of main.rs.
 
 pub mod bench;
+pub mod config_summary;
 pub mod info;
 pub mod perplexity;
 pub mod placement_args;
@@ -38,12 +39,25 @@ impl LoadFlags {
     }
 }
 
-/// Loads a model (placing its weights per `opts`) and its tokenizer; errors name the file.
-pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Model, Tokenizer)> {
+/// Loads a model's weights (placed per `opts`); the error names the file once.
+pub fn load_model(path: &Path, opts: &LoadOptions) -> Result<Model> {
     if !path.is_file() {
         anyhow::bail!("model file {} not found", path.display());
     }
-    let model = Model::load(path, opts).with_context(|| format!("loading {}", path.display()))?;
+    Model::load(path, opts).map_err(|e| {
+        let shown = path.display().to_string();
+        // GGUF errors already start with the path; the others get it here.
+        if e.to_string().contains(&shown) {
+            anyhow::Error::new(e)
+        } else {
+            anyhow::Error::new(e).context(format!("loading {shown}"))
+        }
+    })
+}
+
+/// Loads a model (placing its weights per `opts`) and its tokenizer; errors name the file.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Model, Tokenizer)> {
+    let model = load_model(path, opts)?;
     placement_args::report_notice(&model);
     let tok = Tokenizer::from_metadata(model.metadata())
         .with_context(|| format!("tokenizer of {}", path.display()))?;

@@ -205,14 +205,17 @@ fn plan_one(
         "machine".to_string(),
         format!("{} — {}", hw.name, hw.description),
     ]);
-    t.add_row(vec![
-        "placement".to_string(),
+    let no_gpu = hw.gpus.is_empty();
+    let placement = if no_gpu || p.placement.n_gpu_layers == 0 {
+        "CPU only: every weight in RAM".to_string()
+    } else {
         format!(
             "{} GPU layers, experts of {} layers in RAM",
             p.placement.n_gpu_layers.min(spec.n_layers() + 1),
             p.placement.n_cpu_moe
-        ),
-    ]);
+        )
+    };
+    t.add_row(vec!["placement".to_string(), placement]);
     t.add_row(vec![
         "context / KV".to_string(),
         format!(
@@ -223,19 +226,12 @@ fn plan_one(
             p.config.kv_v.name()
         ),
     ]);
-    t.add_row(vec![
-        "VRAM".to_string(),
-        format!(
-            "{} (weights {}, KV {}, state {}, compute {}, runtime {}) of {}",
-            gib(p.memory.gpu.total()),
-            gib(p.memory.gpu.weights),
-            gib(p.memory.gpu.kv_cache),
-            gib(p.memory.gpu.recurrent_state),
-            gib(p.memory.gpu.compute),
-            gib(p.memory.gpu.overhead),
-            gib(p.gpu_capacity)
-        ),
-    ]);
+    let vram = if no_gpu {
+        "no GPU on this machine".to_string()
+    } else {
+        memory_parts(&p.memory.gpu, p.gpu_capacity)
+    };
+    t.add_row(vec!["VRAM".to_string(), vram]);
     if p.gpu_split.len() > 1 {
         let per: Vec<String> = p
             .gpu_split
@@ -248,16 +244,16 @@ fn plan_one(
             format!("{} (layer split by free memory)", per.join(", ")),
         ]);
     }
-    t.add_row(vec![
-        "RAM".to_string(),
-        format!(
-            "{} (weights {}, KV {}) of {}",
-            gib(p.memory.cpu.total()),
-            gib(p.memory.cpu.weights),
-            gib(p.memory.cpu.kv_cache),
+    let mut ram = memory_parts(&p.memory.cpu, p.ram_capacity);
+    if hw.unified_memory.is_some() {
+        // One pool: the GPU's share comes out of the same RAM the placement search checked.
+        ram.push_str(&format!(
+            "; with the GPU's share {} of the {} pool",
+            gib(p.memory.cpu.total() + p.memory.gpu.total()),
             gib(p.ram_capacity)
-        ),
-    ]);
+        ));
+    }
+    t.add_row(vec!["RAM".to_string(), ram]);
     t.add_row(vec![
         format!("generation ({})", r.engine),
         format!(
@@ -382,6 +378,20 @@ fn rank_catalog(args: &Args, hw: &HardwareProfile, req: &PlanRequest) -> anyhow:
         println!("Best quant per model shown; --all lists every model × quant that fits, --min-tps changes the speed floor.");
     }
     Ok(())
+}
+
+/// "14.67 GiB (weights …, KV …, state …, compute …, runtime …) of 16.00 GiB": every part of the total.
+fn memory_parts(m: &crate::estimate::DeviceMemory, capacity: u64) -> String {
+    format!(
+        "{} (weights {}, KV {}, state {}, compute {}, runtime {}) of {}",
+        gib(m.total()),
+        gib(m.weights),
+        gib(m.kv_cache),
+        gib(m.recurrent_state),
+        gib(m.compute),
+        gib(m.overhead),
+        gib(capacity)
+    )
 }
 
 /// "CPU only", "all on GPU", "experts of N layers in RAM" or "-ngl N": where the weights live, in one cell.

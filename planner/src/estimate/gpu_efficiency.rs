@@ -38,7 +38,7 @@ impl GpuEfficiency {
     }
 }
 
-/// CUDA (also used for ROCm, Vulkan and SYCL, which no published row here checks).
+/// CUDA (also used for ROCm and SYCL; the ROCm rows in gpu_backend_tests.rs are known misses).
 pub const CUDA: GpuEfficiency = GpuEfficiency {
     // Typical large mat-vec efficiency (assumed); checked by the 3090/4090 Llama 3 8B rows.
     read_quantized: 0.8,
@@ -89,10 +89,24 @@ pub const METAL: GpuEfficiency = GpuEfficiency {
     recurrent_layer_prompt_flops: 0.0,
 };
 
+/// Vulkan, as measured on the only Vulkan profile (Strix Halo, Radeon 8060S). Generation keeps
+/// CUDA's shares: its four rows below land within -7..-17%.
+pub const VULKAN: GpuEfficiency = GpuEfficiency {
+    // fromthematrix.dev, Strix Halo, llama.cpp b8123 Vulkan, 7624-token prompts through
+    // llama-server: Qwen3.5-35B-A3B Q4_K_M 667, Qwen3-Coder-30B-A3B Q4_K_M 779, gpt-oss-20b 1040,
+    // gpt-oss-120b 404 t/s. CUDA's prompt shares put them 1.7-2.4x too fast (geometric mean 2.14);
+    // the dense and attention shares are CUDA's divided by 2.14. llama.cpp issue #21948 profiles
+    // the cause on this chip: the routed-expert kernel (MUL_MAT_ID) takes 42-66% of prefill time.
+    prompt_dense: 0.35 / 2.14,
+    prompt_attention: 0.30 / 2.14,
+    ..CUDA
+};
+
 /// The shares for a profile's `backend` string.
 pub fn for_backend(backend: &str) -> &'static GpuEfficiency {
     match backend {
         "metal" => &METAL,
+        "vulkan" => &VULKAN,
         _ => &CUDA,
     }
 }
