@@ -22,27 +22,35 @@ fn fitbench(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-#[test]
-fn plan_rtx_5080_35b_json_matches_reported_setup() {
+/// `fitbench plan --profile <the 5080 above> --model qwen3.5-35b-a3b EXTRA… --json`, which must succeed.
+fn plan_35b_on_5080(extra: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let prof = dir.path().join("rtx-5080.yaml");
     std::fs::write(&prof, PROFILE_5080).unwrap();
-    let (ok, out, err) = fitbench(&[
+    let mut args = vec![
         "plan",
         "--profile",
         prof.to_str().unwrap(),
         "--model",
         "qwen3.5-35b-a3b",
+    ];
+    args.extend_from_slice(extra);
+    args.push("--json");
+    let (ok, out, err) = fitbench(&args);
+    assert!(ok, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn plan_rtx_5080_35b_json_matches_reported_setup() {
+    let v = plan_35b_on_5080(&[
         "--quant",
         "UD-Q4_K_XL",
         "--ctx",
         "262144",
         "--kv-type",
         "q4_0",
-        "--json",
     ]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let n_cpu_moe = v["plan"]["placement"]["n_cpu_moe"].as_u64().unwrap();
     assert!((13..=19).contains(&n_cpu_moe), "{n_cpu_moe}");
     let cmd = v["llama_server"].as_str().unwrap();
@@ -87,4 +95,43 @@ fn inspect_a_fixture_and_reject_a_bad_file() {
         !ok && err.contains("neither a file nor a catalog model"),
         "{err}"
     );
+}
+
+/// `--n-cpu-moe` evaluates the placement asked for; without --model it is refused.
+#[test]
+fn plan_evaluates_an_n_cpu_moe_asked_for() {
+    let run = |k: &str| plan_35b_on_5080(&["--ctx", "65536", "--n-cpu-moe", k]);
+    let (a, b) = (run("20"), run("30"));
+    assert_eq!(a["plan"]["placement"]["n_cpu_moe"].as_u64(), Some(20));
+    assert_eq!(b["plan"]["placement"]["n_cpu_moe"].as_u64(), Some(30));
+    assert!(a["llama_server"]
+        .as_str()
+        .unwrap()
+        .contains("--n-cpu-moe 20"));
+    let gen = |v: &serde_json::Value| v["plan"]["gen_tps_empty"].as_f64().unwrap();
+    assert!(gen(&a) > gen(&b), "{} vs {}", gen(&a), gen(&b));
+
+    let (ok, _, err) = fitbench(&["plan", "--n-cpu-moe", "4"]);
+    assert!(!ok && err.contains("add --model"), "{err}");
+}
+
+/// `--sweep`: every --n-cpu-moe value as JSON rows, the plan's choice named; refused without a GPU.
+#[test]
+fn plan_sweep_lists_every_n_cpu_moe() {
+    let v = plan_35b_on_5080(&["--ctx", "65536", "--sweep"]);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 41);
+    let chosen = v["plan"].as_str().unwrap();
+    let first_fit = rows.iter().find(|r| r["fits"] == true).unwrap();
+    assert_eq!(first_fit["flags"].as_str(), Some(chosen));
+
+    let (ok, _, err) = fitbench(&[
+        "plan",
+        "--profile",
+        "desktop-ddr5-2ch",
+        "--model",
+        "qwen3.5-35b-a3b",
+        "--sweep",
+    ]);
+    assert!(!ok && err.contains("no GPU"), "{err}");
 }

@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod machine;
 pub mod output;
 pub mod plan;
+mod plan_sweep;
 pub mod probe;
 pub mod profiles;
 pub mod synth;

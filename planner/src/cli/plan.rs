@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::machine::resolve;
 use super::output::{gib, table, OutputArgs};
 use crate::catalog::{self, Quant};
-use crate::estimate::parse_kv_type;
+use crate::estimate::{parse_kv_type, Placement};
 use crate::hw::HardwareProfile;
 use crate::model::{self, ModelSpec};
 use crate::place::{engine_command, llama_server_command, plan, Goal, Plan, PlanRequest};
@@ -39,6 +39,21 @@ pub struct Args {
     /// Physical batch size (llama.cpp -ub).
     #[arg(long = "ubatch", short = 'u', default_value_t = 512)]
     pub ubatch: u64,
+    /// Evaluate this placement instead of searching for one: the experts of the first N layers in
+    /// RAM, everything else on the GPU (llama.cpp `--n-cpu-moe`). Needs --model.
+    #[arg(long = "n-cpu-moe")]
+    pub n_cpu_moe: Option<usize>,
+    /// Every layer's experts in RAM (llama.cpp `--cpu-moe`). Needs --model.
+    #[arg(long = "cpu-moe", conflicts_with = "n_cpu_moe")]
+    pub cpu_moe: bool,
+    /// Layers on the GPU, a number or `all` (llama.cpp `-ngl`; default with --n-cpu-moe: all).
+    /// Needs --model.
+    #[arg(long = "n-gpu-layers", alias = "ngl")]
+    pub n_gpu_layers: Option<String>,
+    /// One model: a table of every --n-cpu-moe (MoE) or -ngl (dense) value at the plan's context
+    /// and KV type, with memory, whether it fits and predicted speed.
+    #[arg(long)]
+    pub sweep: bool,
     /// Ranking only: list every fitting model × quant, not just the best quant of each model.
     #[arg(long)]
     pub all: bool,
@@ -91,6 +106,34 @@ fn request(args: &Args) -> anyhow::Result<PlanRequest> {
         margin: args.fit_target << 20,
         goal,
         ubatch: args.ubatch,
+        placement: None,
+    })
+}
+
+/// The placement asked for with --n-cpu-moe / --cpu-moe / --n-gpu-layers, if any, in the planner's
+/// terms (`n_gpu_layers` counts the output layer too: `n_layers + 1` is all of them).
+fn forced_placement(args: &Args, n_layers: usize) -> anyhow::Result<Option<Placement>> {
+    let all = n_layers + 1;
+    let ngl = match args.n_gpu_layers.as_deref() {
+        None => None,
+        Some("all") | Some("auto") => Some(all),
+        Some(v) => Some(
+            v.parse::<usize>()
+                .map_err(|_| anyhow::anyhow!("--n-gpu-layers {v}: expected a number or `all`"))?
+                .min(all),
+        ),
+    };
+    let n_cpu_moe = if args.cpu_moe {
+        Some(n_layers)
+    } else {
+        args.n_cpu_moe.map(|k| k.min(n_layers))
+    };
+    Ok(match (ngl, n_cpu_moe) {
+        (None, None) => None,
+        (g, k) => Some(Placement {
+            n_gpu_layers: g.unwrap_or(all),
+            n_cpu_moe: k.unwrap_or(0),
+        }),
     })
 }
 
@@ -157,6 +200,15 @@ fn report(
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let forced = args.n_cpu_moe.is_some() || args.cpu_moe || args.n_gpu_layers.is_some();
+    if forced && args.model.is_none() {
+        bail!(
+            "--n-cpu-moe, --cpu-moe and --n-gpu-layers evaluate one model's placement: add --model"
+        );
+    }
+    if args.sweep && args.model.is_none() {
+        bail!("--sweep tabulates one model's placements: add --model");
+    }
     let hw = resolve(args.profile.as_deref())?;
     let req = request(&args)?;
     match &args.model {
@@ -176,7 +228,28 @@ fn plan_one(
         (Some(e), Some(q)) => format!("{}-{q}.gguf", e.name.replace(' ', "-")),
         _ => name.to_string(),
     };
-    let p = plan(&spec, hw, req)?;
+    let req = PlanRequest {
+        placement: forced_placement(args, spec.n_layers())?,
+        ..req.clone()
+    };
+    let p = plan(&spec, hw, &req)?;
+    if args.sweep {
+        if hw.gpus.is_empty() {
+            bail!("--sweep tabulates GPU placements, but this machine (or profile) has no GPU");
+        }
+        let model = entry
+            .as_ref()
+            .map(|e| e.name.as_str())
+            .unwrap_or(&spec.name);
+        return super::plan_sweep::print(
+            &args.output,
+            hw,
+            &spec,
+            (model, quant.as_deref()),
+            &req,
+            &p,
+        );
+    }
     let r = report(
         &spec,
         quant,
@@ -215,7 +288,12 @@ fn plan_one(
             p.placement.n_cpu_moe
         )
     };
-    t.add_row(vec!["placement".to_string(), placement]);
+    let asked = if req.placement.is_some() {
+        " (as asked)"
+    } else {
+        ""
+    };
+    t.add_row(vec!["placement".to_string(), format!("{placement}{asked}")]);
     t.add_row(vec![
         "context / KV".to_string(),
         format!(

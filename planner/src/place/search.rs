@@ -29,6 +29,9 @@ pub struct PlanRequest {
     pub margin: u64,
     pub goal: Goal,
     pub ubatch: u64,
+    /// A placement to evaluate instead of searching for one (`--n-cpu-moe`, `-ngl`): the plan keeps
+    /// it and picks the context and KV type that fit around it.
+    pub placement: Option<Placement>,
 }
 
 impl Default for PlanRequest {
@@ -39,6 +42,7 @@ impl Default for PlanRequest {
             margin: 1024 << 20,
             goal: Goal::Generation,
             ubatch: 512,
+            placement: None,
         }
     }
 }
@@ -71,6 +75,18 @@ pub enum PlanError {
         need_gib: f64,
         have_gib: f64,
     },
+    #[error("{placement} does not fit {model}: it needs {need_gib:.2} GiB on the GPU with the smallest context and KV type tried ({n_ctx} tokens, {kv}), {have_gib:.2} GiB free after the --fit-target margin{hint}")]
+    PlacementDoesNotFit {
+        model: String,
+        placement: String,
+        need_gib: f64,
+        have_gib: f64,
+        n_ctx: u64,
+        kv: String,
+        hint: String,
+    },
+    #[error("{0} places weights on a GPU, but this machine (or profile) has none")]
+    NoGpu(String),
 }
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -97,6 +113,29 @@ fn gpu_split(hw: &HardwareProfile, m: &MemoryEstimate) -> Vec<u64> {
         Some(set) => vec![0; set.n_gpus()],
         None => Vec::new(),
     }
+}
+
+/// What the GPUs can take for a configuration, after `--fit-target` margins and the extra GPUs'
+/// own buffers.
+pub fn gpu_budget(spec: &ModelSpec, hw: &HardwareProfile, margin: u64, cfg: &RunConfig) -> u64 {
+    let extra = GPU_RUNTIME_OVERHEAD + compute_buffer_bytes(spec, cfg, false);
+    gpu_capacity(hw, extra).saturating_sub(total_margin(hw, margin))
+}
+
+/// Whether a placement's memory fits the machine for one configuration: the GPU budget, and the
+/// RAM (with the GPU's share on unified memory).
+pub fn fits_machine(
+    spec: &ModelSpec,
+    hw: &HardwareProfile,
+    margin: u64,
+    p: &Placement,
+    cfg: &RunConfig,
+) -> (MemoryEstimate, bool) {
+    let has_gpu = !hw.gpus.is_empty();
+    let m = estimate_memory(spec, p, cfg, has_gpu);
+    let gpu_ok = !has_gpu || m.gpu.total() <= gpu_budget(spec, hw, margin, cfg);
+    let ram_ok = host_bytes(&m, hw.unified_memory.is_some()) <= ram_capacity(hw);
+    (m, gpu_ok && ram_ok)
 }
 
 /// `--fit-target` is per device: each GPU keeps the margin free.
@@ -145,13 +184,14 @@ fn ctx_candidates(spec: &ModelSpec, req: &PlanRequest) -> Vec<u64> {
 
 /// The fastest placement for `spec` on `hw` satisfying `req`.
 pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result<Plan, PlanError> {
+    if let Some(p) = req.placement {
+        if hw.gpus.is_empty() && p.n_gpu_layers > 0 {
+            return Err(PlanError::NoGpu(describe_placement(&p, spec)));
+        }
+    }
     let cap = gpu_capacity(hw, 0);
     let ram = ram_capacity(hw);
-    // What the GPUs can take for a configuration, after margins and the extra GPUs' own buffers.
-    let budget = |cfg: &RunConfig| {
-        let extra = GPU_RUNTIME_OVERHEAD + compute_buffer_bytes(spec, cfg, false);
-        gpu_capacity(hw, extra).saturating_sub(total_margin(hw, req.margin))
-    };
+    let budget = |cfg: &RunConfig| gpu_budget(spec, hw, req.margin, cfg);
     let n = spec.n_layers();
     let has_gpu = !hw.gpus.is_empty();
     let unified = hw.unified_memory.is_some();
@@ -160,10 +200,13 @@ pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result
         for kv in kv_candidates(req) {
             let mut cfg = RunConfig::new(n_ctx, kv);
             cfg.ubatch = req.ubatch;
-            let placement = if has_gpu {
-                fit_gpu(spec, &cfg, budget(&cfg))
-            } else {
-                Some(Placement::cpu_only())
+            let placement = match (req.placement, has_gpu) {
+                (Some(p), true) => {
+                    let need = estimate_memory(spec, &p, &cfg, true).gpu.total();
+                    (need <= budget(&cfg)).then_some(p)
+                }
+                (None, true) => fit_gpu(spec, &cfg, budget(&cfg)),
+                (_, false) => Some(Placement::cpu_only()),
             };
             let Some(placement) = placement else { continue };
             let memory = estimate_memory(spec, &placement, &cfg, has_gpu);
@@ -211,6 +254,9 @@ pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result
             unified,
         );
     }
+    if let (None, Some(p)) = (&best, req.placement) {
+        return Err(forced_placement_error(spec, hw, req, &p, &budget));
+    }
     best.ok_or_else(|| {
         let cfg = RunConfig::new(
             req.n_ctx.unwrap_or(4096),
@@ -226,6 +272,60 @@ pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result
             have_gib: ram as f64 / GIB,
         }
     })
+}
+
+/// llama.cpp's flags for a placement, as a user would type them.
+pub fn describe_placement(p: &Placement, spec: &ModelSpec) -> String {
+    let n_layers = spec.n_layers();
+    match (p.n_gpu_layers, p.n_cpu_moe) {
+        (g, 0) if g > n_layers && spec.is_moe() => "--n-cpu-moe 0 (all on the GPU)".to_string(),
+        (g, 0) if g > n_layers => "-ngl all".to_string(),
+        (0, _) => "-ngl 0 (CPU only)".to_string(),
+        (g, 0) => format!("-ngl {g}"),
+        (g, k) if g > n_layers && k >= n_layers => "--cpu-moe".to_string(),
+        (g, k) if g > n_layers => format!("--n-cpu-moe {k}"),
+        (g, k) => format!("-ngl {g} --n-cpu-moe {k}"),
+    }
+}
+
+/// Why a placement the user asked for fits nowhere: the GPU memory it needs with the smallest
+/// context and KV type the search tried, against the budget, and the placement the search would
+/// pick instead.
+fn forced_placement_error(
+    spec: &ModelSpec,
+    hw: &HardwareProfile,
+    req: &PlanRequest,
+    p: &Placement,
+    budget: &dyn Fn(&RunConfig) -> u64,
+) -> PlanError {
+    let n_ctx = ctx_candidates(spec, req).last().copied().unwrap_or(4096);
+    let kv = *kv_candidates(req).last().unwrap_or(&GgmlType::Q4_0);
+    let mut cfg = RunConfig::new(n_ctx, kv);
+    cfg.ubatch = req.ubatch;
+    let need = estimate_memory(spec, p, &cfg, true).gpu.total();
+    let hint = if need > budget(&cfg) {
+        match fit_gpu(spec, &cfg, budget(&cfg)) {
+            Some(fit) if fit.n_gpu_layers > 0 => {
+                format!("; {} fits", describe_placement(&fit, spec))
+            }
+            _ => String::new(),
+        }
+    } else {
+        // The GPU side fits; the RAM side does not.
+        format!(
+            "; the weights left in RAM need more than the {:.1} GiB available",
+            ram_capacity(hw) as f64 / GIB
+        )
+    };
+    PlanError::PlacementDoesNotFit {
+        model: spec.name.clone(),
+        placement: describe_placement(p, spec),
+        need_gib: need as f64 / GIB,
+        have_gib: budget(&cfg) as f64 / GIB,
+        n_ctx,
+        kv: kv.name().to_string(),
+        hint,
+    }
 }
 
 /// Binary search for the largest context whose memory still fits `gpu_budget` and `ram`.

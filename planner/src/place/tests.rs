@@ -131,3 +131,115 @@ fn unified_memory_counts_the_gpu_share_against_ram() {
     let p = plan(&spec, &hw, &PlanRequest::default()).unwrap();
     assert!(p.memory.cpu.total() + p.memory.gpu.total() <= p.ram_capacity);
 }
+
+/// `--n-cpu-moe N` as asked: the plan keeps N, and more experts in RAM cost VRAM less and speed more.
+#[test]
+fn a_placement_asked_for_is_kept_and_ordered_by_experts_in_ram() {
+    let e = catalog::find("qwen3.5-35b-a3b").unwrap().unwrap();
+    let spec = catalog::synthesize(&e, &Quant::parse("Q4_K_M").unwrap());
+    let n = spec.n_layers();
+    let at = |k: usize| {
+        let req = PlanRequest {
+            n_ctx: Some(65536),
+            kv_type: Some(GgmlType::Q8_0),
+            placement: Some(crate::estimate::Placement {
+                n_gpu_layers: n + 1,
+                n_cpu_moe: k,
+            }),
+            ..Default::default()
+        };
+        plan(&spec, &rtx_5080(), &req).unwrap()
+    };
+    let plans: Vec<Plan> = [16, 24, 40].into_iter().map(at).collect();
+    for (p, k) in plans.iter().zip([16, 24, 40]) {
+        assert_eq!(p.placement.n_cpu_moe, k);
+        let flag = if k == n {
+            "--cpu-moe".to_string()
+        } else {
+            format!("--n-cpu-moe {k}")
+        };
+        assert!(llama_server_command("m.gguf", &spec, p).contains(&flag));
+    }
+    for w in plans.windows(2) {
+        assert!(w[1].memory.gpu.total() < w[0].memory.gpu.total());
+        assert!(w[1].memory.cpu.total() > w[0].memory.cpu.total());
+        assert!(w[1].gen_tps_empty < w[0].gen_tps_empty);
+    }
+    // The searched plan is the asked one when asked for exactly what the search picks.
+    let searched = plan(
+        &spec,
+        &rtx_5080(),
+        &PlanRequest {
+            n_ctx: Some(65536),
+            kv_type: Some(GgmlType::Q8_0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let same = at(searched.placement.n_cpu_moe);
+    assert_eq!(same.gen_tps_empty, searched.gen_tps_empty);
+    assert_eq!(same.memory, searched.memory);
+}
+
+/// Too few experts in RAM for the card: an error with the VRAM needed and what would fit; a GPU
+/// placement on a machine without one: an error naming the flags.
+#[test]
+fn a_placement_that_does_not_fit_says_what_would() {
+    let e = catalog::find("qwen3.5-35b-a3b").unwrap().unwrap();
+    let spec = catalog::synthesize(&e, &Quant::parse("Q4_K_M").unwrap());
+    let n = spec.n_layers();
+    let req = PlanRequest {
+        n_ctx: Some(65536),
+        kv_type: Some(GgmlType::Q8_0),
+        placement: Some(crate::estimate::Placement {
+            n_gpu_layers: n + 1,
+            n_cpu_moe: 4,
+        }),
+        ..Default::default()
+    };
+    let err = plan(&spec, &rtx_5080(), &req).unwrap_err().to_string();
+    let searched = plan(
+        &spec,
+        &rtx_5080(),
+        &PlanRequest {
+            placement: None,
+            ..req.clone()
+        },
+    )
+    .unwrap();
+    let fits = format!("--n-cpu-moe {} fits", searched.placement.n_cpu_moe);
+    assert!(
+        err.starts_with("--n-cpu-moe 4 does not fit") && err.contains(&fits),
+        "{err}"
+    );
+    let err = plan(&spec, &crate::estimate::machines::cpu_2core(), &req)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("has none"), "{err}");
+}
+
+/// `--sweep`: one row per `--n-cpu-moe` value; fitting is monotone in the experts moved to RAM, the
+/// plan's choice is the first row that fits, and speed falls as experts move to RAM.
+#[test]
+fn the_sweep_brackets_the_plan() {
+    let e = catalog::find("qwen3.5-35b-a3b").unwrap().unwrap();
+    let spec = catalog::synthesize(&e, &Quant::parse("Q4_K_M").unwrap());
+    let req = PlanRequest {
+        n_ctx: Some(65536),
+        kv_type: Some(GgmlType::Q8_0),
+        ..Default::default()
+    };
+    let hw = rtx_5080();
+    let p = plan(&spec, &hw, &req).unwrap();
+    let rows = sweep(&spec, &hw, req.margin, &p.config);
+    assert_eq!(rows.len(), spec.n_layers() + 1);
+    let first_fit = rows.iter().position(|r| r.fits).unwrap();
+    assert!(rows[first_fit..].iter().all(|r| r.fits));
+    assert_eq!(rows[first_fit].placement, p.placement);
+    assert_eq!(rows[first_fit].vram_bytes, p.memory.gpu.total());
+    for w in rows.windows(2) {
+        assert!(w[1].gen_tps_empty < w[0].gen_tps_empty);
+        assert!(w[1].vram_bytes < w[0].vram_bytes);
+    }
+    assert_eq!(rows.last().unwrap().flags, "--cpu-moe");
+}
