@@ -48,6 +48,8 @@ enum Command {
     Synth(cli::synth::Args),
     /// Generate text from a prompt (streamed).
     Run(cli::run::RunArgs),
+    /// Talk to the model: each line is a user message, the reply streams back (conversation mode).
+    Chat(cli::chat::ChatArgs),
     /// Perplexity of a text file, scored as llama-perplexity does.
     Perplexity(cli::perplexity::PerplexityArgs),
     /// Measure prompt-processing and generation speed (llama-bench's protocol and flags).
@@ -134,6 +136,7 @@ fn run_command() -> Result<()> {
         }
         Command::Synth(a) => cli::synth::run(a)?,
         Command::Run(a) => cli::run::run(a)?,
+        Command::Chat(a) => cli::chat::run(a)?,
         Command::Perplexity(a) => cli::perplexity::run(a)?,
         Command::Info { model, placement } => cli::info::run(&model, &placement)?,
     }

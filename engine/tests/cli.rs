@@ -233,3 +233,76 @@ fn bench_bandwidth_anchor_records_one_anchor_per_sample_and_the_bytes_per_token(
         Some(state)
     );
 }
+
+/// `fitbench-engine chat` with a chat template from the fixtures, greedy, with `input` piped in.
+fn chat(model: &std::path::Path, template: &str, input: &str) -> (String, String) {
+    use std::io::Write;
+    let template = fixtures::in_repo().join("templates").join(template);
+    let mut child = engine()
+        .args(["chat", "-m"])
+        .arg(model)
+        .arg("--chat-template-file")
+        .arg(&template)
+        .args(["-n", "6", "--temp", "0", "-t", "1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    (String::from_utf8(out.stdout).unwrap(), stderr)
+}
+
+/// `chat` over piped lines (Gemma 3 270M: the fixtures' small models carry no vocabulary): each
+/// line is a turn; the session keeps earlier turns (the context grows), and `/reset` forgets them
+/// (the same first message then gets the same greedy reply at the same context size as in a fresh
+/// process).
+#[test]
+fn chat_keeps_turns_and_reset_forgets_them() {
+    let Some(model) = fixtures::gemma3_270m() else {
+        return;
+    };
+    let gemma = "google-gemma-2-2b-it.jinja";
+    let (first, _) = chat(&model, gemma, "Hello there\n");
+    let (all, stderr) = chat(
+        &model,
+        gemma,
+        "Hello there\nTell me more\n/reset\nHello there\n/exit\nnot read\n",
+    );
+    // One "[N tokens, … t/s; context USED/4096]" line per reply.
+    let context_used = |stderr: &str| -> Vec<usize> {
+        stderr
+            .lines()
+            .filter_map(|l| l.split("context ").nth(1))
+            .map(|s| s.split('/').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let used = context_used(&stderr);
+    assert_eq!(used.len(), 3, "{stderr}");
+    assert!(used[1] > used[0], "{used:?}");
+    assert_eq!(used[2], used[0], "{used:?}");
+    assert!(
+        all.starts_with(&first) && all.ends_with(&first),
+        "{all:?} vs {first:?}"
+    );
+    assert!(all.len() > 2 * first.len(), "{all:?}");
+
+    // Qwen3's template rewrites the last reply once a new message follows: the second turn goes
+    // back to the checkpoint taken after the first prompt and reads the reply again from there.
+    let (_, stderr) = chat(
+        &model,
+        "Qwen-Qwen3-0.6B.jinja",
+        "Hello there\nTell me more\n",
+    );
+    let used = context_used(&stderr);
+    assert_eq!(used.len(), 2, "{stderr}");
+    assert!(used[1] > used[0], "{used:?}");
+}

@@ -1,11 +1,15 @@
 //! Subcommands of the `fitbench-engine` binary kept out of main.rs.
 
 pub mod bench;
+pub mod chat;
 pub mod config_summary;
+pub mod generate;
 pub mod info;
 pub mod perplexity;
 pub mod placement_args;
 pub mod run;
+pub mod sampling_args;
+pub mod session_args;
 pub mod synth;
 
 use anyhow::{Context, Result};
@@ -62,4 +66,22 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Model, Tokenizer)> {
     let tok = Tokenizer::from_metadata(model.metadata())
         .with_context(|| format!("tokenizer of {}", path.display()))?;
     Ok((model, tok))
+}
+
+/// The chat template: `--chat-template-file` if given, else the model's `tokenizer.chat_template`.
+pub fn chat_template(
+    model: &Model,
+    model_path: &Path,
+    file: Option<&Path>,
+) -> Result<fitbench_engine::tokenizer::ChatTemplate> {
+    use fitbench_engine::tokenizer::ChatTemplate;
+    match file {
+        Some(f) => Ok(ChatTemplate::from_file(f)?),
+        None => ChatTemplate::from_metadata(model.metadata())?.with_context(|| {
+            format!(
+                "{} has no chat template (pass --chat-template-file)",
+                model_path.display()
+            )
+        }),
+    }
 }

@@ -5,6 +5,7 @@
 
 mod bpe;
 pub mod chat_template;
+pub mod chat_turns;
 mod detokenize;
 mod error;
 mod pretokenize;
@@ -20,6 +21,7 @@ mod tests;
 use crate::gguf::Metadata;
 
 pub use chat_template::{ChatMessage, ChatTemplate, RenderOptions};
+pub use chat_turns::{next_turn, TurnText};
 pub use detokenize::StreamDecoder;
 pub use error::{Result, TokenizerError};
 pub use unicode::byte_to_char;

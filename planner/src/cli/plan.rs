@@ -348,6 +348,15 @@ fn plan_one(
         t.add_row(vec!["quality".to_string(), q.clone()]);
     }
     println!("{t}");
+    if !hw.gpus.is_empty() && p.placement.n_cpu_moe > 0 {
+        // The per-offloaded-layer cost is fitted on PLANNER-DATA.md's RTX 5080 row; other
+        // published runs disagree (docs/planner-model.md §4, held-out checks).
+        println!(
+            "note: with experts in RAM, published runs on other hosts (Ryzen 9 9950X, Ryzen 7 \
+             9800X3D, an RTX 4070 under WSL2) went 1.4-2.0x faster than this model predicts for \
+             them; read the speed as a floor."
+        );
+    }
     println!("llama.cpp:      {}", r.llama_server);
     println!("bundled engine: {}  (CPU only for now)", r.bundled_engine);
     Ok(())
