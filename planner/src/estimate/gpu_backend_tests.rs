@@ -43,6 +43,7 @@ const TW: &str =
     "tianchengwu.com, Qwen 3.5 27B on an RTX 4090 (llama-server, q4_0 KV, half the context filled)";
 const PR15616: &str = "ggml-org/llama.cpp PR #15616 (2025, -ub 2048 -fa 1)";
 const MATRIX: &str = "fromthematrix.dev, Strix Halo (llama.cpp b8123 Vulkan, llama-server, 7624-token prompt then a summary)";
+const PR26284: &str = "ggml-org/llama.cpp PR #26284 (RX 7900 XTX, stock HIP build, llama-bench)";
 const TOSUKUI: &str =
     "blog.tosukui.xyz, GMKtec EVO-X2 (llama.cpp b5882 ROCm 7.0 rc TheRock, llama-bench)";
 
@@ -84,6 +85,9 @@ fn rows() -> Vec<Row> {
         // Strix Halo through ROCm (a 2025 build), where the profile's backend is Vulkan: slower.
         r(TOSUKUI, "strix-halo-128gb", q30, "Q4_K_M", Some((56.55, 64)), Some((607.81, 0, 512)), KnownMiss, KnownMiss),
         r(TOSUKUI, "strix-halo-128gb", q30, "Q8_0", Some((37.91, 64)), Some((601.03, 0, 512)), KnownMiss, KnownMiss),
+        // RX 7900 XTX through ROCm; pp2048 from an empty context at -ub 512: mean depth ~1K.
+        r(PR26284, "rx-7900-xtx", l8, "Q2_K", Some((131.04, 16)), Some((2054.06, 1024, 512)), Fit, KnownMiss),
+        r(PR26284, "rx-7900-xtx", l8, "Q2_K", Some((119.90, 4112)), None, Check, Check),
         // pp16384 from an empty context: ubatches of 2048 at a mean depth of about 8K.
         r(PR15616, "m2-ultra-192gb", q30, "Q8_0", None, Some((1022.81, 8192, 2048)), Fit, Fit),
     ]

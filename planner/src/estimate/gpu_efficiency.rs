@@ -38,7 +38,7 @@ impl GpuEfficiency {
     }
 }
 
-/// CUDA (also used for ROCm and SYCL; the ROCm rows in gpu_backend_tests.rs are known misses).
+/// CUDA (also used for SYCL and for ROCm on other than RDNA 3).
 pub const CUDA: GpuEfficiency = GpuEfficiency {
     // Typical large mat-vec efficiency (assumed); checked by the 3090/4090 Llama 3 8B rows.
     read_quantized: 0.8,
@@ -102,11 +102,21 @@ pub const VULKAN: GpuEfficiency = GpuEfficiency {
     ..CUDA
 };
 
-/// The shares for a profile's `backend` string.
-pub fn for_backend(backend: &str) -> &'static GpuEfficiency {
+/// ROCm on RDNA 3 (gfx11xx: RX 7900 XTX): the mat-vec kernels reach about half the memory
+/// bandwidth CUDA's reach on NVIDIA cards. Prompt shares stay CUDA's.
+pub const ROCM_RDNA3: GpuEfficiency = GpuEfficiency {
+    // RX 7900 XTX, Llama 3.1 8B Q2_K tg64 131.0 t/s (llama.cpp PR #26284, stock HIP build): 0.47
+    // of 960 GB/s after the fixed per-layer time. CUDA's 0.8 predicted 205.6 (+57%).
+    read_quantized: 0.47,
+    ..CUDA
+};
+
+/// The shares for a GPU: by backend, and for ROCm by architecture.
+pub fn for_gpu(backend: &str, compute_capability: Option<&str>) -> &'static GpuEfficiency {
     match backend {
         "metal" => &METAL,
         "vulkan" => &VULKAN,
+        "rocm" if compute_capability.is_some_and(|c| c.starts_with("gfx11")) => &ROCM_RDNA3,
         _ => &CUDA,
     }
 }

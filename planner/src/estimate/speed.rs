@@ -161,7 +161,7 @@ pub fn generation_tps(
     t += cpu_attention_flops(spec, p, depth, gpu.is_some()) / (cpu_peak_flops(hw) * c.cpu_attn);
     if let (Some(set), Some(g)) = (GpuSet::of(hw), gpu) {
         if p.n_gpu_layers > 0 {
-            let e = gpu_efficiency::for_backend(&g.backend);
+            let e = gpu_efficiency::for_gpu(&g.backend, g.compute_capability.as_deref());
             // Several GPUs: layer blocks in turn (see multi_gpu.rs).
             let bw = set.bandwidth_gbs * 1e9;
             t += (set.n_gpus() - 1) as f64 * c.gpu_hop_s;
@@ -284,7 +284,7 @@ pub fn prompt_tps(
     match hw.gpus.first() {
         Some(g) if p.n_gpu_layers > 0 => {
             let flops = GpuSet::of(hw).map_or(g.fp16_tflops, |s| s.fp16_tflops) * 1e12;
-            let e = gpu_efficiency::for_backend(&g.backend);
+            let e = gpu_efficiency::for_gpu(&g.backend, g.compute_capability.as_deref());
             let recurrent = spec.n_recurrent_layers() as f64;
             let t_compute = ub
                 * ((f.dense + recurrent * e.recurrent_layer_prompt_flops)
