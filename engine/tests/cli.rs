@@ -306,3 +306,41 @@ fn chat_keeps_turns_and_reset_forgets_them() {
     assert_eq!(used.len(), 2, "{stderr}");
     assert!(used[1] > used[0], "{used:?}");
 }
+
+/// `run -f FILE` reads the prompt from a file (greedy: the same text as `-p`); a missing file is
+/// named in the error.
+#[test]
+fn run_reads_the_prompt_from_a_file() {
+    let Some(model) = fixtures::gemma3_270m() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prompt.txt");
+    std::fs::write(&file, "The capital of France is").unwrap();
+    let run = |source: &[&std::ffi::OsStr]| {
+        let out = succeed(
+            engine()
+                .args(["run", "-m"])
+                .arg(&model)
+                .args(source)
+                .args(["-n", "8", "--temp", "0", "-t", "1"]),
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let from_file = run(&["-f".as_ref(), file.as_os_str()]);
+    let inline = run(&["-p".as_ref(), "The capital of France is".as_ref()]);
+    assert_eq!(from_file, inline);
+    assert!(!from_file.trim().is_empty());
+
+    let o = engine()
+        .args(["run", "-m"])
+        .arg(&model)
+        .args(["-f", "/nonexistent/prompt.txt"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("/nonexistent/prompt.txt"),
+        "{err}"
+    );
+}

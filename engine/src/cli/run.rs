@@ -1,6 +1,6 @@
 //! `fitbench-engine run`: generate text from a prompt, streamed to stdout.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use fitbench_engine::sample::Sampler;
 use fitbench_engine::tokenizer::{ChatMessage, RenderOptions};
@@ -16,11 +16,19 @@ pub struct RunArgs {
     #[arg(short = 'm', long)]
     model: PathBuf,
     /// The prompt text (with --chat: the user's message).
-    #[arg(short = 'p', long)]
-    prompt: String,
-    /// Tokens to generate at most.
-    #[arg(short = 'n', long, default_value_t = 128)]
-    n_predict: usize,
+    #[arg(
+        short = 'p',
+        long,
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    prompt: Option<String>,
+    /// Read the prompt from a file instead (llama-cli's -f).
+    #[arg(short = 'f', long)]
+    file: Option<PathBuf>,
+    /// Tokens to generate at most; -1 = until the end of generation or a full context.
+    #[arg(short = 'n', long, default_value_t = 128, allow_hyphen_values = true)]
+    n_predict: i64,
     /// Wrap the prompt as a user message in the model's chat template.
     #[arg(long)]
     chat: bool,
@@ -30,6 +38,12 @@ pub struct RunArgs {
 
 pub fn run(a: RunArgs) -> Result<()> {
     let params = a.shared.sampling.params()?;
+    let prompt = match (&a.prompt, &a.file) {
+        (Some(p), _) => p.clone(),
+        (None, Some(f)) => std::fs::read_to_string(f)
+            .with_context(|| format!("reading the prompt file {}", f.display()))?,
+        (None, None) => bail!("give a prompt with -p TEXT or -f FILE"),
+    };
     let opts = a
         .load
         .apply(a.shared.placement.load_options(a.shared.ctx_size)?);
@@ -41,11 +55,11 @@ pub fn run(a: RunArgs) -> Result<()> {
         if a.shared.no_think {
             opts.enable_thinking = Some(false);
         }
-        let text = template.render(&[ChatMessage::new("user", a.prompt.clone())], &opts)?;
+        let text = template.render(&[ChatMessage::new("user", prompt.clone())], &opts)?;
         // The template writes BOS itself when it wants one.
         tok.encode(&text, false, true)
     } else {
-        tok.encode(&a.prompt, true, true)
+        tok.encode(&prompt, true, true)
     };
     if tokens.is_empty() {
         bail!("the prompt is empty after tokenization");
@@ -81,7 +95,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         &mut session,
         &mut sampler,
         &tok,
-        a.n_predict,
+        usize::try_from(a.n_predict).unwrap_or(usize::MAX),
         false,
         &mut out,
     )?;
