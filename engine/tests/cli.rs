@@ -281,6 +281,7 @@ fn chat_keeps_turns_and_reset_forgets_them() {
     let context_used = |stderr: &str| -> Vec<usize> {
         stderr
             .lines()
+            .filter(|l| l.starts_with('['))
             .filter_map(|l| l.split("context ").nth(1))
             .map(|s| s.split('/').next().unwrap().parse().unwrap())
             .collect()
@@ -297,14 +298,23 @@ fn chat_keeps_turns_and_reset_forgets_them() {
 
     // Qwen3's template rewrites the last reply once a new message follows: the second turn goes
     // back to the checkpoint taken after the first prompt and reads the reply again from there.
-    let (_, stderr) = chat(
-        &model,
-        "Qwen-Qwen3-0.6B.jinja",
-        "Hello there\nTell me more\n",
-    );
+    let qwen3 = "Qwen-Qwen3-0.6B.jinja";
+    let (two_turns, stderr) = chat(&model, qwen3, "Hello there\nTell me more\n");
     let used = context_used(&stderr);
     assert_eq!(used.len(), 2, "{stderr}");
     assert!(used[1] > used[0], "{used:?}");
+
+    // A turn too long for the context is refused and leaves the session as it was: the next turn
+    // goes on as if the refused one had not been typed.
+    let long = "word ".repeat(5000);
+    let (with_refusal, stderr) = chat(
+        &model,
+        qwen3,
+        &format!("Hello there\n{long}\nTell me more\n"),
+    );
+    assert!(stderr.contains("the context is full"), "{stderr}");
+    assert_eq!(with_refusal, two_turns);
+    assert_eq!(context_used(&stderr), used);
 }
 
 /// `run -f FILE` reads the prompt from a file (greedy: the same text as `-p`); a missing file is

@@ -5,8 +5,8 @@
 use anyhow::Result;
 use clap::Args;
 use fitbench_engine::sample::Sampler;
-use fitbench_engine::tokenizer::{next_turn, ChatMessage, RenderOptions, TurnText};
-use fitbench_engine::{Session, SessionOptions, SessionState, WantLogits};
+use fitbench_engine::tokenizer::{next_turn, ChatMessage, TurnText};
+use fitbench_engine::{Session, SessionState, WantLogits};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -33,22 +33,10 @@ pub fn run(a: ChatArgs) -> Result<()> {
         .load
         .apply(a.shared.placement.load_options(a.shared.ctx_size)?);
     let (model, tok) = super::load(&a.model, &opts)?;
-    let template = super::chat_template(&model, &a.model, a.shared.chat_template_file.as_deref())?;
-    let mut render = RenderOptions::for_tokenizer(&tok, true);
-    if a.shared.no_think {
-        render.enable_thinking = Some(false);
-    }
-    let batch = a.shared.batch_size.max(1);
-    let mut session = Session::new(
-        &model,
-        SessionOptions {
-            n_ctx: a.shared.ctx_size,
-            n_batch: batch,
-            n_ubatch: batch,
-            n_threads: a.shared.threads,
-            ..Default::default()
-        },
-    )?;
+    let template = a.shared.chat_template(&model, &a.model)?;
+    let render = a.shared.render_options(&tok);
+    let batch = a.shared.batch();
+    let mut session = Session::new(&model, a.shared.session_options())?;
     let mut sampler = Sampler::new(params.clone());
     let opening: Vec<ChatMessage> = a
         .system
@@ -92,31 +80,39 @@ pub fn run(a: ChatArgs) -> Result<()> {
             _ => {}
         }
         let message = ChatMessage::new("user", line);
-        let cp_text = checkpoint.as_ref().map(|(t, _)| t.as_str());
-        let text = match next_turn(&template, &history, &message, &render, cp_text)? {
-            TurnText::Append(s) => s,
-            TurnText::FromCheckpoint(s) => {
-                if let Some((_, state)) = &checkpoint {
-                    session.restore_state(state);
-                }
-                s
-            }
-            TurnText::Restart(s) => {
-                session.clear();
-                sampler = Sampler::new(params.clone());
-                s
-            }
+        let turn = next_turn(
+            &template,
+            &history,
+            &message,
+            &render,
+            checkpoint.as_ref().map(|(t, _)| t.as_str()),
+        )?;
+        // Where the text goes: after what the session holds, after the checkpoint, or from 0.
+        let (start, text) = match (&turn.feed, &checkpoint) {
+            (TurnText::Append(s), _) => (session.n_past(), s),
+            (TurnText::FromCheckpoint(s), Some((_, state))) => (state.n_past(), s),
+            (TurnText::FromCheckpoint(_), None) => unreachable!("no checkpoint was offered"),
+            (TurnText::Restart(s), _) => (0, s),
         };
         // The template writes BOS itself when it wants one.
-        let tokens = tok.encode(&text, false, true);
-        if session.n_past() + tokens.len() >= a.shared.ctx_size {
+        let tokens = tok.encode(text, false, true);
+        // Checked before the session is touched, so a refused turn leaves it as it was.
+        if start + tokens.len() >= a.shared.ctx_size {
             eprintln!(
                 "the context is full ({} tokens held, {} more needed, -c {}): /reset to start over, or raise -c",
-                session.n_past(),
+                start,
                 tokens.len(),
                 a.shared.ctx_size
             );
             continue;
+        }
+        match (&turn.feed, &checkpoint) {
+            (TurnText::FromCheckpoint(_), Some((_, state))) => session.restore_state(state),
+            (TurnText::Restart(_), _) => {
+                session.clear();
+                sampler = Sampler::new(params.clone());
+            }
+            _ => {}
         }
         for part in tokens.chunks(batch) {
             session.decode_in_place(part, WantLogits::Last)?;
@@ -126,12 +122,7 @@ pub fn run(a: ChatArgs) -> Result<()> {
         }
         // The session now holds the whole conversation as rendered: the point to come back to
         // when the template rewrites this reply once the next message follows it.
-        let mut conversation = history.clone();
-        conversation.push(message.clone());
-        checkpoint = Some((
-            template.render(&conversation, &render)?,
-            session.save_state(),
-        ));
+        checkpoint = Some((turn.whole, session.save_state()));
         let reply =
             super::generate::generate(&mut session, &mut sampler, &tok, n_predict, true, &mut out)?;
         eprintln!(

@@ -67,21 +67,3 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Model, Tokenizer)> {
         .with_context(|| format!("tokenizer of {}", path.display()))?;
     Ok((model, tok))
 }
-
-/// The chat template: `--chat-template-file` if given, else the model's `tokenizer.chat_template`.
-pub fn chat_template(
-    model: &Model,
-    model_path: &Path,
-    file: Option<&Path>,
-) -> Result<fitbench_engine::tokenizer::ChatTemplate> {
-    use fitbench_engine::tokenizer::ChatTemplate;
-    match file {
-        Some(f) => Ok(ChatTemplate::from_file(f)?),
-        None => ChatTemplate::from_metadata(model.metadata())?.with_context(|| {
-            format!(
-                "{} has no chat template (pass --chat-template-file)",
-                model_path.display()
-            )
-        }),
-    }
-}

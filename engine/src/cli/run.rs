@@ -3,8 +3,8 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use fitbench_engine::sample::Sampler;
-use fitbench_engine::tokenizer::{ChatMessage, RenderOptions};
-use fitbench_engine::{Session, SessionOptions, WantLogits};
+use fitbench_engine::tokenizer::ChatMessage;
+use fitbench_engine::{Session, WantLogits};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -49,12 +49,8 @@ pub fn run(a: RunArgs) -> Result<()> {
         .apply(a.shared.placement.load_options(a.shared.ctx_size)?);
     let (model, tok) = super::load(&a.model, &opts)?;
     let tokens = if a.chat {
-        let template =
-            super::chat_template(&model, &a.model, a.shared.chat_template_file.as_deref())?;
-        let mut opts = RenderOptions::for_tokenizer(&tok, true);
-        if a.shared.no_think {
-            opts.enable_thinking = Some(false);
-        }
+        let template = a.shared.chat_template(&model, &a.model)?;
+        let opts = a.shared.render_options(&tok);
         let text = template.render(&[ChatMessage::new("user", prompt.clone())], &opts)?;
         // The template writes BOS itself when it wants one.
         tok.encode(&text, false, true)
@@ -71,21 +67,14 @@ pub fn run(a: RunArgs) -> Result<()> {
             a.shared.ctx_size
         );
     }
-    let opts = SessionOptions {
-        n_ctx: a.shared.ctx_size,
-        n_batch: a.shared.batch_size.max(1),
-        n_ubatch: a.shared.batch_size.max(1),
-        n_threads: a.shared.threads,
-        ..Default::default()
-    };
-    let mut session = Session::new(&model, opts)?;
+    let mut session = Session::new(&model, a.shared.session_options())?;
     let mut sampler = Sampler::new(params);
     for &t in &tokens {
         sampler.accept(t);
     }
 
     let t0 = Instant::now();
-    for part in tokens.chunks(a.shared.batch_size.max(1)) {
+    for part in tokens.chunks(a.shared.batch()) {
         session.decode_in_place(part, WantLogits::Last)?;
     }
     let prompt_s = t0.elapsed().as_secs_f64();

@@ -19,6 +19,14 @@ pub enum TurnText {
     Restart(String),
 }
 
+/// The next turn: what to feed, and the whole conversation with the new message as rendered
+/// (what the session holds once `feed` is read: the checkpoint text for the turn after).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextTurn {
+    pub feed: TurnText,
+    pub whole: String,
+}
+
 /// The text for `new` after `past`. The session is assumed to hold `past` as rendered, except
 /// that a reply generated into it stops at its end-of-turn token: when the rendered history ends
 /// with a newline after that token, the newline is added back here (what llama-cli does).
@@ -30,12 +38,23 @@ pub fn next_turn(
     new: &ChatMessage,
     opts: &RenderOptions,
     checkpoint: Option<&str>,
-) -> Result<TurnText> {
+) -> Result<NextTurn> {
     let mut all = past.to_vec();
     all.push(new.clone());
-    let after = template.render(&all, opts)?;
+    let whole = template.render(&all, opts)?;
+    let feed = feed(template, past, &whole, opts, checkpoint)?;
+    Ok(NextTurn { feed, whole })
+}
+
+fn feed(
+    template: &ChatTemplate,
+    past: &[ChatMessage],
+    after: &str,
+    opts: &RenderOptions,
+    checkpoint: Option<&str>,
+) -> Result<TurnText> {
     if past.is_empty() {
-        return Ok(TurnText::Append(after));
+        return Ok(TurnText::Append(after.to_string()));
     }
     let before = template.render(
         past,
@@ -54,7 +73,7 @@ pub fn next_turn(
     }
     Ok(match checkpoint.and_then(|cp| after.strip_prefix(cp)) {
         Some(rest) => TurnText::FromCheckpoint(rest.to_string()),
-        None => TurnText::Restart(after),
+        None => TurnText::Restart(after.to_string()),
     })
 }
 
@@ -100,7 +119,8 @@ mod tests {
                 ("Bye", ""),
             ] {
                 let msg = ChatMessage::new("user", user);
-                match next_turn(&t, &past, &msg, &opts(), checkpoint.as_deref()).unwrap() {
+                let turn = next_turn(&t, &past, &msg, &opts(), checkpoint.as_deref()).unwrap();
+                match turn.feed {
                     TurnText::Append(s) => session.push_str(&s),
                     TurnText::FromCheckpoint(s) => {
                         assert!(via_checkpoint, "{file}: checkpoint");
@@ -110,6 +130,7 @@ mod tests {
                 }
                 past.push(msg);
                 assert_eq!(session, t.render(&past, &opts()).unwrap(), "{file}");
+                assert_eq!(session, turn.whole, "{file}");
                 checkpoint = Some(session.clone());
                 // Generation: the reply, then its end-of-turn token.
                 session.push_str(reply);
@@ -135,11 +156,14 @@ mod tests {
         let whole = t.render(&all, &opts()).unwrap();
         assert!(!whole.contains("The user greets"), "{whole}");
         let checkpoint = t.render(&[first], &opts()).unwrap();
-        match next_turn(&t, &past, &new, &opts(), Some(&checkpoint)).unwrap() {
+        match next_turn(&t, &past, &new, &opts(), Some(&checkpoint))
+            .unwrap()
+            .feed
+        {
             TurnText::FromCheckpoint(s) => assert_eq!(checkpoint + &s, whole),
             other => panic!("{other:?}"),
         }
-        match next_turn(&t, &past, &new, &opts(), None).unwrap() {
+        match next_turn(&t, &past, &new, &opts(), None).unwrap().feed {
             TurnText::Restart(s) => assert_eq!(s, whole),
             other => panic!("{other:?}"),
         }

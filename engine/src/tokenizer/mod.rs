@@ -21,7 +21,7 @@ mod tests;
 use crate::gguf::Metadata;
 
 pub use chat_template::{ChatMessage, ChatTemplate, RenderOptions};
-pub use chat_turns::{next_turn, TurnText};
+pub use chat_turns::{next_turn, NextTurn, TurnText};
 pub use detokenize::StreamDecoder;
 pub use error::{Result, TokenizerError};
 pub use unicode::byte_to_char;
