@@ -26,4 +26,4 @@ mod heldout_tests;
 #[cfg(test)]
 pub(crate) mod machines;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

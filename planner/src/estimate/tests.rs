@@ -7,7 +7,7 @@ use super::*;
 use crate::catalog::{self, Quant};
 use crate::model::ModelSpec;
 
-pub(super) fn catalog_model(id: &str, q: &str) -> ModelSpec {
+pub(crate) fn catalog_model(id: &str, q: &str) -> ModelSpec {
     let e = catalog::find(id).unwrap().unwrap();
     catalog::synthesize(&e, &Quant::parse(q).unwrap())
 }

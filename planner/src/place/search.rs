@@ -133,9 +133,29 @@ pub fn fits_machine(
 ) -> (MemoryEstimate, bool) {
     let has_gpu = !hw.gpus.is_empty();
     let m = estimate_memory(spec, p, cfg, has_gpu);
-    let gpu_ok = !has_gpu || m.gpu.total() <= gpu_budget(spec, hw, margin, cfg);
-    let ram_ok = host_bytes(&m, hw.unified_memory.is_some()) <= ram_capacity(hw);
-    (m, gpu_ok && ram_ok)
+    let fits = fits_memory(
+        &m,
+        p,
+        gpu_budget(spec, hw, margin, cfg),
+        ram_capacity(hw),
+        has_gpu,
+        hw.unified_memory.is_some(),
+    );
+    (m, fits)
+}
+
+/// The fit test every path shares: RAM (with the GPU's share on unified memory), and the GPU
+/// budget unless no layer is on the GPU.
+fn fits_memory(
+    m: &MemoryEstimate,
+    p: &Placement,
+    gpu_budget: u64,
+    ram: u64,
+    has_gpu: bool,
+    unified_memory: bool,
+) -> bool {
+    host_bytes(m, unified_memory) <= ram
+        && (!has_gpu || p.n_gpu_layers == 0 || m.gpu.total() <= gpu_budget)
 }
 
 /// `--fit-target` is per device: each GPU keeps the margin free.
@@ -203,7 +223,7 @@ pub fn plan(spec: &ModelSpec, hw: &HardwareProfile, req: &PlanRequest) -> Result
             let placement = match (req.placement, has_gpu) {
                 (Some(p), true) => {
                     let need = estimate_memory(spec, &p, &cfg, true).gpu.total();
-                    (need <= budget(&cfg)).then_some(p)
+                    (p.n_gpu_layers == 0 || need <= budget(&cfg)).then_some(p)
                 }
                 (None, true) => fit_gpu(spec, &cfg, budget(&cfg)),
                 (_, false) => Some(Placement::cpu_only()),
@@ -341,8 +361,7 @@ pub fn max_context(
     let fits = |n_ctx: u64| {
         let c = RunConfig { n_ctx, ..*cfg };
         let m = estimate_memory(spec, p, &c, has_gpu);
-        host_bytes(&m, unified_memory) <= ram
-            && (!has_gpu || p.n_gpu_layers == 0 || m.gpu.total() <= gpu_budget)
+        fits_memory(&m, p, gpu_budget, ram, has_gpu, unified_memory)
     };
     let top = (spec.context_train.max(4096) * 4).div_ceil(256);
     let (mut lo, mut hi) = (0u64, top + 1);

@@ -7,13 +7,13 @@ use fitbench_engine::gguf::{GgmlType, GgufWriter, Value};
 use super::*;
 use crate::catalog::{self, Quant};
 use crate::estimate::machines::rtx_5080;
+use crate::estimate::tests::catalog_model;
 
 /// Reported: RTX 5080 16 GB, 35B-A3B UD-Q4_K_XL, `--n-cpu-moe 16`, 256K context, q4_0 KV, flash attention:
 /// VRAM 14.8 GB idle / 15.2 GB peak, 51.1 t/s empty.
 #[test]
 fn rtx_5080_plan_lands_near_the_reported_setup() {
-    let e = catalog::find("qwen3.5-35b-a3b").unwrap().unwrap();
-    let spec = catalog::synthesize(&e, &Quant::parse("UD-Q4_K_XL").unwrap());
+    let spec = catalog_model("qwen3.5-35b-a3b", "UD-Q4_K_XL");
     let req = PlanRequest {
         n_ctx: Some(262144),
         kv_type: Some(GgmlType::Q4_0),
@@ -135,8 +135,7 @@ fn unified_memory_counts_the_gpu_share_against_ram() {
 /// `--n-cpu-moe N` as asked: the plan keeps N, and more experts in RAM cost VRAM less and speed more.
 #[test]
 fn a_placement_asked_for_is_kept_and_ordered_by_experts_in_ram() {
-    let e = catalog::find("qwen3.5-35b-a3b").unwrap().unwrap();
-    let spec = catalog::synthesize(&e, &Quant::parse("Q4_K_M").unwrap());
+    let spec = catalog_model("qwen3.5-35b-a3b", "Q4_K_M");
     let n = spec.n_layers();
     let at = |k: usize| {
         let req = PlanRequest {
@@ -185,8 +184,7 @@ fn a_placement_asked_for_is_kept_and_ordered_by_experts_in_ram() {
 /// placement on a machine without one: an error naming the flags.
 #[test]
 fn a_placement_that_does_not_fit_says_what_would() {
-    let e = catalog::find("qwen3.5-35b-a3b").unwrap().unwrap();
-    let spec = catalog::synthesize(&e, &Quant::parse("Q4_K_M").unwrap());
+    let spec = catalog_model("qwen3.5-35b-a3b", "Q4_K_M");
     let n = spec.n_layers();
     let req = PlanRequest {
         n_ctx: Some(65536),
@@ -222,8 +220,7 @@ fn a_placement_that_does_not_fit_says_what_would() {
 /// plan's choice is the first row that fits, and speed falls as experts move to RAM.
 #[test]
 fn the_sweep_brackets_the_plan() {
-    let e = catalog::find("qwen3.5-35b-a3b").unwrap().unwrap();
-    let spec = catalog::synthesize(&e, &Quant::parse("Q4_K_M").unwrap());
+    let spec = catalog_model("qwen3.5-35b-a3b", "Q4_K_M");
     let req = PlanRequest {
         n_ctx: Some(65536),
         kv_type: Some(GgmlType::Q8_0),
