@@ -138,6 +138,7 @@ fn check_shapes(ty: GgmlType) {
 }
 
 #[test]
+#[cfg(target_arch = "x86_64")]
 fn tile_kernels_exist_for_the_main_formats() {
     if !(std::is_x86_feature_detected!("avx2")
         && std::is_x86_feature_detected!("fma")

@@ -13,7 +13,7 @@ pub const BLOCK: usize = QK_K;
 pub const TYPE_SIZE: usize = 136;
 const SCALES_H: usize = 2;
 const SCALES_L: usize = 4;
-const QS: usize = 8;
+pub(super) const QS: usize = 8;
 
 pub const KERNELS: Kernels = Kernels {
     ggml_type: GgmlType::IQ4_XS,
@@ -25,7 +25,7 @@ pub const KERNELS: Kernels = Kernels {
 
 /// Signed scale of sub-block `ib` (s − 32).
 #[inline(always)]
-fn sub_scale(b: &[u8], ib: usize) -> i32 {
+pub(super) fn sub_scale(b: &[u8], ib: usize) -> i32 {
     let h = u16::from_le_bytes([b[SCALES_H], b[SCALES_H + 1]]);
     let low = (b[SCALES_L + ib / 2] >> (4 * (ib % 2))) & 0xF;
     let high = ((h >> (2 * ib)) & 3) as u8;
@@ -116,6 +116,9 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         // SAFETY: AVX2, FMA and F16C were detected at run time.
         return unsafe { super::iq4_xs_avx2::vec_dot(n, weights, activations) };
     }
+    #[cfg(target_arch = "aarch64")]
+    return super::iq4_xs_neon::vec_dot(n, weights, activations);
+    #[cfg(not(target_arch = "aarch64"))]
     vec_dot_scalar(n, weights, activations)
 }
 
@@ -161,6 +164,17 @@ mod tests {
             &[0],
             super::super::iq4_xs_avx2::vec_dot,
             super::super::iq4_xs_avx512::vec_dot,
+        );
+    }
+
+    #[test]
+    #[cfg(target_arch = "aarch64")]
+    fn neon_kernel_matches_scalar_bit_for_bit() {
+        tu::check_neon_identical(
+            GgmlType::IQ4_XS,
+            &[0],
+            super::vec_dot_scalar,
+            super::super::iq4_xs_neon::vec_dot,
         );
     }
 }

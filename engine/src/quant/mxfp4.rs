@@ -113,6 +113,9 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         // SAFETY: AVX2, FMA and F16C were detected at run time.
         return unsafe { super::mxfp4_avx2::vec_dot(n, weights, activations) };
     }
+    #[cfg(target_arch = "aarch64")]
+    return super::mxfp4_neon::vec_dot(n, weights, activations);
+    #[cfg(not(target_arch = "aarch64"))]
     vec_dot_scalar(n, weights, activations)
 }
 
@@ -166,5 +169,16 @@ mod tests {
             // SAFETY: only called after check_simd_against_scalar confirmed AVX2 and FMA.
             unsafe { super::super::mxfp4_avx2::vec_dot(n, w, a) }
         });
+    }
+
+    #[test]
+    #[cfg(target_arch = "aarch64")]
+    fn neon_kernel_matches_scalar_bit_for_bit() {
+        tu::check_neon_identical(
+            GgmlType::MXFP4,
+            &[],
+            super::vec_dot_scalar,
+            super::super::mxfp4_neon::vec_dot,
+        );
     }
 }

@@ -8,10 +8,10 @@ use crate::gguf::GgmlType;
 
 pub const BLOCK: usize = QK_K;
 pub const TYPE_SIZE: usize = 84;
-const SCALES: usize = 0;
-const QS: usize = 16;
-const D: usize = 80;
-const DMIN: usize = 82;
+pub(super) const SCALES: usize = 0;
+pub(super) const QS: usize = 16;
+pub(super) const D: usize = 80;
+pub(super) const DMIN: usize = 82;
 
 pub const KERNELS: Kernels = Kernels {
     ggml_type: GgmlType::Q2_K,
@@ -164,6 +164,9 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         // SAFETY: AVX2, FMA and F16C were detected at run time.
         return unsafe { super::q2_k_avx2::vec_dot(n, weights, activations) };
     }
+    #[cfg(target_arch = "aarch64")]
+    return super::q2_k_neon::vec_dot(n, weights, activations);
+    #[cfg(not(target_arch = "aarch64"))]
     vec_dot_scalar(n, weights, activations)
 }
 
@@ -209,6 +212,17 @@ mod tests {
             &[80, 82],
             super::super::q2_k_avx2::vec_dot,
             super::super::q2_k_avx512::vec_dot,
+        );
+    }
+
+    #[test]
+    #[cfg(target_arch = "aarch64")]
+    fn neon_kernel_matches_scalar_bit_for_bit() {
+        tu::check_neon_identical(
+            GgmlType::Q2_K,
+            &[80, 82],
+            super::vec_dot_scalar,
+            super::super::q2_k_neon::vec_dot,
         );
     }
 }

@@ -9,10 +9,10 @@ use crate::gguf::GgmlType;
 
 pub const BLOCK: usize = QK_K;
 pub const TYPE_SIZE: usize = 110;
-const HMASK: usize = 0;
-const QS: usize = 32;
-const SCALES: usize = 96;
-const D: usize = 108;
+pub(super) const HMASK: usize = 0;
+pub(super) const QS: usize = 32;
+pub(super) const SCALES: usize = 96;
+pub(super) const D: usize = 108;
 
 pub const KERNELS: Kernels = Kernels {
     ggml_type: GgmlType::Q3_K,
@@ -25,7 +25,7 @@ pub const KERNELS: Kernels = Kernels {
 /// Signed scale of group g (s_g − 32): low 4 bits in scales[g % 8] (nibble g / 8), high 2 bits in
 /// scales[8 + g % 4] at bit 2·(g / 4).
 #[inline(always)]
-fn group_scale(s: &[u8], g: usize) -> i32 {
+pub(super) fn group_scale(s: &[u8], g: usize) -> i32 {
     let low = if g < 8 { s[g] & 0xF } else { s[g - 8] >> 4 };
     let high = (s[8 + g % 4] >> (2 * (g / 4))) & 3;
     (low | (high << 4)) as i32 - 32
@@ -166,6 +166,9 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         // SAFETY: AVX2, FMA and F16C were detected at run time.
         return unsafe { super::q3_k_avx2::vec_dot(n, weights, activations) };
     }
+    #[cfg(target_arch = "aarch64")]
+    return super::q3_k_neon::vec_dot(n, weights, activations);
+    #[cfg(not(target_arch = "aarch64"))]
     vec_dot_scalar(n, weights, activations)
 }
 
@@ -211,6 +214,17 @@ mod tests {
             &[108],
             super::super::q3_k_avx2::vec_dot,
             super::super::q3_k_avx512::vec_dot,
+        );
+    }
+
+    #[test]
+    #[cfg(target_arch = "aarch64")]
+    fn neon_kernel_matches_scalar_bit_for_bit() {
+        tu::check_neon_identical(
+            GgmlType::Q3_K,
+            &[108],
+            super::vec_dot_scalar,
+            super::super::q3_k_neon::vec_dot,
         );
     }
 }

@@ -10,8 +10,8 @@ use crate::gguf::GgmlType;
 
 pub const BLOCK: usize = QK_K;
 pub const TYPE_SIZE: usize = 144;
-const SCALES: usize = 4;
-const QS: usize = 16;
+pub(super) const SCALES: usize = 4;
+pub(super) const QS: usize = 16;
 
 pub const KERNELS: Kernels = Kernels {
     ggml_type: GgmlType::Q4_K,
@@ -164,6 +164,9 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         // SAFETY: AVX2, FMA and F16C were detected at run time.
         return unsafe { super::q4_k_avx2::vec_dot(n, weights, activations) };
     }
+    #[cfg(target_arch = "aarch64")]
+    return super::q4_k_neon::vec_dot(n, weights, activations);
+    #[cfg(not(target_arch = "aarch64"))]
     vec_dot_scalar(n, weights, activations)
 }
 
@@ -210,6 +213,17 @@ mod tests {
             &[0, 2],
             super::super::q4_k_avx2::vec_dot,
             super::super::q4_k_avx512::vec_dot,
+        );
+    }
+
+    #[test]
+    #[cfg(target_arch = "aarch64")]
+    fn neon_kernel_matches_scalar_bit_for_bit() {
+        tu::check_neon_identical(
+            GgmlType::Q4_K,
+            &[0, 2],
+            super::vec_dot_scalar,
+            super::super::q4_k_neon::vec_dot,
         );
     }
 }

@@ -83,6 +83,9 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         // SAFETY: AVX2, FMA and F16C were detected at run time.
         return unsafe { super::q5_0_avx2::vec_dot_q5_0(n, weights, activations) };
     }
+    #[cfg(target_arch = "aarch64")]
+    return super::q5_0_neon::vec_dot(n, weights, activations);
+    #[cfg(not(target_arch = "aarch64"))]
     vec_dot_scalar(n, weights, activations)
 }
 
@@ -143,5 +146,16 @@ mod tests {
             // SAFETY: only called after check_simd_against_scalar confirmed AVX2 and FMA.
             unsafe { super::super::q5_0_avx2::vec_dot_q5_0(n, w, a) }
         });
+    }
+
+    #[test]
+    #[cfg(target_arch = "aarch64")]
+    fn neon_kernel_matches_scalar_bit_for_bit() {
+        tu::check_neon_identical(
+            GgmlType::Q5_0,
+            &[0],
+            super::vec_dot_scalar,
+            super::super::q5_0_neon::vec_dot,
+        );
     }
 }

@@ -11,9 +11,9 @@ use crate::gguf::GgmlType;
 
 pub const BLOCK: usize = QK_K;
 pub const TYPE_SIZE: usize = 176;
-const SCALES: usize = 4;
-const QH: usize = 16;
-const QS: usize = 48;
+pub(super) const SCALES: usize = 4;
+pub(super) const QH: usize = 16;
+pub(super) const QS: usize = 48;
 
 pub const KERNELS: Kernels = Kernels {
     ggml_type: GgmlType::Q5_K,
@@ -174,6 +174,9 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         // SAFETY: AVX2, FMA and F16C were detected at run time.
         return unsafe { super::q5_k_avx2::vec_dot(n, weights, activations) };
     }
+    #[cfg(target_arch = "aarch64")]
+    return super::q5_k_neon::vec_dot(n, weights, activations);
+    #[cfg(not(target_arch = "aarch64"))]
     vec_dot_scalar(n, weights, activations)
 }
 
@@ -219,6 +222,17 @@ mod tests {
             &[0, 2],
             super::super::q5_k_avx2::vec_dot,
             super::super::q5_k_avx512::vec_dot,
+        );
+    }
+
+    #[test]
+    #[cfg(target_arch = "aarch64")]
+    fn neon_kernel_matches_scalar_bit_for_bit() {
+        tu::check_neon_identical(
+            GgmlType::Q5_K,
+            &[0, 2],
+            super::vec_dot_scalar,
+            super::super::q5_k_neon::vec_dot,
         );
     }
 }

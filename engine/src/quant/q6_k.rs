@@ -8,10 +8,10 @@ use crate::gguf::GgmlType;
 
 pub const BLOCK: usize = QK_K;
 pub const TYPE_SIZE: usize = 210;
-const QL: usize = 0;
-const QH: usize = 128;
-const SCALES: usize = 192;
-const D: usize = 208;
+pub(super) const QL: usize = 0;
+pub(super) const QH: usize = 128;
+pub(super) const SCALES: usize = 192;
+pub(super) const D: usize = 208;
 
 pub const KERNELS: Kernels = Kernels {
     ggml_type: GgmlType::Q6_K,
@@ -149,6 +149,9 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         // SAFETY: AVX2, FMA and F16C were detected at run time.
         return unsafe { super::q6_k_avx2::vec_dot(n, weights, activations) };
     }
+    #[cfg(target_arch = "aarch64")]
+    return super::q6_k_neon::vec_dot(n, weights, activations);
+    #[cfg(not(target_arch = "aarch64"))]
     vec_dot_scalar(n, weights, activations)
 }
 
@@ -194,6 +197,17 @@ mod tests {
             &[208],
             super::super::q6_k_avx2::vec_dot,
             super::super::q6_k_avx512::vec_dot,
+        );
+    }
+
+    #[test]
+    #[cfg(target_arch = "aarch64")]
+    fn neon_kernel_matches_scalar_bit_for_bit() {
+        tu::check_neon_identical(
+            GgmlType::Q6_K,
+            &[208],
+            super::vec_dot_scalar,
+            super::super::q6_k_neon::vec_dot,
         );
     }
 }

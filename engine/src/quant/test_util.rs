@@ -507,24 +507,16 @@ fn simd_cases(ty: GgmlType) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
     cases
 }
 
-/// An AVX-512 dot kernel against the AVX2 one it replaces, bit for bit, on the same cases as
-/// [`check_simd_against_scalar`] plus extremes: every weight byte 0xFF, 0x77 or 0x00 (largest,
-/// middle and smallest quants and scales; the f16 block scales at `f16_at` set to 1) against
-/// activations all −128 or all 127, where a wrong sign or a saturating `maddubs` would show.
-#[cfg(target_arch = "x86_64")]
-pub fn check_avx512_identical(
-    ty: GgmlType,
-    f16_at: &[usize],
-    avx2: unsafe fn(usize, &[u8], &[u8]) -> f32,
-    avx512: unsafe fn(usize, &[u8], &[u8]) -> f32,
-) {
-    use super::q8_k;
-    if !super::avx512_util::available() {
-        eprintln!("skipped: no AVX-512 F/BW/VL/VNNI on this CPU");
-        return;
-    }
-    let mut cases = simd_cases(ty);
+/// The second-largest [`simd_cases`] case with extreme blocks: every weight byte 0xFF, 0x77 or 0x00
+/// (largest, middle and smallest quants and scales; the f16 block scales at `f16_at` set to 1)
+/// against activations all −128 or all 127 (Q8_K or Q8_0 blocks, scale 1), where a wrong sign or
+/// a saturating product would show.
+fn extreme_cases(ty: GgmlType, f16_at: &[usize]) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
+    use super::{q8_0, q8_k};
+    let cases = simd_cases(ty);
     let (n, w, a) = cases[cases.len() - 2].clone();
+    let dot = kernels(ty).unwrap().dot_type;
+    let mut out = Vec::new();
     for fill in [0xFFu8, 0x77, 0x00] {
         let mut w = w.clone();
         for block in w.chunks_exact_mut(ty.type_size() as usize) {
@@ -535,15 +527,40 @@ pub fn check_avx512_identical(
         }
         for extreme in [-128i8, 127] {
             let mut a = a.clone();
-            for block in a.chunks_exact_mut(q8_k::TYPE_SIZE) {
-                block[q8_k::QS..q8_k::BSUMS].fill(extreme as u8);
-                for sum in block[q8_k::BSUMS..].chunks_exact_mut(2) {
-                    sum.copy_from_slice(&(16 * extreme as i16).to_le_bytes());
+            if dot == GgmlType::Q8_0 {
+                for block in a.chunks_exact_mut(q8_0::TYPE_SIZE) {
+                    block[..2].copy_from_slice(&0x3C00u16.to_le_bytes());
+                    block[2..].fill(extreme as u8);
+                }
+            } else {
+                for block in a.chunks_exact_mut(q8_k::TYPE_SIZE) {
+                    block[q8_k::QS..q8_k::BSUMS].fill(extreme as u8);
+                    for sum in block[q8_k::BSUMS..].chunks_exact_mut(2) {
+                        sum.copy_from_slice(&(16 * extreme as i16).to_le_bytes());
+                    }
                 }
             }
-            cases.push((n, w.clone(), a));
+            out.push((n, w.clone(), a));
         }
     }
+    out
+}
+
+/// An AVX-512 dot kernel against the AVX2 one it replaces, bit for bit, on the same cases as
+/// [`check_simd_against_scalar`] plus [`extreme_cases`].
+#[cfg(target_arch = "x86_64")]
+pub fn check_avx512_identical(
+    ty: GgmlType,
+    f16_at: &[usize],
+    avx2: unsafe fn(usize, &[u8], &[u8]) -> f32,
+    avx512: unsafe fn(usize, &[u8], &[u8]) -> f32,
+) {
+    if !super::avx512_util::available() {
+        eprintln!("skipped: no AVX-512 F/BW/VL/VNNI on this CPU");
+        return;
+    }
+    let mut cases = simd_cases(ty);
+    cases.extend(extreme_cases(ty, f16_at));
     for (i, (n, w, a)) in cases.iter().enumerate() {
         // SAFETY: AVX-512 F/BW/VL/VNNI (and so AVX2/FMA/F16C) were detected above.
         let (x, y) = unsafe { (avx2(*n, w, a), avx512(*n, w, a)) };
@@ -551,6 +568,28 @@ pub fn check_avx512_identical(
             x.to_bits(),
             y.to_bits(),
             "{ty} case {i}: AVX2 {x} vs AVX-512 {y}"
+        );
+    }
+}
+
+/// A NEON dot kernel against the scalar reference, bit for bit (the NEON kernels keep the
+/// reference's float order; their integer sums are exact), on the cases of
+/// [`check_simd_against_scalar`] plus [`extreme_cases`].
+#[cfg(target_arch = "aarch64")]
+pub fn check_neon_identical(
+    ty: GgmlType,
+    f16_at: &[usize],
+    scalar: fn(usize, &[u8], &[u8]) -> f32,
+    neon: fn(usize, &[u8], &[u8]) -> f32,
+) {
+    let mut cases = simd_cases(ty);
+    cases.extend(extreme_cases(ty, f16_at));
+    for (i, (n, w, a)) in cases.iter().enumerate() {
+        let (x, y) = (scalar(*n, w, a), neon(*n, w, a));
+        assert_eq!(
+            x.to_bits(),
+            y.to_bits(),
+            "{ty} case {i}: scalar {x} vs NEON {y}"
         );
     }
 }
