@@ -81,6 +81,7 @@ mod q8_0_avx2;
 mod q8_0_neon;
 pub mod q8_1;
 pub mod q8_k;
+mod q8_k_avx512;
 #[cfg(test)]
 pub(crate) mod test_util;
 pub mod x16;
@@ -203,6 +204,7 @@ pub fn activation_quantizer(dot_type: GgmlType) -> Option<QuantizeFn> {
     match dot_type {
         GgmlType::Q8_0 => Some(q8_0::quantize_activations),
         GgmlType::Q8_1 => Some(q8_1::quantize_activations),
+        GgmlType::Q8_K => Some(q8_k::quantize_activations),
         _ => kernels(dot_type)?.quantize,
     }
 }

@@ -112,6 +112,17 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
     sum
 }
 
+/// The quantizer the dot products' activations go through: the AVX-512 one where the CPU has
+/// it, else the reference. Both give the same bits.
+pub fn quantize_activations(src: &[f32], dst: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::avx512_util::available() {
+        // SAFETY: AVX-512 F and BW were detected at run time.
+        return unsafe { super::q8_k_avx512::quantize(src, dst) };
+    }
+    quantize(src, dst)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_util as tu;
@@ -160,5 +171,32 @@ mod tests {
     #[test]
     fn bit_exact_with_llama_cpp_and_dot_agrees() {
         tu::check_against_ggml(GgmlType::Q8_K);
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx512_quantizer_matches_the_reference_bit_for_bit() {
+        if !crate::quant::avx512_util::available() {
+            eprintln!("skipped: no AVX-512 F/BW/VL/VNNI on this CPU");
+            return;
+        }
+        let n = 9 * QK_K;
+        let mut inputs: Vec<Vec<f32>> = tu::test_vectors(n, QK_K, 5)
+            .into_iter()
+            .map(|(_, x)| x)
+            .collect();
+        // Ties: +m and -m both present (the first one sets the sign), and halves that round to even.
+        let mut ties: Vec<f32> = (0..n).map(|i| ((i % 255) as f32 - 127.0) * 0.5).collect();
+        ties[3] = 127.0;
+        ties[QK_K + 9] = -127.0;
+        ties[QK_K + 200] = 127.0;
+        inputs.push(ties);
+        for (i, x) in inputs.iter().enumerate() {
+            let (mut reference, mut fast) = (vec![0u8; 9 * TYPE_SIZE], vec![0xAAu8; 9 * TYPE_SIZE]);
+            quantize(x, &mut reference);
+            // SAFETY: AVX-512 F and BW were detected above.
+            unsafe { super::super::q8_k_avx512::quantize(x, &mut fast) };
+            assert_eq!(reference, fast, "input {i}");
+        }
     }
 }
