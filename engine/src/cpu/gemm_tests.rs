@@ -3,9 +3,7 @@
 //! bit; the transposed-activation product (IQ4_XS and the K-quants but Q2_K, on AVX-512 VNNI) sums the same block terms in
 //! another order and is held to a rounding bound instead.
 
-use super::gemm::{
-    gemm_weights, gemm_weights_on, tile_kernel, uses_column_kernel, TileIsa, Weights, MAX_COLS,
-};
+use super::gemm::{gemm_weights, gemm_weights_on, uses_column_kernel, TileIsa, Weights, MAX_COLS};
 use super::matmul::quantize_rows;
 use super::x86_dot::vec_dot_for;
 use crate::gguf::GgmlType;
@@ -161,7 +159,7 @@ fn tile_kernels_exist_for_the_main_formats() {
         GgmlType::MXFP4,
         GgmlType::IQ4_NL,
     ] {
-        assert!(tile_kernel(ty).is_some(), "{ty}");
+        assert!(super::gemm::tile_kernel(ty).is_some(), "{ty}");
     }
 }
 

@@ -65,11 +65,15 @@ pub fn mla(acc: int32x4_t, v: int32x4_t, s: i32) -> int32x4_t {
     unsafe { vmlaq_n_s32(acc, v, s) }
 }
 
-/// Sum over 32 bytes: `a[at_a..at_a + 32]` · `b[at_b..at_b + 32]`, as four i32 lanes.
+/// Exact dot of 32 signed weights, given as two vectors (elements 0..16 and 16..32), with the 32
+/// activation bytes at `y[at..at + 32]`, as four i32 lanes.
 #[inline(always)]
-pub fn dot32(a: &[u8], at_a: usize, b: &[u8], at_b: usize) -> int32x4_t {
-    let acc = dot_i8x16(zero(), load_i8x16(a, at_a), load_i8x16(b, at_b));
-    dot_i8x16(acc, load_i8x16(a, at_a + 16), load_i8x16(b, at_b + 16))
+pub fn dot32(w0: int8x16_t, w1: int8x16_t, y: &[u8], at: usize) -> int32x4_t {
+    dot_i8x16(
+        dot_i8x16(zero(), w0, load_i8x16(y, at)),
+        w1,
+        load_i8x16(y, at + 16),
+    )
 }
 
 /// The four 2-bit fields of 16 bytes (bits 0–1, 2–3, 4–5, 6–7), each as signed bytes 0..=3.
@@ -99,8 +103,7 @@ pub fn table_dot32(table: int8x16_t, x: &[u8], at: usize, y: &[u8], at_y: usize)
             vqtbl1q_s8(table, vreinterpretq_u8_s8(hi)),
         )
     };
-    let acc = dot_i8x16(zero(), lo, load_i8x16(y, at_y));
-    hsum(dot_i8x16(acc, hi, load_i8x16(y, at_y + 16)))
+    hsum(dot32(lo, hi, y, at_y))
 }
 
 /// A 16-entry signed byte table in a register.

@@ -4,7 +4,7 @@
 #![cfg(target_arch = "aarch64")]
 
 use super::common::f16_at;
-use super::neon_util::{dot_i8x16, hsum, load_i8x16, load_u8x16, nibbles, zero};
+use super::neon_util::{dot32, hsum, load_u8x16, nibbles};
 use super::q4_0::{BLOCK, TYPE_SIZE};
 use super::q8_0;
 use std::arch::aarch64::*;
@@ -23,8 +23,7 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
         let (lo, hi) = nibbles(load_u8x16(x, 2));
         // SAFETY: NEON is part of the aarch64 baseline.
         let (lo, hi) = unsafe { (vsubq_s8(lo, eight), vsubq_s8(hi, eight)) };
-        let acc = dot_i8x16(zero(), lo, load_i8x16(y, 2));
-        let sumi = hsum(dot_i8x16(acc, hi, load_i8x16(y, 18)));
+        let sumi = hsum(dot32(lo, hi, y, 2));
         sumf += sumi as f32 * (f16_at(x, 0) * f16_at(y, 0));
     }
     sumf

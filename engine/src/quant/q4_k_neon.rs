@@ -4,7 +4,7 @@
 #![cfg(target_arch = "aarch64")]
 
 use super::common::{f16_at, scale_min_k4};
-use super::neon_util::{dot_i8x16, hsum, load_i8x16, load_u8x16, mla, nibbles, zero};
+use super::neon_util::{dot32, hsum, load_u8x16, mla, nibbles, zero};
 use super::q4_k::{BLOCK, QS, SCALES, TYPE_SIZE};
 use super::q8_k;
 
@@ -26,16 +26,7 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
             let (lo0, hi0) = nibbles(load_u8x16(x, QS + 32 * c));
             let (lo1, hi1) = nibbles(load_u8x16(x, QS + 32 * c + 16));
             let a = q8_k::QS + 64 * c;
-            let lo = dot_i8x16(
-                dot_i8x16(zero(), lo0, load_i8x16(y, a)),
-                lo1,
-                load_i8x16(y, a + 16),
-            );
-            let hi = dot_i8x16(
-                dot_i8x16(zero(), hi0, load_i8x16(y, a + 32)),
-                hi1,
-                load_i8x16(y, a + 48),
-            );
+            let (lo, hi) = (dot32(lo0, lo1, y, a), dot32(hi0, hi1, y, a + 32));
             acc = mla(mla(acc, lo, sc1 as i32), hi, sc2 as i32);
             let s = |j: usize| q8_k::bsum(y, j) as i32;
             summins +=

@@ -4,7 +4,7 @@
 #![cfg(target_arch = "aarch64")]
 
 use super::common::f16_at;
-use super::neon_util::{dot_i8x16, hsum, load_i8x16, load_u8x16, nibbles, zero};
+use super::neon_util::{dot32, hsum, load_u8x16, nibbles};
 use super::q5_0::{BLOCK, TYPE_SIZE};
 use super::q8_0;
 use std::arch::aarch64::*;
@@ -36,8 +36,7 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
                 vsubq_s8(vorrq_s8(hi, fifth(x[4], x[5])), sixteen),
             )
         };
-        let acc = dot_i8x16(zero(), lo, load_i8x16(y, 2));
-        let sumi = hsum(dot_i8x16(acc, hi, load_i8x16(y, 18)));
+        let sumi = hsum(dot32(lo, hi, y, 2));
         sumf += sumi as f32 * (f16_at(x, 0) * f16_at(y, 0));
     }
     sumf

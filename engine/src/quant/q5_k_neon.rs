@@ -4,7 +4,7 @@
 #![cfg(target_arch = "aarch64")]
 
 use super::common::{f16_at, scale_min_k4};
-use super::neon_util::{dot_i8x16, hsum, load_i8x16, load_u8x16, mla, nibbles, zero};
+use super::neon_util::{dot32, hsum, load_u8x16, mla, nibbles, zero};
 use super::q5_k::{BLOCK, QH, QS, SCALES, TYPE_SIZE};
 use super::q8_k;
 use std::arch::aarch64::*;
@@ -40,19 +40,17 @@ pub fn vec_dot(n: usize, weights: &[u8], activations: &[u8]) -> f32 {
             let (lo1, hi1) = nibbles(load_u8x16(x, QS + 32 * c + 16));
             let (bit_lo, bit_hi) = (1u8 << (2 * c), 1u8 << (2 * c + 1));
             let a = q8_k::QS + 64 * c;
-            let lo = dot_i8x16(
-                dot_i8x16(zero(), or(lo0, fifth_bit(h0, bit_lo)), load_i8x16(y, a)),
+            let lo = dot32(
+                or(lo0, fifth_bit(h0, bit_lo)),
                 or(lo1, fifth_bit(h1, bit_lo)),
-                load_i8x16(y, a + 16),
+                y,
+                a,
             );
-            let hi = dot_i8x16(
-                dot_i8x16(
-                    zero(),
-                    or(hi0, fifth_bit(h0, bit_hi)),
-                    load_i8x16(y, a + 32),
-                ),
+            let hi = dot32(
+                or(hi0, fifth_bit(h0, bit_hi)),
                 or(hi1, fifth_bit(h1, bit_hi)),
-                load_i8x16(y, a + 48),
+                y,
+                a + 32,
             );
             for (j, v) in [(2 * c, lo), (2 * c + 1, hi)] {
                 let (sc, m) = scale_min_k4(j, scales);

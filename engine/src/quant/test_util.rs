@@ -507,16 +507,15 @@ fn simd_cases(ty: GgmlType) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
     cases
 }
 
-/// The second-largest [`simd_cases`] case with extreme blocks: every weight byte 0xFF, 0x77 or 0x00
-/// (largest, middle and smallest quants and scales; the f16 block scales at `f16_at` set to 1)
-/// against activations all −128 or all 127 (Q8_K or Q8_0 blocks, scale 1), where a wrong sign or
-/// a saturating product would show.
-fn extreme_cases(ty: GgmlType, f16_at: &[usize]) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
+/// [`simd_cases`] plus the second-largest of them with extreme blocks: every weight byte 0xFF,
+/// 0x77 or 0x00 (largest, middle and smallest quants and scales; the f16 block scales at `f16_at`
+/// set to 1) against activations all −128 or all 127 (Q8_K or Q8_0 blocks, scale 1), where a
+/// wrong sign or a saturating product would show.
+fn cases_with_extremes(ty: GgmlType, f16_at: &[usize]) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
     use super::{q8_0, q8_k};
-    let cases = simd_cases(ty);
+    let mut cases = simd_cases(ty);
     let (n, w, a) = cases[cases.len() - 2].clone();
     let dot = kernels(ty).unwrap().dot_type;
-    let mut out = Vec::new();
     for fill in [0xFFu8, 0x77, 0x00] {
         let mut w = w.clone();
         for block in w.chunks_exact_mut(ty.type_size() as usize) {
@@ -540,14 +539,14 @@ fn extreme_cases(ty: GgmlType, f16_at: &[usize]) -> Vec<(usize, Vec<u8>, Vec<u8>
                     }
                 }
             }
-            out.push((n, w.clone(), a));
+            cases.push((n, w.clone(), a));
         }
     }
-    out
+    cases
 }
 
 /// An AVX-512 dot kernel against the AVX2 one it replaces, bit for bit, on the same cases as
-/// [`check_simd_against_scalar`] plus [`extreme_cases`].
+/// [`check_simd_against_scalar`] plus extremes ([`cases_with_extremes`]).
 #[cfg(target_arch = "x86_64")]
 pub fn check_avx512_identical(
     ty: GgmlType,
@@ -559,9 +558,7 @@ pub fn check_avx512_identical(
         eprintln!("skipped: no AVX-512 F/BW/VL/VNNI on this CPU");
         return;
     }
-    let mut cases = simd_cases(ty);
-    cases.extend(extreme_cases(ty, f16_at));
-    for (i, (n, w, a)) in cases.iter().enumerate() {
+    for (i, (n, w, a)) in cases_with_extremes(ty, f16_at).iter().enumerate() {
         // SAFETY: AVX-512 F/BW/VL/VNNI (and so AVX2/FMA/F16C) were detected above.
         let (x, y) = unsafe { (avx2(*n, w, a), avx512(*n, w, a)) };
         assert_eq!(
@@ -574,7 +571,7 @@ pub fn check_avx512_identical(
 
 /// A NEON dot kernel against the scalar reference, bit for bit (the NEON kernels keep the
 /// reference's float order; their integer sums are exact), on the cases of
-/// [`check_simd_against_scalar`] plus [`extreme_cases`].
+/// [`check_simd_against_scalar`] plus extremes ([`cases_with_extremes`]).
 #[cfg(target_arch = "aarch64")]
 pub fn check_neon_identical(
     ty: GgmlType,
@@ -582,9 +579,7 @@ pub fn check_neon_identical(
     scalar: fn(usize, &[u8], &[u8]) -> f32,
     neon: fn(usize, &[u8], &[u8]) -> f32,
 ) {
-    let mut cases = simd_cases(ty);
-    cases.extend(extreme_cases(ty, f16_at));
-    for (i, (n, w, a)) in cases.iter().enumerate() {
+    for (i, (n, w, a)) in cases_with_extremes(ty, f16_at).iter().enumerate() {
         let (x, y) = (scalar(*n, w, a), neon(*n, w, a));
         assert_eq!(
             x.to_bits(),
