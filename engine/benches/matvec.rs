@@ -102,7 +102,9 @@ fn bench(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(1));
         let cases = FORMATS.map(|ty| (ty, false)).into_iter();
-        for (ty, repacked) in cases.chain([(GgmlType::Q4_K, true), (GgmlType::Q6_K, true)]) {
+        let repacked_cases =
+            [GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::IQ4_XS].map(|ty| (ty, true));
+        for (ty, repacked) in cases.chain(repacked_cases) {
             let Some(data) = weight(ty) else { continue };
             let packed = repacked
                 .then(|| PackedRows::repack(ty, &data, K, n_rows, n_rows))

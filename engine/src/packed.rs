@@ -1,5 +1,5 @@
 //! Weights repacked at load into a layout the CPU kernels read faster than the file's (llama.cpp's
-//! "CPU_REPACK" buffers): Q4_K and Q6_K, sixteen rows interleaved ([`crate::quant::x16`]), and
+//! "CPU_REPACK" buffers): Q4_K, Q6_K and IQ4_XS, sixteen rows interleaved ([`crate::quant::x16`]), and
 //! only where this CPU has the kernels that make it pay (AVX-512 VNNI).
 //!
 //! A repacked tensor is read only through this copy by the CPU products (decode and prompt), so

@@ -63,10 +63,29 @@ pub fn gemm(
                 }
                 t += COLS;
             }
-            for t in t..n {
-                let mut lanes = [0f32; ROWS];
-                layout.dot16(k, group, column(t), &mut lanes);
-                write(t, g, &lanes);
+            // The last one to three columns in one call too (a MoE expert's batch is any size).
+            let rest = |cols: &[[f32; ROWS]]| {
+                for (c, lanes) in cols.iter().enumerate() {
+                    write(t + c, g, lanes);
+                }
+            };
+            match n - t {
+                3 => {
+                    let mut lanes = [[0f32; ROWS]; 3];
+                    layout.dot16_cols(k, group, std::array::from_fn(|c| column(t + c)), &mut lanes);
+                    rest(&lanes);
+                }
+                2 => {
+                    let mut lanes = [[0f32; ROWS]; 2];
+                    layout.dot16_cols(k, group, [column(t), column(t + 1)], &mut lanes);
+                    rest(&lanes);
+                }
+                1 => {
+                    let mut lanes = [0f32; ROWS];
+                    layout.dot16(k, group, column(t), &mut lanes);
+                    rest(std::slice::from_ref(&lanes));
+                }
+                _ => {}
             }
         }
     });
@@ -86,51 +105,54 @@ mod tests {
 
     #[test]
     fn every_column_is_the_row_kernels_bits() {
-        for layout in [Layout::Q4K, Layout::Q6K] {
-            let (k, rows, n) = (768, 48, 5);
-            let ty = layout.ggml_type();
-            let quantize = quant::kernels(ty).unwrap().quantize.unwrap();
-            let rb = ty.bytes_for(k as u64).unwrap() as usize;
-            let mut w = vec![0u8; rows * rb];
-            for (r, row) in w.chunks_exact_mut(rb).enumerate() {
-                quantize(&floats(r as u64 + 1, k), row);
-            }
-            let ab = GgmlType::Q8_K.bytes_for(k as u64).unwrap() as usize;
-            let mut qa = vec![0u8; n * ab];
-            for (t, a) in qa.chunks_exact_mut(ab).enumerate() {
-                quant::quantize_activations(GgmlType::Q8_K, &floats(100 + t as u64, k), a).unwrap();
-            }
-            // Without the repacked kernel on this CPU, the scalar group dot serves (same bits).
-            let mut packed = vec![0u8; layout.repacked_len(k, rows).unwrap()];
-            assert!(layout.repack(&w, k, rows, &mut packed));
-            let pool = crate::cpu::ThreadPool::new(2).unwrap();
-            let mut out = vec![0f32; n * rows];
-            pool.install(|| gemm("test", layout, &packed, k, rows, &qa, ab, n, &mut out))
-                .unwrap();
-            for t in 0..n {
-                for r in 0..rows {
-                    let row = &w[r * rb..(r + 1) * rb];
-                    let want = layout.row_dot_scalar()(k, row, &qa[t * ab..]);
-                    assert_eq!(
-                        out[t * rows + r].to_bits(),
-                        want.to_bits(),
-                        "{layout:?} column {t} row {r}"
-                    );
+        for layout in Layout::ALL {
+            let (k, rows) = (768, 48);
+            for n in [5, 6, 7, 8] {
+                let ty = layout.ggml_type();
+                let quantize = quant::kernels(ty).unwrap().quantize.unwrap();
+                let rb = ty.bytes_for(k as u64).unwrap() as usize;
+                let mut w = vec![0u8; rows * rb];
+                for (r, row) in w.chunks_exact_mut(rb).enumerate() {
+                    quantize(&floats(r as u64 + 1, k), row);
                 }
+                let ab = GgmlType::Q8_K.bytes_for(k as u64).unwrap() as usize;
+                let mut qa = vec![0u8; n * ab];
+                for (t, a) in qa.chunks_exact_mut(ab).enumerate() {
+                    quant::quantize_activations(GgmlType::Q8_K, &floats(100 + t as u64, k), a)
+                        .unwrap();
+                }
+                // Without the repacked kernel on this CPU, the scalar group dot serves (same bits).
+                let mut packed = vec![0u8; layout.repacked_len(k, rows).unwrap()];
+                assert!(layout.repack(&w, k, rows, &mut packed));
+                let pool = crate::cpu::ThreadPool::new(2).unwrap();
+                let mut out = vec![0f32; n * rows];
+                pool.install(|| gemm("test", layout, &packed, k, rows, &qa, ab, n, &mut out))
+                    .unwrap();
+                for t in 0..n {
+                    for r in 0..rows {
+                        let row = &w[r * rb..(r + 1) * rb];
+                        let want = layout.row_dot_scalar()(k, row, &qa[t * ab..]);
+                        assert_eq!(
+                            out[t * rows + r].to_bits(),
+                            want.to_bits(),
+                            "{layout:?} {n} columns: column {t} row {r}"
+                        );
+                    }
+                }
+                // Buffers that do not match the shape are an error, not a panic.
+                let short = gemm(
+                    "test",
+                    layout,
+                    &packed[..100],
+                    k,
+                    rows,
+                    &qa,
+                    ab,
+                    n,
+                    &mut out,
+                );
+                assert!(matches!(short, Err(MatmulError::Shape { .. })));
             }
-            // Buffers that do not match the shape are an error, not a panic.
-            let short = gemm(
-                "test",
-                layout,
-                &packed[..100],
-                k,
-                rows,
-                &qa,
-                ab,
-                n,
-                &mut out,
-            );
-            assert!(matches!(short, Err(MatmulError::Shape { .. })));
         }
     }
 }

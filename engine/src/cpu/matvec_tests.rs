@@ -141,7 +141,7 @@ fn expert_row_views_select_the_right_rows() {
 fn repacked_rows_give_the_row_kernels_bits_whole_and_by_expert() {
     // Two "experts" of 48 rows; on a CPU without the repacked kernels nothing is repacked and
     // this checks the row path again.
-    for ty in [GgmlType::Q4_K, GgmlType::Q6_K] {
+    for ty in [GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::IQ4_XS] {
         let (k, rows) = (512, 96);
         let data = weight(ty, rows, k, 21);
         let x = floats(22, k);

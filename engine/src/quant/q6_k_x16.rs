@@ -22,7 +22,7 @@
 use super::common::{f16_at, QK_K};
 use super::q6_k::TYPE_SIZE;
 use super::q8_k;
-use super::x16::ROWS;
+use super::x16::{d_area, group_bytes_after_d_area, ROWS};
 
 /// Bytes of one super-block of a group after the d area.
 pub const BLOCK_BYTES: usize = 3328;
@@ -35,15 +35,9 @@ const SRC_QH: usize = 128;
 const SRC_SCALES: usize = 192;
 const SRC_D: usize = 208;
 
-/// Bytes of the d area of a group of `nb` super-blocks.
-pub(super) fn d_area(nb: usize) -> usize {
-    (nb * 2 * ROWS).next_multiple_of(64)
-}
-
 /// Bytes of one group of rows of `row_len` values (whole super-blocks only).
 pub fn group_bytes(row_len: usize) -> Option<usize> {
-    let nb = row_len / QK_K;
-    (row_len.is_multiple_of(QK_K) && nb > 0).then(|| d_area(nb) + nb * BLOCK_BYTES)
+    group_bytes_after_d_area(row_len, BLOCK_BYTES)
 }
 
 /// Repacks one group: `src` is its sixteen rows of `row_len` values, `dst` its

@@ -11,9 +11,9 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx512_util::prefetch_ahead;
-use super::q6_k_x16::{d_area, BLOCK_BYTES, QS, SCALES, STEP};
+use super::q6_k_x16::{BLOCK_BYTES, QS, SCALES, STEP};
 use super::q8_k;
-use super::x16::ROWS;
+use super::x16::{d_area, ROWS};
 use std::arch::x86_64::*;
 
 /// Σ_j scale_j · Σ (q + 32)·a over sub-block j, and Σ_j scale_j · (activation sum of j), of one

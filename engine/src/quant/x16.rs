@@ -1,15 +1,16 @@
 //! Weights repacked at load sixteen rows at a time, for the CPU kernels: one kernel step covers
 //! the same values of sixteen rows, whose results land in the sixteen lanes of one vector, so
 //! there is no horizontal reduction and no scale unpacking in the loop. The layouts themselves
-//! live with their formats ([`super::q4_k_x16`], [`super::q6_k_x16`]); this is what the rest of
+//! live with their formats ([`super::q4_k_x16`], [`super::q6_k_x16`], [`super::iq4_xs_x16`]);
+//! this is what the rest of
 //! the engine sees of them.
 //!
 //! A matrix repacks as groups of [`ROWS`] rows one after the other, each group its super-blocks
 //! in order, so a slice of whole groups (one expert of a stacked tensor) is a contiguous range.
 
-use super::{q4_k, q4_k_x16, q6_k, q6_k_x16};
+use super::{iq4_xs_x16, q4_k, q4_k_x16, q6_k, q6_k_x16};
 #[cfg(target_arch = "x86_64")]
-use super::{q4_k_x16_avx512, q6_k_x16_avx512};
+use super::{iq4_xs_x16_avx512, q4_k_x16_avx512, q6_k_x16_avx512};
 use crate::gguf::GgmlType;
 use std::ops::Range;
 
@@ -23,14 +24,19 @@ pub const COLS: usize = 4;
 pub enum Layout {
     Q4K,
     Q6K,
+    IQ4XS,
 }
 
 impl Layout {
+    /// Every repacked layout.
+    pub const ALL: [Layout; 3] = [Layout::Q4K, Layout::Q6K, Layout::IQ4XS];
+
     /// The repacked layout of weights of type `ty`, if there is one.
     pub fn of(ty: GgmlType) -> Option<Layout> {
         match ty {
             GgmlType::Q4_K => Some(Layout::Q4K),
             GgmlType::Q6_K => Some(Layout::Q6K),
+            GgmlType::IQ4_XS => Some(Layout::IQ4XS),
             _ => None,
         }
     }
@@ -47,6 +53,7 @@ impl Layout {
         match self {
             Layout::Q4K => q4_k_x16::group_bytes(row_len),
             Layout::Q6K => q6_k_x16::group_bytes(row_len),
+            Layout::IQ4XS => iq4_xs_x16::group_bytes(row_len),
         }
     }
 
@@ -89,6 +96,7 @@ impl Layout {
             match self {
                 Layout::Q4K => q4_k_x16::repack_group(rows, row_len, out),
                 Layout::Q6K => q6_k_x16::repack_group(rows, row_len, out),
+                Layout::IQ4XS => iq4_xs_x16::repack_group(rows, row_len, out),
             }
         }
         true
@@ -105,21 +113,23 @@ impl Layout {
                 match self {
                     Layout::Q4K => q4_k_x16_avx512::dot16(n, group, activations, out),
                     Layout::Q6K => q6_k_x16_avx512::dot16(n, group, activations, out),
+                    Layout::IQ4XS => iq4_xs_x16_avx512::dot16(n, group, activations, out),
                 }
             };
         }
         self.dot16_scalar(n, group, activations, out)
     }
 
-    /// [`Layout::dot16`] against [`COLS`] activation rows at once: the weights are unpacked once
-    /// for all of them (the prompt product). Same bits per row.
+    /// [`Layout::dot16`] against `C` activation rows at once (up to [`COLS`]; more would spill
+    /// the accumulators): the weights are unpacked once for all of them (the prompt product).
+    /// Same bits per row.
     #[inline]
-    pub fn dot16_cols(
+    pub fn dot16_cols<const C: usize>(
         self,
         n: usize,
         group: &[u8],
-        activations: [&[u8]; COLS],
-        out: &mut [[f32; ROWS]; COLS],
+        activations: [&[u8]; C],
+        out: &mut [[f32; ROWS]; C],
     ) {
         #[cfg(target_arch = "x86_64")]
         if super::avx512_util::available() {
@@ -128,6 +138,7 @@ impl Layout {
                 match self {
                     Layout::Q4K => q4_k_x16_avx512::dot16_cols(n, group, activations, out),
                     Layout::Q6K => q6_k_x16_avx512::dot16_cols(n, group, activations, out),
+                    Layout::IQ4XS => iq4_xs_x16_avx512::dot16_cols(n, group, activations, out),
                 }
             };
         }
@@ -141,6 +152,7 @@ impl Layout {
         match self {
             Layout::Q4K => q4_k_x16::dot16_scalar(n, group, activations, out),
             Layout::Q6K => q6_k_x16::dot16_scalar(n, group, activations, out),
+            Layout::IQ4XS => iq4_xs_x16::dot16_scalar(n, group, activations, out),
         }
     }
 
@@ -149,16 +161,34 @@ impl Layout {
         match self {
             Layout::Q4K => GgmlType::Q4_K,
             Layout::Q6K => GgmlType::Q6_K,
+            Layout::IQ4XS => GgmlType::IQ4_XS,
         }
     }
 
-    /// The format's scalar row kernel, whose bits every repacked lane reproduces.
+    /// The scalar row kernel whose bits every repacked lane reproduces: the format's own for the
+    /// K-quants; for IQ4_XS one with each super-block's sum exact ([`iq4_xs_x16::row_dot`]), which
+    /// agrees with the format's kernel to rounding.
     pub fn row_dot_scalar(self) -> fn(usize, &[u8], &[u8]) -> f32 {
         match self {
             Layout::Q4K => q4_k::vec_dot_scalar,
             Layout::Q6K => q6_k::vec_dot_scalar,
+            Layout::IQ4XS => iq4_xs_x16::row_dot,
         }
     }
+}
+
+/// Bytes of the `d[nb][16]` (f16) area that layouts keeping the block scales ahead of the blocks
+/// start a group with, padded to a multiple of 64 so that every super-block after it starts on a
+/// cache line.
+pub(super) fn d_area(nb: usize) -> usize {
+    (nb * 2 * ROWS).next_multiple_of(64)
+}
+
+/// Bytes of a group of such a layout for rows of `row_len` values, its super-blocks
+/// `block_bytes` each after the d area (whole super-blocks only).
+pub(super) fn group_bytes_after_d_area(row_len: usize, block_bytes: usize) -> Option<usize> {
+    let nb = row_len / super::common::QK_K;
+    (row_len.is_multiple_of(super::common::QK_K) && nb > 0).then(|| d_area(nb) + nb * block_bytes)
 }
 
 /// Whether this CPU has the repacked kernels (AVX-512 with VNNI).
@@ -186,6 +216,7 @@ pub(super) mod tests {
         match layout {
             Layout::Q4K => |n, g, a, o| Layout::Q4K.dot16(n, g, a, o),
             Layout::Q6K => |n, g, a, o| Layout::Q6K.dot16(n, g, a, o),
+            Layout::IQ4XS => |n, g, a, o| Layout::IQ4XS.dot16(n, g, a, o),
         }
     }
 
@@ -194,6 +225,7 @@ pub(super) mod tests {
         match layout {
             Layout::Q4K => |n, g, a, o| Layout::Q4K.dot16_scalar(n, g, a, o),
             Layout::Q6K => |n, g, a, o| Layout::Q6K.dot16_scalar(n, g, a, o),
+            Layout::IQ4XS => |n, g, a, o| Layout::IQ4XS.dot16_scalar(n, g, a, o),
         }
     }
 
@@ -245,17 +277,17 @@ pub(super) mod tests {
         }
     }
 
-    /// [`Layout::dot16_cols`] on one group against [`COLS`] activation rows, each row's lanes
+    /// [`Layout::dot16_cols`] on one group against `C` activation rows, each row's lanes
     /// against the format's scalar row kernel, bit for bit.
-    fn check_columns(layout: Layout, n: usize) {
+    fn check_columns<const C: usize>(layout: Layout, n: usize) {
         let mut acts = Vec::new();
         let (w, _) = rows_and_activations(layout, n, ROWS, 7);
-        for seed in 0..COLS as u64 {
+        for seed in 0..C as u64 {
             acts.push(rows_and_activations(layout, n, ROWS, 10 + seed).1);
         }
         let mut packed = vec![0u8; layout.repacked_len(n, ROWS).unwrap()];
         assert!(layout.repack(&w, n, ROWS, &mut packed));
-        let mut out = [[0f32; ROWS]; COLS];
+        let mut out = [[0f32; ROWS]; C];
         layout.dot16_cols(n, &packed, std::array::from_fn(|c| &acts[c][..]), &mut out);
         let row_bytes = w.len() / ROWS;
         for (c, lanes) in out.iter().enumerate() {
@@ -272,9 +304,11 @@ pub(super) mod tests {
 
     #[test]
     fn several_columns_at_once_give_each_columns_bits() {
-        for layout in [Layout::Q4K, Layout::Q6K] {
-            check_columns(layout, 256);
-            check_columns(layout, 1280);
+        for layout in Layout::ALL {
+            check_columns::<COLS>(layout, 256);
+            check_columns::<COLS>(layout, 1280);
+            check_columns::<3>(layout, 512);
+            check_columns::<2>(layout, 512);
         }
     }
 
@@ -288,7 +322,7 @@ pub(super) mod tests {
 
     #[test]
     fn scalar_group_dot_is_the_row_kernel_bit_for_bit() {
-        for layout in [Layout::Q4K, Layout::Q6K] {
+        for layout in Layout::ALL {
             check_random_rows(layout, 512, 32, scalar(layout));
             check_random_rows(layout, 768, 16, scalar(layout));
         }
@@ -298,7 +332,7 @@ pub(super) mod tests {
     fn dispatched_group_dot_is_the_row_kernel_bit_for_bit() {
         // Odd block counts (for Q6_K a padded d area) and several groups; on an AVX-512 CPU this
         // is the SIMD kernel.
-        for layout in [Layout::Q4K, Layout::Q6K] {
+        for layout in Layout::ALL {
             check_random_rows(layout, 256, 16, dispatched(layout));
             check_random_rows(layout, 768, 48, dispatched(layout));
             check_random_rows(layout, 2048, 32, dispatched(layout));
@@ -307,7 +341,7 @@ pub(super) mod tests {
 
     #[test]
     fn slices_of_whole_groups_only() {
-        for layout in [Layout::Q4K, Layout::Q6K] {
+        for layout in Layout::ALL {
             let gb = layout.group_bytes(512).unwrap();
             assert_eq!(layout.group_range(512, 32, 16), Some(2 * gb..3 * gb));
             assert_eq!(layout.group_range(512, 8, 16), None);
@@ -317,7 +351,7 @@ pub(super) mod tests {
 
     #[test]
     fn shapes_that_do_not_group_are_refused() {
-        for layout in [Layout::Q4K, Layout::Q6K] {
+        for layout in Layout::ALL {
             assert_eq!(layout.repacked_len(256, 15), None);
             assert_eq!(layout.repacked_len(250, 16), None);
             assert_eq!(layout.repacked_len(0, 16), None);
