@@ -49,6 +49,7 @@ pub mod cpu;
 pub mod cuda;
 pub mod fixtures;
 pub mod gguf;
+pub mod isa_ceiling;
 pub mod membw;
 pub mod model;
 pub mod packed;

@@ -69,7 +69,8 @@ impl TileIsa {
     pub fn available() -> Vec<TileIsa> {
         let mut isas = Vec::new();
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2")
+        if crate::isa_ceiling::avx2_allowed()
+            && std::is_x86_feature_detected!("avx2")
             && std::is_x86_feature_detected!("fma")
             && std::is_x86_feature_detected!("f16c")
         {

@@ -157,7 +157,8 @@ impl IntDot for Vnni {
 /// The target features of the VNNI build of the tile kernels.
 pub fn has_vnni() -> bool {
     // BMI2 (`pdep`, which some unpackers use) comes with every AVX-512 CPU; checked all the same.
-    std::is_x86_feature_detected!("bmi2")
+    crate::isa_ceiling::avx512_allowed()
+        && std::is_x86_feature_detected!("bmi2")
         && std::is_x86_feature_detected!("avx512f")
         && std::is_x86_feature_detected!("avx512vl")
         && std::is_x86_feature_detected!("avx512bw")

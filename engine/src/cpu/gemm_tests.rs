@@ -138,11 +138,12 @@ fn check_shapes(ty: GgmlType) {
 #[test]
 #[cfg(target_arch = "x86_64")]
 fn tile_kernels_exist_for_the_main_formats() {
-    if !(std::is_x86_feature_detected!("avx2")
+    if !(crate::isa_ceiling::avx2_allowed()
+        && std::is_x86_feature_detected!("avx2")
         && std::is_x86_feature_detected!("fma")
         && std::is_x86_feature_detected!("f16c"))
     {
-        eprintln!("skipped: no AVX2/FMA/F16C on this CPU");
+        eprintln!("skipped: no AVX2/FMA/F16C on this CPU (or FITBENCH_CPU_ISA=baseline)");
         return;
     }
     for ty in [

@@ -24,7 +24,8 @@ pub enum Level {
 }
 
 pub fn detect() -> Option<Level> {
-    let avx2 = std::is_x86_feature_detected!("avx2")
+    let avx2 = crate::isa_ceiling::avx2_allowed()
+        && std::is_x86_feature_detected!("avx2")
         && std::is_x86_feature_detected!("fma")
         && std::is_x86_feature_detected!("f16c");
     if !avx2 {

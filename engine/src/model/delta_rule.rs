@@ -32,7 +32,7 @@ pub fn step(p: &HeadStep, sm: &mut [f32], o: &mut [f32]) {
 
 fn step_with(p: &HeadStep, sm: &mut [f32], o: &mut [f32], kv: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
+    if crate::isa_ceiling::avx2_allowed() && std::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 was detected at run time.
         return unsafe { step_avx2(p, sm, o, kv) };
     }

@@ -51,7 +51,7 @@ pub fn silu_scalar(x: f32) -> f32 {
 #[inline(always)]
 fn with_fma<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("fma") {
+    if crate::isa_ceiling::avx2_allowed() && std::is_x86_feature_detected!("fma") {
         #[target_feature(enable = "fma")]
         unsafe fn fma<R>(f: impl FnOnce() -> R) -> R {
             f()

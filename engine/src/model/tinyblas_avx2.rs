@@ -16,7 +16,8 @@ use std::ops::Range;
 /// Whether this CPU has AVX2, FMA and F16C.
 #[inline]
 pub fn available() -> bool {
-    is_x86_feature_detected!("avx2")
+    crate::isa_ceiling::avx2_allowed()
+        && is_x86_feature_detected!("avx2")
         && is_x86_feature_detected!("fma")
         && is_x86_feature_detected!("f16c")
 }

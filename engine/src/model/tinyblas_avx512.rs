@@ -17,7 +17,11 @@ use std::ops::Range;
 #[inline]
 pub fn available() -> bool {
     static AVX512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVX512.get_or_init(|| avx2::available() && is_x86_feature_detected!("avx512f"))
+    *AVX512.get_or_init(|| {
+        crate::isa_ceiling::avx512_allowed()
+            && avx2::available()
+            && is_x86_feature_detected!("avx512f")
+    })
 }
 
 /// 16 halves at `p` widened to f32.

@@ -10,7 +10,8 @@ use std::arch::x86_64::*;
 pub fn available() -> bool {
     static CHECKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *CHECKED.get_or_init(|| {
-        std::is_x86_feature_detected!("avx2")
+        crate::isa_ceiling::avx2_allowed()
+            && std::is_x86_feature_detected!("avx2")
             && std::is_x86_feature_detected!("fma")
             && std::is_x86_feature_detected!("f16c")
     })
@@ -85,4 +86,41 @@ pub unsafe fn hsum_f32(v: __m256) -> f32 {
 #[target_feature(enable = "avx2")]
 pub unsafe fn dot_u8_i8_scaled(u: __m256i, s: __m256i, scale: __m256i) -> __m256i {
     _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale)
+}
+
+/// `acc` plus, in each 32-bit lane, the four products of unsigned bytes `u` and signed bytes `s`
+/// summed: one `vpdpbusd` with AVX-VNNI, `vpmaddubsw` then `vpmaddwd` by ones without it. The
+/// two agree exactly while no pair of products passes 32767 (`vpmaddubsw` saturates); callers
+/// keep `u` small enough.
+pub trait ByteDot {
+    /// # Safety
+    /// AVX2 (and AVX-VNNI for [`VnniDot`]) in the calling function's features.
+    unsafe fn dot(acc: __m256i, u: __m256i, s: __m256i) -> __m256i;
+}
+
+/// [`ByteDot`] with AVX2 alone.
+pub struct PlainDot;
+/// [`ByteDot`] with AVX-VNNI.
+pub struct VnniDot;
+
+impl ByteDot for PlainDot {
+    #[inline(always)]
+    unsafe fn dot(acc: __m256i, u: __m256i, s: __m256i) -> __m256i {
+        let pairs = _mm256_maddubs_epi16(u, s);
+        _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
+    }
+}
+
+impl ByteDot for VnniDot {
+    #[inline(always)]
+    unsafe fn dot(acc: __m256i, u: __m256i, s: __m256i) -> __m256i {
+        _mm256_dpbusd_avx_epi32(acc, u, s)
+    }
+}
+
+/// Whether this CPU has AVX-VNNI as well as the AVX2 kernels' features (worked out once).
+#[inline(always)]
+pub fn has_avx_vnni() -> bool {
+    static CHECKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CHECKED.get_or_init(|| available() && std::is_x86_feature_detected!("avxvnni"))
 }

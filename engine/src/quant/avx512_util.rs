@@ -12,7 +12,8 @@ pub fn available() -> bool {
     // Asked once per row by the format dispatchers: one load instead of seven feature tests.
     static CHECKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *CHECKED.get_or_init(|| {
-        super::avx2_util::available()
+        crate::isa_ceiling::avx512_allowed()
+            && super::avx2_util::available()
             && std::is_x86_feature_detected!("f16c")
             && std::is_x86_feature_detected!("avx512f")
             && std::is_x86_feature_detected!("avx512bw")

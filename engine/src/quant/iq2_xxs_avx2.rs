@@ -6,7 +6,7 @@ use super::Kernels;
 /// The IQ2_XXS kernels with the AVX2 dot product, if this CPU has AVX2.
 pub fn detected() -> Option<&'static Kernels> {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if crate::isa_ceiling::avx2_allowed() && std::arch::is_x86_feature_detected!("avx2") {
         return Some(&imp::KERNELS);
     }
     None

@@ -60,6 +60,7 @@ mod q4_k_avx2;
 mod q4_k_avx512;
 mod q4_k_neon;
 pub mod q4_k_x16;
+mod q4_k_x16_avx2;
 mod q4_k_x16_avx512;
 pub mod q5_0;
 #[cfg(target_arch = "x86_64")]
@@ -77,6 +78,7 @@ mod q6_k_avx2;
 mod q6_k_avx512;
 mod q6_k_neon;
 pub mod q6_k_x16;
+mod q6_k_x16_avx2;
 mod q6_k_x16_avx512;
 pub mod q8_0;
 mod q8_0_avx2;
@@ -87,6 +89,7 @@ mod q8_k_avx512;
 #[cfg(test)]
 pub(crate) mod test_util;
 pub mod x16;
+mod x16_avx2;
 // I-quants with grids (dot type Q8_K).
 pub mod iq1_m;
 pub mod iq1_s;

@@ -8,9 +8,11 @@
 //! A matrix repacks as groups of [`ROWS`] rows one after the other, each group its super-blocks
 //! in order, so a slice of whole groups (one expert of a stacked tensor) is a contiguous range.
 
-use super::{iq4_xs_x16, q4_k, q4_k_x16, q6_k, q6_k_x16};
 #[cfg(target_arch = "x86_64")]
-use super::{iq4_xs_x16_avx512, q4_k_x16_avx512, q6_k_x16_avx512};
+use super::{
+    avx2_util, iq4_xs_x16_avx512, q4_k_x16_avx2, q4_k_x16_avx512, q6_k_x16_avx2, q6_k_x16_avx512,
+};
+use super::{iq4_xs_x16, q4_k, q4_k_x16, q6_k, q6_k_x16};
 use crate::gguf::GgmlType;
 use std::ops::Range;
 
@@ -44,7 +46,31 @@ impl Layout {
     /// [`Layout::of`], where this CPU has the kernel that makes repacking pay (repacking for the
     /// scalar kernel would only slow decode down).
     pub fn for_this_cpu(ty: GgmlType) -> Option<Layout> {
-        Layout::of(ty).filter(|_| has_fast_kernel())
+        Layout::of(ty).filter(|l| l.has_fast_kernel())
+    }
+
+    /// Whether this CPU has a SIMD kernel for this layout: AVX-512 VNNI for all of them, AVX2
+    /// for those that have an AVX2 kernel.
+    pub fn has_fast_kernel(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            super::avx512_util::available()
+                || (avx2_util::available() && self.avx2_kernel().is_some())
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// The AVX2 kernels (decode, then AVX-VNNI decode) of layouts that have them.
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_kernel(self) -> Option<(Dot16Fn, Dot16Fn)> {
+        match self {
+            Layout::Q4K => Some((q4_k_x16_avx2::dot16, q4_k_x16_avx2::dot16_vnni)),
+            Layout::Q6K => Some((q6_k_x16_avx2::dot16, q6_k_x16_avx2::dot16_vnni)),
+            Layout::IQ4XS => None,
+        }
     }
 
     /// Bytes of one group of rows of `row_len` values, or `None` when rows of that length do not
@@ -117,6 +143,16 @@ impl Layout {
                 }
             };
         }
+        #[cfg(target_arch = "x86_64")]
+        if let Some((plain, vnni)) = self.avx2_kernel().filter(|_| avx2_util::available()) {
+            let kernel = if avx2_util::has_avx_vnni() {
+                vnni
+            } else {
+                plain
+            };
+            // SAFETY: AVX2, FMA and F16C (and AVX-VNNI for `vnni`) were detected at run time.
+            return unsafe { kernel(n, group, activations, out) };
+        }
         self.dot16_scalar(n, group, activations, out)
     }
 
@@ -141,6 +177,30 @@ impl Layout {
                     Layout::IQ4XS => iq4_xs_x16_avx512::dot16_cols(n, group, activations, out),
                 }
             };
+        }
+        #[cfg(target_arch = "x86_64")]
+        if avx2_util::available() {
+            let vnni = avx2_util::has_avx_vnni();
+            // SAFETY: AVX2, FMA and F16C (and AVX-VNNI for the `_vnni` kernels) were detected at
+            // run time.
+            unsafe {
+                match (self, vnni) {
+                    (Layout::Q4K, true) => {
+                        return q4_k_x16_avx2::dot16_cols_vnni(n, group, activations, out)
+                    }
+                    (Layout::Q4K, false) => {
+                        return q4_k_x16_avx2::dot16_cols(n, group, activations, out)
+                    }
+                    (Layout::Q6K, true) => {
+                        return q6_k_x16_avx2::dot16_cols_vnni(n, group, activations, out)
+                    }
+                    (Layout::Q6K, false) => {
+                        return q6_k_x16_avx2::dot16_cols(n, group, activations, out)
+                    }
+                    // No AVX2 group kernel: not repacked on such a CPU; the scalar one serves.
+                    (Layout::IQ4XS, _) => {}
+                }
+            }
         }
         for (a, o) in activations.into_iter().zip(out) {
             self.dot16_scalar(n, group, a, o);
@@ -191,16 +251,13 @@ pub(super) fn group_bytes_after_d_area(row_len: usize, block_bytes: usize) -> Op
     (row_len.is_multiple_of(super::common::QK_K) && nb > 0).then(|| d_area(nb) + nb * block_bytes)
 }
 
-/// Whether this CPU has the repacked kernels (AVX-512 with VNNI).
+/// A group dot kernel ([`Layout::dot16`]'s signature).
+#[cfg(target_arch = "x86_64")]
+type Dot16Fn = unsafe fn(usize, &[u8], &[u8], &mut [f32; ROWS]);
+
+/// Whether this CPU has a repacked kernel for any layout (AVX-512 VNNI for all, AVX2 for some).
 pub fn has_fast_kernel() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        super::avx512_util::available()
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    Layout::ALL.iter().any(|l| l.has_fast_kernel())
 }
 
 #[cfg(test)]
@@ -280,6 +337,25 @@ pub(super) mod tests {
     /// [`Layout::dot16_cols`] on one group against `C` activation rows, each row's lanes
     /// against the format's scalar row kernel, bit for bit.
     fn check_columns<const C: usize>(layout: Layout, n: usize) {
+        check_columns_with::<C>(layout, n, |n, g, a, o| layout_cols(layout, n, g, a, o));
+    }
+
+    fn layout_cols<const C: usize>(
+        layout: Layout,
+        n: usize,
+        g: &[u8],
+        a: [&[u8]; C],
+        o: &mut [[f32; ROWS]; C],
+    ) {
+        layout.dot16_cols(n, g, a, o)
+    }
+
+    /// [`check_columns`] through `cols` (a kernel's column product directly).
+    pub fn check_columns_with<const C: usize>(
+        layout: Layout,
+        n: usize,
+        cols: impl Fn(usize, &[u8], [&[u8]; C], &mut [[f32; ROWS]; C]),
+    ) {
         let mut acts = Vec::new();
         let (w, _) = rows_and_activations(layout, n, ROWS, 7);
         for seed in 0..C as u64 {
@@ -288,7 +364,7 @@ pub(super) mod tests {
         let mut packed = vec![0u8; layout.repacked_len(n, ROWS).unwrap()];
         assert!(layout.repack(&w, n, ROWS, &mut packed));
         let mut out = [[0f32; ROWS]; C];
-        layout.dot16_cols(n, &packed, std::array::from_fn(|c| &acts[c][..]), &mut out);
+        cols(n, &packed, std::array::from_fn(|c| &acts[c][..]), &mut out);
         let row_bytes = w.len() / ROWS;
         for (c, lanes) in out.iter().enumerate() {
             for (r, &got) in lanes.iter().enumerate() {

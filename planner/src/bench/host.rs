@@ -101,6 +101,10 @@ pub struct ToolInfo {
     /// CPU features the binary was compiled for (not what the CPU has).
     #[serde(default)]
     pub target_features: Vec<String>,
+    /// The instruction-set ceiling the engine ran under when one was set (`FITBENCH_CPU_ISA`:
+    /// `avx2` or `baseline`); absent when the kernels used what the CPU has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isa_ceiling: Option<String>,
 }
 
 impl ToolInfo {
@@ -121,6 +125,10 @@ impl ToolInfo {
             }
             .to_string(),
             target_features: features,
+            isa_ceiling: match fitbench_engine::isa_ceiling::ceiling() {
+                fitbench_engine::isa_ceiling::IsaLevel::Native => None,
+                level => Some(format!("{level:?}").to_ascii_lowercase()),
+            },
         }
     }
 }
