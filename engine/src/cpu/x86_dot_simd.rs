@@ -31,7 +31,7 @@ pub fn detect() -> Option<Level> {
     if !avx2 {
         return None;
     }
-    if std::is_x86_feature_detected!("avxvnni") {
+    if crate::isa_ceiling::avx_vnni_allowed() && std::is_x86_feature_detected!("avxvnni") {
         Some(Level::AvxVnni)
     } else {
         Some(Level::Avx2)

@@ -122,5 +122,9 @@ impl ByteDot for VnniDot {
 #[inline(always)]
 pub fn has_avx_vnni() -> bool {
     static CHECKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *CHECKED.get_or_init(|| available() && std::is_x86_feature_detected!("avxvnni"))
+    *CHECKED.get_or_init(|| {
+        available()
+            && crate::isa_ceiling::avx_vnni_allowed()
+            && std::is_x86_feature_detected!("avxvnni")
+    })
 }
