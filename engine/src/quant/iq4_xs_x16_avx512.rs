@@ -12,6 +12,8 @@
 
 use super::avx512_util::prefetch_ahead;
 use super::iq4_xs_x16::{qs_at, BLOCK_BYTES, LEVELS_PLUS_128, SCALES};
+// The sub-blocks' −128·Σa starting values: 256-bit work, the same on both.
+use super::iq4_xs_x16_avx2::offsets;
 use super::q8_k;
 use super::x16::{d_area, ROWS};
 use std::arch::x86_64::*;
@@ -26,17 +28,6 @@ unsafe fn table() -> __m512i {
 #[inline(always)]
 unsafe fn act(a: *const u8, off: usize) -> __m512i {
     _mm512_set1_epi32((a.add(off) as *const i32).read_unaligned())
-}
-
-/// `−128 ·` the activation sum of each of the eight 32-element sub-blocks of one Q8_K block
-/// (its sixteen sums of 16, in pairs: one `vpmaddwd`, exact).
-#[inline(always)]
-unsafe fn offsets(y: &[u8]) -> [i32; 8] {
-    let bsums = _mm256_loadu_si256(y[q8_k::BSUMS..q8_k::BSUMS + 32].as_ptr() as *const __m256i);
-    let mut out = [0i32; 8];
-    let sums = _mm256_madd_epi16(bsums, _mm256_set1_epi16(-128));
-    _mm256_storeu_si256(out.as_mut_ptr() as *mut __m256i, sums);
-    out
 }
 
 /// The scales of sub-block `j` of the sixteen rows as i32 lanes.

@@ -32,6 +32,7 @@ mod iq4_xs_avx2;
 mod iq4_xs_avx512;
 mod iq4_xs_neon;
 pub mod iq4_xs_x16;
+mod iq4_xs_x16_avx2;
 mod iq4_xs_x16_avx512;
 pub(crate) mod k16_scales_avx2;
 #[cfg(test)]

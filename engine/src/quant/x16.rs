@@ -10,7 +10,8 @@
 
 #[cfg(target_arch = "x86_64")]
 use super::{
-    avx2_util, iq4_xs_x16_avx512, q4_k_x16_avx2, q4_k_x16_avx512, q6_k_x16_avx2, q6_k_x16_avx512,
+    avx2_util, iq4_xs_x16_avx2, iq4_xs_x16_avx512, q4_k_x16_avx2, q4_k_x16_avx512, q6_k_x16_avx2,
+    q6_k_x16_avx512,
 };
 use super::{iq4_xs_x16, q4_k, q4_k_x16, q6_k, q6_k_x16};
 use crate::gguf::GgmlType;
@@ -54,8 +55,7 @@ impl Layout {
     pub fn has_fast_kernel(self) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
-            super::avx512_util::available()
-                || (avx2_util::available() && self.avx2_kernel().is_some())
+            super::avx512_util::available() || self.avx2_kernel().is_some()
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
@@ -63,13 +63,20 @@ impl Layout {
         }
     }
 
-    /// The AVX2 kernels (decode, then AVX-VNNI decode) of layouts that have them.
+    /// This layout's AVX2-level decode kernel for this CPU (the AVX-VNNI one where it has
+    /// that), if there is one: IQ4_XS has only the AVX-VNNI one.
     #[cfg(target_arch = "x86_64")]
-    fn avx2_kernel(self) -> Option<(Dot16Fn, Dot16Fn)> {
-        match self {
-            Layout::Q4K => Some((q4_k_x16_avx2::dot16, q4_k_x16_avx2::dot16_vnni)),
-            Layout::Q6K => Some((q6_k_x16_avx2::dot16, q6_k_x16_avx2::dot16_vnni)),
-            Layout::IQ4XS => None,
+    fn avx2_kernel(self) -> Option<Dot16Fn> {
+        if !avx2_util::available() {
+            return None;
+        }
+        match (self, avx2_util::has_avx_vnni()) {
+            (Layout::Q4K, true) => Some(q4_k_x16_avx2::dot16_vnni),
+            (Layout::Q4K, false) => Some(q4_k_x16_avx2::dot16),
+            (Layout::Q6K, true) => Some(q6_k_x16_avx2::dot16_vnni),
+            (Layout::Q6K, false) => Some(q6_k_x16_avx2::dot16),
+            (Layout::IQ4XS, true) => Some(iq4_xs_x16_avx2::dot16_vnni),
+            (Layout::IQ4XS, false) => None,
         }
     }
 
@@ -144,13 +151,8 @@ impl Layout {
             };
         }
         #[cfg(target_arch = "x86_64")]
-        if let Some((plain, vnni)) = self.avx2_kernel().filter(|_| avx2_util::available()) {
-            let kernel = if avx2_util::has_avx_vnni() {
-                vnni
-            } else {
-                plain
-            };
-            // SAFETY: AVX2, FMA and F16C (and AVX-VNNI for `vnni`) were detected at run time.
+        if let Some(kernel) = self.avx2_kernel() {
+            // SAFETY: `avx2_kernel` picks only kernels whose features were detected at run time.
             return unsafe { kernel(n, group, activations, out) };
         }
         self.dot16_scalar(n, group, activations, out)
@@ -197,8 +199,11 @@ impl Layout {
                     (Layout::Q6K, false) => {
                         return q6_k_x16_avx2::dot16_cols(n, group, activations, out)
                     }
-                    // No AVX2 group kernel: not repacked on such a CPU; the scalar one serves.
-                    (Layout::IQ4XS, _) => {}
+                    (Layout::IQ4XS, true) => {
+                        return iq4_xs_x16_avx2::dot16_cols_vnni(n, group, activations, out)
+                    }
+                    // No AVX2-alone kernel: not repacked on such a CPU; the scalar one serves.
+                    (Layout::IQ4XS, false) => {}
                 }
             }
         }

@@ -2,15 +2,40 @@
 //! points, which take the columns two at a time (sixteen 256-bit registers hold the accumulators
 //! of two, not four) through the format's `cols_with::<ByteDot, C>` body.
 
+// The formats' files import `ByteDot`, `PlainDot` and `VnniDot` for their own code; the macros name
+// them by path so that a format with only the AVX-VNNI kernel does not import `PlainDot` unused.
+
 #![cfg(target_arch = "x86_64")]
 
 /// Defines `dot16_cols` (AVX2) and `dot16_cols_vnni` (AVX-VNNI) around the format's generic
 /// `$cols_with::<B: ByteDot, const C: usize>(n, group, activations, out)`, for one or two columns.
 macro_rules! avx2_column_entry_points {
     ($cols_with:ident) => {
+        $crate::quant::x16_avx2::avx_vnni_column_entry_point!($cols_with);
+
+        /// [`dot16`] against `C` activation rows, two at a time.
+        ///
+        /// # Safety
+        /// As [`dot16`].
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn dot16_cols<const C: usize>(
+            n: usize,
+            group: &[u8],
+            activations: [&[u8]; C],
+            out: &mut [[f32; ROWS]; C],
+        ) {
+            cols_in_pairs::<$crate::quant::avx2_util::PlainDot, C>(n, group, activations, out)
+        }
+    };
+}
+
+/// Defines `dot16_cols_vnni` (AVX-VNNI) around `$cols_with`, and the `cols_in_pairs` it uses:
+/// for formats whose AVX2 kernel needs `vpdpbusd` (see [`avx2_column_entry_points`]).
+macro_rules! avx_vnni_column_entry_point {
+    ($cols_with:ident) => {
         /// `$cols_with` over any number of rows, two at a time.
         #[inline(always)]
-        unsafe fn cols_in_pairs<B: ByteDot, const C: usize>(
+        unsafe fn cols_in_pairs<B: $crate::quant::avx2_util::ByteDot, const C: usize>(
             n: usize,
             group: &[u8],
             activations: [&[u8]; C],
@@ -30,21 +55,7 @@ macro_rules! avx2_column_entry_points {
             }
         }
 
-        /// [`dot16`] against `C` activation rows, two at a time.
-        ///
-        /// # Safety
-        /// As [`dot16`].
-        #[target_feature(enable = "avx2,fma,f16c")]
-        pub unsafe fn dot16_cols<const C: usize>(
-            n: usize,
-            group: &[u8],
-            activations: [&[u8]; C],
-            out: &mut [[f32; ROWS]; C],
-        ) {
-            cols_in_pairs::<PlainDot, C>(n, group, activations, out)
-        }
-
-        /// [`dot16_cols`] with AVX-VNNI.
+        /// [`dot16_vnni`] against `C` activation rows, two at a time.
         ///
         /// # Safety
         /// As [`dot16_vnni`].
@@ -55,9 +66,9 @@ macro_rules! avx2_column_entry_points {
             activations: [&[u8]; C],
             out: &mut [[f32; ROWS]; C],
         ) {
-            cols_in_pairs::<VnniDot, C>(n, group, activations, out)
+            cols_in_pairs::<$crate::quant::avx2_util::VnniDot, C>(n, group, activations, out)
         }
     };
 }
 
-pub(super) use avx2_column_entry_points;
+pub(super) use {avx2_column_entry_points, avx_vnni_column_entry_point};
