@@ -148,6 +148,7 @@ fn bench(c: &mut Criterion) {
     let quick = std::env::var_os("GEMM_QUICK").is_some();
     for ty in [
         GgmlType::Q4_K,
+        GgmlType::Q5_K,
         GgmlType::Q6_K,
         GgmlType::Q4_0,
         GgmlType::Q5_0,

@@ -102,8 +102,13 @@ fn bench(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(1));
         let cases = FORMATS.map(|ty| (ty, false)).into_iter();
-        let repacked_cases =
-            [GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::IQ4_XS].map(|ty| (ty, true));
+        let repacked_cases = [
+            GgmlType::Q4_K,
+            GgmlType::Q5_K,
+            GgmlType::Q6_K,
+            GgmlType::IQ4_XS,
+        ]
+        .map(|ty| (ty, true));
         for (ty, repacked) in cases.chain(repacked_cases) {
             let Some(data) = weight(ty) else { continue };
             let packed = repacked

@@ -1,14 +1,19 @@
 //! The prompt product for weights repacked sixteen rows at a time ([`crate::packed`]): each task
 //! takes a few groups, and each group (a few KiB, L1-resident) meets every activation column in
 //! turn through the same kernel decode uses, so a repacked tensor is read only in its repacked form.
+//! Q4_K and Q5_K groups meeting enough columns are first expanded to a byte per value
+//! ([`crate::quant::k_x16_bytes`]), so that the calls after the first only load.
 
 use super::gemm::OutPtr;
 use super::matmul::MatmulError;
 use super::parallel;
 use crate::quant::x16::{Layout, COLS, ROWS};
+use crate::scratch::Scratch;
 
 /// Groups per task: enough columns of work to amortize a wake-up, a few tasks per thread.
 const TASKS_PER_THREAD: usize = 4;
+/// Columns from which a group is expanded first (the expansion costs about one call's unpacking).
+const EXPAND_FROM_COLS: usize = 2 * COLS;
 
 /// `out[t * rows + r] = W[r] · x[t]` for `n` Q8_K activation rows of `arb` bytes in `qa`, `W`
 /// being `rows` rows of `k` values repacked in `packed` (`layout`).
@@ -41,8 +46,13 @@ pub fn gemm(
     let per_task = groups
         .div_ceil(parallel::current_threads() * TASKS_PER_THREAD)
         .max(1);
+    let expanded_bytes = layout
+        .expanded_group_bytes(k)
+        .filter(|_| n >= EXPAND_FROM_COLS);
     let base = OutPtr(out.as_mut_ptr());
     parallel::for_each_index(groups.div_ceil(per_task), |task| {
+        // 64 bytes over, to start the expanded group on a cache line.
+        let mut scratch = expanded_bytes.map(|eb| Scratch::<u8>::zeroed(eb + 64));
         let write = |t: usize, g: usize, lanes: &[f32; ROWS]| {
             for (r, &v) in lanes.iter().enumerate() {
                 // SAFETY: rows g·16 .. g·16+16 of column t are this task's alone and inside
@@ -53,11 +63,21 @@ pub fn gemm(
         let column = |t: usize| &qa[t * arb..(t + 1) * arb];
         for g in task * per_task..((task + 1) * per_task).min(groups) {
             let group = &packed[g * gb..(g + 1) * gb];
+            let expanded = match (scratch.as_mut(), expanded_bytes) {
+                (Some(buf), Some(eb)) => {
+                    let at = buf.as_ptr().align_offset(64).min(64);
+                    let e = &mut buf[at..at + eb];
+                    layout.expand(k, group, e);
+                    Some(&*e)
+                }
+                _ => None,
+            };
             // COLS columns per call share the unpacking of the group's weights.
             let mut t = 0;
             while t + COLS <= n {
                 let mut lanes = [[0f32; ROWS]; COLS];
-                layout.dot16_cols(k, group, std::array::from_fn(|c| column(t + c)), &mut lanes);
+                let acts = std::array::from_fn(|c| column(t + c));
+                columns(layout, k, group, expanded, acts, &mut lanes);
                 for (c, lanes) in lanes.iter().enumerate() {
                     write(t + c, g, lanes);
                 }
@@ -72,12 +92,14 @@ pub fn gemm(
             match n - t {
                 3 => {
                     let mut lanes = [[0f32; ROWS]; 3];
-                    layout.dot16_cols(k, group, std::array::from_fn(|c| column(t + c)), &mut lanes);
+                    let acts = std::array::from_fn(|c| column(t + c));
+                    columns(layout, k, group, expanded, acts, &mut lanes);
                     rest(&lanes);
                 }
                 2 => {
                     let mut lanes = [[0f32; ROWS]; 2];
-                    layout.dot16_cols(k, group, [column(t), column(t + 1)], &mut lanes);
+                    let acts = [column(t), column(t + 1)];
+                    columns(layout, k, group, expanded, acts, &mut lanes);
                     rest(&lanes);
                 }
                 1 => {
@@ -90,6 +112,22 @@ pub fn gemm(
         }
     });
     Ok(())
+}
+
+/// One group against `C` columns: through its expanded form where there is one.
+#[inline]
+fn columns<const C: usize>(
+    layout: Layout,
+    k: usize,
+    group: &[u8],
+    expanded: Option<&[u8]>,
+    activations: [&[u8]; C],
+    out: &mut [[f32; ROWS]; C],
+) {
+    match expanded {
+        Some(e) => layout.dot16_cols_expanded(k, e, activations, out),
+        None => layout.dot16_cols(k, group, activations, out),
+    }
 }
 
 #[cfg(test)]
@@ -107,7 +145,8 @@ mod tests {
     fn every_column_is_the_row_kernels_bits() {
         for layout in Layout::ALL {
             let (k, rows) = (768, 48);
-            for n in [5, 6, 7, 8] {
+            // From 8 columns Q4_K and Q5_K go through the expanded form (remainders of 1-3 too).
+            for n in [5, 6, 7, 8, 9, 10, 11] {
                 let ty = layout.ggml_type();
                 let quantize = quant::kernels(ty).unwrap().quantize.unwrap();
                 let rb = ty.bytes_for(k as u64).unwrap() as usize;

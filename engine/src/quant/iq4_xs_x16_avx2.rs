@@ -181,7 +181,8 @@ super::x16_avx2::avx_vnni_column_entry_point!(cols_with);
 #[cfg(test)]
 mod tests {
     use super::super::avx2_util;
-    use super::super::x16::{tests::*, Layout, COLS};
+    use super::super::x16::{Layout, COLS};
+    use super::super::x16_avx2::check_kernels;
     use super::*;
 
     #[test]
@@ -190,15 +191,14 @@ mod tests {
             println!("skipped: no AVX-VNNI on this CPU");
             return;
         }
-        // SAFETY (every closure): AVX2, FMA, F16C and AVX-VNNI were detected above.
-        check_random_rows(Layout::IQ4XS, 768, 48, |n, g, a, o| unsafe {
-            dot16_vnni(n, g, a, o)
-        });
-        check_columns_with(Layout::IQ4XS, 512, |n, g, a: [&[u8]; COLS], o| unsafe {
-            dot16_cols_vnni(n, g, a, o)
-        });
-        check_columns_with(Layout::IQ4XS, 256, |n, g, a: [&[u8]; 3], o| unsafe {
-            dot16_cols_vnni(n, g, a, o)
-        });
+        // SAFETY: AVX2, FMA, F16C and AVX-VNNI were detected above.
+        unsafe {
+            check_kernels(
+                Layout::IQ4XS,
+                dot16_vnni,
+                dot16_cols_vnni::<COLS>,
+                dot16_cols_vnni::<3>,
+            )
+        };
     }
 }

@@ -42,10 +42,24 @@ pub fn group_bytes(row_len: usize) -> Option<usize> {
 /// Repacks one group: `src` is its sixteen rows of `row_len` values, `dst` its
 /// [`group_bytes`] (both checked by [`super::x16::Layout::repack`]).
 pub(super) fn repack_group(src: &[u8], row_len: usize, dst: &mut [u8]) {
-    let row_bytes = row_len / QK_K * TYPE_SIZE;
-    for (b, o) in dst.chunks_exact_mut(GROUP_BLOCK).enumerate() {
+    repack_common(src, row_len, dst, TYPE_SIZE, SRC_QS, GROUP_BLOCK);
+}
+
+/// The parts Q4_K and Q5_K share (d, dmin, scales, mins and the low nibbles at the same offsets
+/// of each repacked super-block of `block` bytes): source blocks of `type_size` bytes, their
+/// nibbles at `src_qs` (the scales right after d and dmin in both).
+pub(super) fn repack_common(
+    src: &[u8],
+    row_len: usize,
+    dst: &mut [u8],
+    type_size: usize,
+    src_qs: usize,
+    block: usize,
+) {
+    let row_bytes = row_len / QK_K * type_size;
+    for (b, o) in dst.chunks_exact_mut(block).enumerate() {
         for r in 0..ROWS {
-            let x = &src[r * row_bytes + b * TYPE_SIZE..][..TYPE_SIZE];
+            let x = &src[r * row_bytes + b * type_size..][..type_size];
             o[D + 2 * r..D + 2 * r + 2].copy_from_slice(&x[0..2]);
             o[DMIN + 2 * r..DMIN + 2 * r + 2].copy_from_slice(&x[2..4]);
             let packed = &x[SRC_SCALES..SRC_SCALES + 12];
@@ -56,7 +70,7 @@ pub(super) fn repack_group(src: &[u8], row_len: usize, dst: &mut [u8]) {
             }
             for c in 0..4 {
                 for k in 0..8 {
-                    let s = SRC_QS + 32 * c + 4 * k;
+                    let s = src_qs + 32 * c + 4 * k;
                     let d = QS + ((k * 4 + c) * ROWS + r) * 4;
                     o[d..d + 4].copy_from_slice(&x[s..s + 4]);
                 }
@@ -68,10 +82,33 @@ pub(super) fn repack_group(src: &[u8], row_len: usize, dst: &mut [u8]) {
 /// The sixteen rows of one group (`n` values each) · one Q8_K activation row, straight from the
 /// repacked layout: the tested reference for the SIMD kernels.
 pub fn dot16_scalar(n: usize, group: &[u8], activations: &[u8], out: &mut [f32; ROWS]) {
+    dot16_scalar_with(n, group, activations, out, GROUP_BLOCK, nibble);
+}
+
+/// Value `4k + i` of sub-block `j` of row `r` in the repacked super-block `x`: its nibble.
+pub(super) fn nibble(x: &[u8], j: usize, k: usize, r: usize, i: usize) -> u8 {
+    let byte = x[QS + ((k * 4 + j / 2) * ROWS + r) * 4 + i];
+    if j % 2 == 1 {
+        byte >> 4
+    } else {
+        byte & 0xF
+    }
+}
+
+/// [`dot16_scalar`] for super-blocks of `block` bytes laid out as Q4_K's, whose values
+/// `value(x, j, k, r, i)` gives as [`nibble`] does (Q5_K adds its fifth bits).
+pub(super) fn dot16_scalar_with(
+    n: usize,
+    group: &[u8],
+    activations: &[u8],
+    out: &mut [f32; ROWS],
+    block: usize,
+    value: impl Fn(&[u8], usize, usize, usize, usize) -> u8,
+) {
     let nb = n / QK_K;
     *out = [0.0; ROWS];
     for (x, y) in group
-        .chunks_exact(GROUP_BLOCK)
+        .chunks_exact(block)
         .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
         .take(nb)
     {
@@ -81,18 +118,15 @@ pub fn dot16_scalar(n: usize, group: &[u8], activations: &[u8], out: &mut [f32; 
             let mut sumi = 0i32;
             let mut summins = 0i32;
             for j in 0..8 {
-                let (c, high) = (j / 2, j % 2 == 1);
                 let mut s = 0i32;
                 for k in 0..8 {
-                    let q = &x[QS + ((k * 4 + c) * ROWS + r) * 4..][..4];
-                    for (i, &byte) in q.iter().enumerate() {
-                        let v = if high { byte >> 4 } else { byte & 0xF };
-                        s += v as i32 * q8[32 * j + 4 * k + i] as i32;
+                    for i in 0..4 {
+                        s += value(x, j, k, r, i) as i32 * q8[32 * j + 4 * k + i] as i32;
                     }
                 }
                 sumi += x[SCALES + 16 * j + r] as i32 * s;
                 let bsum = q8_k::bsum(y, 2 * j) as i32 + q8_k::bsum(y, 2 * j + 1) as i32;
-                summins += x[MINS + 32 * c + 2 * r + j % 2] as i32 * bsum;
+                summins += x[MINS + 32 * (j / 2) + 2 * r + j % 2] as i32 * bsum;
             }
             let (d, dmin) = (f16_at(x, D + 2 * r), f16_at(x, DMIN + 2 * r));
             *o += d * dy * sumi as f32 - dmin * dy * summins as f32;

@@ -7,11 +7,17 @@
 //! through [`ByteDot`] (AVX-VNNI's `vpdpbusd`, else `vpmaddubsw` + `vpmaddwd`: nibbles × activations
 //! stay within 2·15·128, no saturation). Exact integer sums, then the scalar float step lane by
 //! lane: bit for bit [`super::q4_k_x16::dot16_scalar`].
+//!
+//! The bodies are generic over the values' form ([`super::k_x16_bytes::form`]): repacked Q5_K ([`super::q5_k_x16`]) is this layout plus a
+//! fifth bit per value, merged into each nibble vector before its product (values up to 31:
+//! `vpmaddubsw` pairs stay within 2·31·128); its entry points are in [`super::q5_k_x16_avx2`].
 
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::{ByteDot, PlainDot, VnniDot};
-use super::q4_k_x16::{D, DMIN, GROUP_BLOCK, MINS, QS, SCALES};
+use super::k_x16_bytes::{block_bytes, bytes_at, form};
+use super::q4_k_x16::{D, DMIN, MINS, QS, SCALES};
+use super::q5_k_x16::QH;
 use super::q8_k;
 use super::x16::ROWS;
 use std::arch::x86_64::*;
@@ -33,6 +39,24 @@ unsafe fn nibbles(x: *const u8, k: usize, c: usize, h: usize) -> (__m256i, __m25
     (
         _mm256_and_si256(v, low),
         _mm256_and_si256(_mm256_srli_epi16::<4>(v), low),
+    )
+}
+
+/// The fifth bits of step `k` of a Q5_K super-block for rows `8h..8h+8` (bits 2c, 2c+1 of each
+/// byte: chunk c).
+#[inline(always)]
+unsafe fn fifth_bits(x: *const u8, k: usize, h: usize) -> __m256i {
+    _mm256_loadu_si256(x.add(QH + 64 * k + 32 * h) as *const __m256i)
+}
+
+/// `lo` and `hi` (nibbles of chunk c) with the fifth bits of `qh`, already shifted right by 2c
+/// (bits 0 and 1 of each byte), set as their bit 4. Each byte's bits stay within the byte.
+#[inline(always)]
+unsafe fn with_fifth_bits(lo: __m256i, hi: __m256i, qh: __m256i) -> (__m256i, __m256i) {
+    let bit4 = _mm256_set1_epi8(0x10);
+    (
+        _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16::<4>(qh), bit4)),
+        _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16::<3>(qh), bit4)),
     )
 }
 
@@ -79,7 +103,7 @@ unsafe fn block_value(x: *const u8, y: &[u8], h: usize, sumi: __m256i) -> __m256
 /// Decode: one activation row, the layout's memory order within a pass (eight accumulator
 /// chains, one per sub-block).
 #[inline(always)]
-unsafe fn dot16_with<B: ByteDot>(
+pub(super) unsafe fn dot16_with<B: ByteDot, const FORM: u8>(
     n: usize,
     group: &[u8],
     activations: &[u8],
@@ -87,7 +111,7 @@ unsafe fn dot16_with<B: ByteDot>(
 ) {
     let mut sumf = [_mm256_setzero_ps(); 2];
     for (x, y) in group
-        .chunks_exact(GROUP_BLOCK)
+        .chunks_exact(block_bytes(FORM))
         .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
         .take(n / q8_k::BLOCK)
     {
@@ -95,8 +119,16 @@ unsafe fn dot16_with<B: ByteDot>(
         for (h, sumf) in sumf.iter_mut().enumerate() {
             let mut acc = [_mm256_setzero_si256(); 8];
             for k in 0..8 {
+                let mut qh = _mm256_setzero_si256();
+                if FORM == form::Q5 {
+                    qh = fifth_bits(xp, k, h);
+                }
                 for c in 0..4 {
-                    let (lo, hi) = nibbles(xp, k, c, h);
+                    let (mut lo, mut hi) = nibbles(xp, k, c, h);
+                    if FORM == form::Q5 {
+                        (lo, hi) = with_fifth_bits(lo, hi, qh);
+                        qh = _mm256_srli_epi16::<2>(qh);
+                    }
                     acc[2 * c] = B::dot(acc[2 * c], lo, act(a, 64 * c + 4 * k));
                     acc[2 * c + 1] = B::dot(acc[2 * c + 1], hi, act(a, 64 * c + 32 + 4 * k));
                 }
@@ -115,7 +147,7 @@ unsafe fn dot16_with<B: ByteDot>(
 /// Prompt: `C` activation rows (one or two: more would spill), the weights' nibbles split once
 /// for all of them, chunk by chunk (two accumulators per row).
 #[inline(always)]
-unsafe fn cols_with<B: ByteDot, const C: usize>(
+pub(super) unsafe fn cols_with_k<B: ByteDot, const FORM: u8, const C: usize>(
     n: usize,
     group: &[u8],
     activations: [&[u8]; C],
@@ -123,7 +155,7 @@ unsafe fn cols_with<B: ByteDot, const C: usize>(
 ) {
     let mut sumf = [[_mm256_setzero_ps(); 2]; C];
     for (b, x) in group
-        .chunks_exact(GROUP_BLOCK)
+        .chunks_exact(block_bytes(FORM))
         .take(n / q8_k::BLOCK)
         .enumerate()
     {
@@ -136,7 +168,20 @@ unsafe fn cols_with<B: ByteDot, const C: usize>(
             for c in 0..4 {
                 let mut acc = [[_mm256_setzero_si256(); 2]; C];
                 for k in 0..8 {
-                    let (lo, hi) = nibbles(xp, k, c, h);
+                    let (lo, hi) = if FORM == form::BYTES {
+                        let at =
+                            |half: usize| xp.add(bytes_at(c, k, half) + 32 * h) as *const __m256i;
+                        (_mm256_loadu_si256(at(0)), _mm256_loadu_si256(at(1)))
+                    } else {
+                        let (lo, hi) = nibbles(xp, k, c, h);
+                        if FORM == form::Q5 {
+                            let shift = _mm_cvtsi32_si128(2 * c as i32);
+                            let qh = _mm256_srl_epi16(fifth_bits(xp, k, h), shift);
+                            with_fifth_bits(lo, hi, qh)
+                        } else {
+                            (lo, hi)
+                        }
+                    };
                     for (acc, &a) in acc.iter_mut().zip(&acts) {
                         acc[0] = B::dot(acc[0], lo, act(a, 64 * c + 4 * k));
                         acc[1] = B::dot(acc[1], hi, act(a, 64 * c + 32 + 4 * k));
@@ -163,14 +208,25 @@ unsafe fn cols_with<B: ByteDot, const C: usize>(
 /// The CPU must support AVX2, FMA and F16C ([`super::avx2_util::available`]).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn dot16(n: usize, group: &[u8], activations: &[u8], out: &mut [f32; ROWS]) {
-    dot16_with::<PlainDot>(n, group, activations, out)
+    dot16_with::<PlainDot, { form::Q4 }>(n, group, activations, out)
 }
 
 /// # Safety
 /// As [`dot16`], and AVX-VNNI ([`super::avx2_util::has_avx_vnni`]).
 #[target_feature(enable = "avx2,fma,f16c,avxvnni")]
 pub unsafe fn dot16_vnni(n: usize, group: &[u8], activations: &[u8], out: &mut [f32; ROWS]) {
-    dot16_with::<VnniDot>(n, group, activations, out)
+    dot16_with::<VnniDot, { form::Q4 }>(n, group, activations, out)
+}
+
+/// The Q4_K prompt body ([`cols_with_k`]).
+#[inline(always)]
+unsafe fn cols_with<B: ByteDot, const C: usize>(
+    n: usize,
+    group: &[u8],
+    activations: [&[u8]; C],
+    out: &mut [[f32; ROWS]; C],
+) {
+    cols_with_k::<B, { form::Q4 }, C>(n, group, activations, out)
 }
 
 super::x16_avx2::avx2_column_entry_points!(cols_with);
@@ -178,7 +234,8 @@ super::x16_avx2::avx2_column_entry_points!(cols_with);
 #[cfg(test)]
 mod tests {
     use super::super::avx2_util;
-    use super::super::x16::{tests::*, Layout, COLS};
+    use super::super::x16::{Layout, COLS};
+    use super::super::x16_avx2::check_kernels;
     use super::*;
 
     #[test]
@@ -187,29 +244,20 @@ mod tests {
             println!("skipped: no AVX2 on this CPU");
             return;
         }
-        // SAFETY (both closures): AVX2, FMA and F16C were detected above.
-        check_random_rows(Layout::Q4K, 768, 48, |n, g, a, o| unsafe {
-            dot16(n, g, a, o)
-        });
-        check_random_rows(Layout::Q4K, 256, 16, |n, g, a, o| unsafe {
-            // One column through the prompt kernel.
-            let mut one = [[0f32; ROWS]; 1];
-            dot16_cols(n, g, [a], &mut one);
-            *o = one[0];
-        });
-        check_columns_with(Layout::Q4K, 512, |n, g, a: [&[u8]; COLS], o| unsafe {
-            dot16_cols(n, g, a, o)
-        });
+        // SAFETY: AVX2, FMA and F16C were detected above.
+        unsafe { check_kernels(Layout::Q4K, dot16, dot16_cols::<COLS>, dot16_cols::<3>) };
         if !avx2_util::has_avx_vnni() {
             println!("skipped: no AVX-VNNI on this CPU (the AVX2 kernel ran alone)");
             return;
         }
-        // SAFETY (both closures): AVX-VNNI was detected above as well.
-        check_random_rows(Layout::Q4K, 768, 48, |n, g, a, o| unsafe {
-            dot16_vnni(n, g, a, o)
-        });
-        check_columns_with(Layout::Q4K, 512, |n, g, a: [&[u8]; COLS], o| unsafe {
-            dot16_cols_vnni(n, g, a, o)
-        });
+        // SAFETY: AVX-VNNI was detected above as well.
+        unsafe {
+            check_kernels(
+                Layout::Q4K,
+                dot16_vnni,
+                dot16_cols_vnni::<COLS>,
+                dot16_cols_vnni::<3>,
+            )
+        };
     }
 }

@@ -6,28 +6,60 @@
 //! that sub-block's sixteen row lanes; after a super-block each sub-block's lanes are multiplied
 //! by its scales (`vpmulld`, exact), the mins go through the activation sums in four `vpdpwssd`,
 //! and the float step is the scalar one lane-wise. No horizontal reduction anywhere.
+//!
+//! The bodies are generic over the values' form ([`super::k_x16_bytes::form`]): repacked Q5_K ([`super::q5_k_x16`]) is this layout plus a
+//! fifth bit per value, merged into each nibble vector before its product; its entry points are
+//! in [`super::q5_k_x16_avx512`].
 
 #![cfg(target_arch = "x86_64")]
 
 use super::avx512_util::prefetch_ahead;
-use super::q4_k_x16::{D, DMIN, GROUP_BLOCK, MINS, QS, SCALES};
+use super::k_x16_bytes::{block_bytes, bytes_at, form};
+use super::q4_k_x16::{D, DMIN, MINS, QS, SCALES};
+use super::q5_k_x16::QH;
 use super::q8_k;
 use super::x16::ROWS;
 use std::arch::x86_64::*;
 
+/// The fifth bits of step `k` of a Q5_K super-block (bits 2c, 2c+1 of each byte: chunk c).
+#[inline(always)]
+unsafe fn fifth_bits(x: *const u8, k: usize) -> __m512i {
+    _mm512_loadu_si512(x.add(QH + 64 * k) as *const _)
+}
+
+/// `lo` and `hi` (nibbles of chunk c) with the fifth bits of `qh`, already shifted right by 2c
+/// (bits 0 and 1 of each byte), set as their bit 4. Each byte's bits stay within the byte.
+#[inline(always)]
+unsafe fn with_fifth_bits(lo: __m512i, hi: __m512i, qh: __m512i) -> (__m512i, __m512i) {
+    let bit4 = _mm512_set1_epi8(0x10);
+    (
+        _mm512_or_si512(lo, _mm512_and_si512(_mm512_slli_epi16::<4>(qh), bit4)),
+        _mm512_or_si512(hi, _mm512_and_si512(_mm512_slli_epi16::<3>(qh), bit4)),
+    )
+}
+
 /// The Σ scale·q·a of one super-block as sixteen exact i32 row lanes.
 #[inline(always)]
-unsafe fn block_sums(x: *const u8, a: *const u8) -> __m512i {
+unsafe fn block_sums<const FORM: u8>(x: *const u8, a: *const u8) -> __m512i {
     let low = _mm512_set1_epi8(0x0F);
     let act = |off: usize| _mm512_set1_epi32((a.add(off) as *const i32).read_unaligned());
     let mut acc = [_mm512_setzero_si512(); 8];
     for k in 0..8 {
         // The lines this step reads, a few blocks on: spread over the steps, not one burst.
         prefetch_ahead(x.add(QS + k * 256), 256);
+        let mut qh = _mm512_setzero_si512();
+        if FORM == form::Q5 {
+            prefetch_ahead(x.add(QH + k * 64), 64);
+            qh = fifth_bits(x, k);
+        }
         for c in 0..4 {
             let v = _mm512_loadu_si512(x.add(QS + (k * 4 + c) * 64) as *const _);
-            let lo = _mm512_and_si512(v, low);
-            let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(v), low);
+            let mut lo = _mm512_and_si512(v, low);
+            let mut hi = _mm512_and_si512(_mm512_srli_epi16::<4>(v), low);
+            if FORM == form::Q5 {
+                (lo, hi) = with_fifth_bits(lo, hi, qh);
+                qh = _mm512_srli_epi16::<2>(qh);
+            }
             acc[2 * c] = _mm512_dpbusd_epi32(acc[2 * c], lo, act(64 * c + 4 * k));
             acc[2 * c + 1] = _mm512_dpbusd_epi32(acc[2 * c + 1], hi, act(64 * c + 32 + 4 * k));
         }
@@ -81,15 +113,26 @@ unsafe fn min_sums(x: *const u8, y: &[u8]) -> __m512i {
 /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI ([`super::avx512_util::available`]).
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub unsafe fn dot16(n: usize, group: &[u8], activations: &[u8], out: &mut [f32; ROWS]) {
+    dot16_k::<{ form::Q4 }>(n, group, activations, out)
+}
+
+/// [`dot16`]'s body, for Q4_K or Q5_K (`FORM`).
+#[inline(always)]
+pub(super) unsafe fn dot16_k<const FORM: u8>(
+    n: usize,
+    group: &[u8],
+    activations: &[u8],
+    out: &mut [f32; ROWS],
+) {
     let mut sumf = _mm512_setzero_ps();
     for (x, y) in group
-        .chunks_exact(GROUP_BLOCK)
+        .chunks_exact(block_bytes(FORM))
         .zip(activations.chunks_exact(q8_k::TYPE_SIZE))
         .take(n / q8_k::BLOCK)
     {
         let xp = x.as_ptr();
         prefetch_ahead(xp, QS);
-        let sumi = block_sums(xp, y[q8_k::QS..].as_ptr());
+        let sumi = block_sums::<FORM>(xp, y[q8_k::QS..].as_ptr());
         sumf = _mm512_add_ps(sumf, block_value(xp, y, sumi));
     }
     _mm512_storeu_ps(out.as_mut_ptr(), sumf);
@@ -109,10 +152,21 @@ pub unsafe fn dot16_cols<const C: usize>(
     activations: [&[u8]; C],
     out: &mut [[f32; ROWS]; C],
 ) {
+    dot16_cols_k::<{ form::Q4 }, C>(n, group, activations, out)
+}
+
+/// [`dot16_cols`]' body, for Q4_K, Q5_K or a group expanded to bytes (`FORM`).
+#[inline(always)]
+pub(super) unsafe fn dot16_cols_k<const FORM: u8, const C: usize>(
+    n: usize,
+    group: &[u8],
+    activations: [&[u8]; C],
+    out: &mut [[f32; ROWS]; C],
+) {
     let low = _mm512_set1_epi8(0x0F);
     let mut sumf = [_mm512_setzero_ps(); C];
     for (b, x) in group
-        .chunks_exact(GROUP_BLOCK)
+        .chunks_exact(block_bytes(FORM))
         .take(n / q8_k::BLOCK)
         .enumerate()
     {
@@ -124,9 +178,21 @@ pub unsafe fn dot16_cols<const C: usize>(
         for c in 0..4 {
             let mut acc = [[_mm512_setzero_si512(); 2]; C];
             for k in 0..8 {
-                let v = _mm512_loadu_si512(xp.add(QS + (k * 4 + c) * 64) as *const _);
-                let lo = _mm512_and_si512(v, low);
-                let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(v), low);
+                let (lo, hi) = if FORM == form::BYTES {
+                    let at = |half: usize| xp.add(bytes_at(c, k, half)) as *const __m512i;
+                    (_mm512_loadu_si512(at(0)), _mm512_loadu_si512(at(1)))
+                } else {
+                    let v = _mm512_loadu_si512(xp.add(QS + (k * 4 + c) * 64) as *const _);
+                    let lo = _mm512_and_si512(v, low);
+                    let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(v), low);
+                    if FORM == form::Q5 {
+                        let shift = _mm_cvtsi32_si128(2 * c as i32);
+                        let qh = _mm512_srl_epi16(fifth_bits(xp, k), shift);
+                        with_fifth_bits(lo, hi, qh)
+                    } else {
+                        (lo, hi)
+                    }
+                };
                 for (acc, &a) in acc.iter_mut().zip(&acts) {
                     let act =
                         |off: usize| _mm512_set1_epi32((a.add(off) as *const i32).read_unaligned());

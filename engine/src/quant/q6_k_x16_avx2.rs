@@ -151,7 +151,8 @@ super::x16_avx2::avx2_column_entry_points!(cols_with);
 #[cfg(test)]
 mod tests {
     use super::super::avx2_util;
-    use super::super::x16::{tests::*, Layout, COLS};
+    use super::super::x16::{Layout, COLS};
+    use super::super::x16_avx2::check_kernels;
     use super::*;
 
     #[test]
@@ -160,23 +161,20 @@ mod tests {
             println!("skipped: no AVX2 on this CPU");
             return;
         }
-        // SAFETY (every closure): AVX2, FMA and F16C were detected above.
-        check_random_rows(Layout::Q6K, 768, 48, |n, g, a, o| unsafe {
-            dot16(n, g, a, o)
-        });
-        check_columns_with(Layout::Q6K, 512, |n, g, a: [&[u8]; COLS], o| unsafe {
-            dot16_cols(n, g, a, o)
-        });
+        // SAFETY: AVX2, FMA and F16C were detected above.
+        unsafe { check_kernels(Layout::Q6K, dot16, dot16_cols::<COLS>, dot16_cols::<3>) };
         if !avx2_util::has_avx_vnni() {
             println!("skipped: no AVX-VNNI on this CPU (the AVX2 kernel ran alone)");
             return;
         }
-        // SAFETY (both closures): AVX-VNNI was detected above as well.
-        check_random_rows(Layout::Q6K, 768, 48, |n, g, a, o| unsafe {
-            dot16_vnni(n, g, a, o)
-        });
-        check_columns_with(Layout::Q6K, 512, |n, g, a: [&[u8]; COLS], o| unsafe {
-            dot16_cols_vnni(n, g, a, o)
-        });
+        // SAFETY: AVX-VNNI was detected above as well.
+        unsafe {
+            check_kernels(
+                Layout::Q6K,
+                dot16_vnni,
+                dot16_cols_vnni::<COLS>,
+                dot16_cols_vnni::<3>,
+            )
+        };
     }
 }

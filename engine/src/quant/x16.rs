@@ -1,19 +1,18 @@
 //! Weights repacked at load sixteen rows at a time, for the CPU kernels: one kernel step covers
 //! the same values of sixteen rows, whose results land in the sixteen lanes of one vector, so
 //! there is no horizontal reduction and no scale unpacking in the loop. The layouts themselves
-//! live with their formats ([`super::q4_k_x16`], [`super::q6_k_x16`], [`super::iq4_xs_x16`]);
-//! this is what the rest of
-//! the engine sees of them.
+//! live with their formats ([`super::q4_k_x16`], [`super::q5_k_x16`], [`super::q6_k_x16`],
+//! [`super::iq4_xs_x16`]); this is what the rest of the engine sees of them.
 //!
 //! A matrix repacks as groups of [`ROWS`] rows one after the other, each group its super-blocks
 //! in order, so a slice of whole groups (one expert of a stacked tensor) is a contiguous range.
 
 #[cfg(target_arch = "x86_64")]
 use super::{
-    avx2_util, iq4_xs_x16_avx2, iq4_xs_x16_avx512, q4_k_x16_avx2, q4_k_x16_avx512, q6_k_x16_avx2,
-    q6_k_x16_avx512,
+    avx2_util, iq4_xs_x16_avx2, iq4_xs_x16_avx512, k_x16_bytes_avx2, k_x16_bytes_avx512,
+    q4_k_x16_avx2, q4_k_x16_avx512, q5_k_x16_avx2, q5_k_x16_avx512, q6_k_x16_avx2, q6_k_x16_avx512,
 };
-use super::{iq4_xs_x16, q4_k, q4_k_x16, q6_k, q6_k_x16};
+use super::{iq4_xs_x16, q4_k, q4_k_x16, q5_k, q5_k_x16, q6_k, q6_k_x16};
 use crate::gguf::GgmlType;
 use std::ops::Range;
 
@@ -26,18 +25,20 @@ pub const COLS: usize = 4;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
     Q4K,
+    Q5K,
     Q6K,
     IQ4XS,
 }
 
 impl Layout {
     /// Every repacked layout.
-    pub const ALL: [Layout; 3] = [Layout::Q4K, Layout::Q6K, Layout::IQ4XS];
+    pub const ALL: [Layout; 4] = [Layout::Q4K, Layout::Q5K, Layout::Q6K, Layout::IQ4XS];
 
     /// The repacked layout of weights of type `ty`, if there is one.
     pub fn of(ty: GgmlType) -> Option<Layout> {
         match ty {
             GgmlType::Q4_K => Some(Layout::Q4K),
+            GgmlType::Q5_K => Some(Layout::Q5K),
             GgmlType::Q6_K => Some(Layout::Q6K),
             GgmlType::IQ4_XS => Some(Layout::IQ4XS),
             _ => None,
@@ -73,6 +74,8 @@ impl Layout {
         match (self, avx2_util::has_avx_vnni()) {
             (Layout::Q4K, true) => Some(q4_k_x16_avx2::dot16_vnni),
             (Layout::Q4K, false) => Some(q4_k_x16_avx2::dot16),
+            (Layout::Q5K, true) => Some(q5_k_x16_avx2::dot16_vnni),
+            (Layout::Q5K, false) => Some(q5_k_x16_avx2::dot16),
             (Layout::Q6K, true) => Some(q6_k_x16_avx2::dot16_vnni),
             (Layout::Q6K, false) => Some(q6_k_x16_avx2::dot16),
             (Layout::IQ4XS, true) => Some(iq4_xs_x16_avx2::dot16_vnni),
@@ -85,6 +88,7 @@ impl Layout {
     pub fn group_bytes(self, row_len: usize) -> Option<usize> {
         match self {
             Layout::Q4K => q4_k_x16::group_bytes(row_len),
+            Layout::Q5K => q5_k_x16::group_bytes(row_len),
             Layout::Q6K => q6_k_x16::group_bytes(row_len),
             Layout::IQ4XS => iq4_xs_x16::group_bytes(row_len),
         }
@@ -128,6 +132,7 @@ impl Layout {
         {
             match self {
                 Layout::Q4K => q4_k_x16::repack_group(rows, row_len, out),
+                Layout::Q5K => q5_k_x16::repack_group(rows, row_len, out),
                 Layout::Q6K => q6_k_x16::repack_group(rows, row_len, out),
                 Layout::IQ4XS => iq4_xs_x16::repack_group(rows, row_len, out),
             }
@@ -145,6 +150,7 @@ impl Layout {
             return unsafe {
                 match self {
                     Layout::Q4K => q4_k_x16_avx512::dot16(n, group, activations, out),
+                    Layout::Q5K => q5_k_x16_avx512::dot16(n, group, activations, out),
                     Layout::Q6K => q6_k_x16_avx512::dot16(n, group, activations, out),
                     Layout::IQ4XS => iq4_xs_x16_avx512::dot16(n, group, activations, out),
                 }
@@ -175,6 +181,7 @@ impl Layout {
             return unsafe {
                 match self {
                     Layout::Q4K => q4_k_x16_avx512::dot16_cols(n, group, activations, out),
+                    Layout::Q5K => q5_k_x16_avx512::dot16_cols(n, group, activations, out),
                     Layout::Q6K => q6_k_x16_avx512::dot16_cols(n, group, activations, out),
                     Layout::IQ4XS => iq4_xs_x16_avx512::dot16_cols(n, group, activations, out),
                 }
@@ -192,6 +199,12 @@ impl Layout {
                     }
                     (Layout::Q4K, false) => {
                         return q4_k_x16_avx2::dot16_cols(n, group, activations, out)
+                    }
+                    (Layout::Q5K, true) => {
+                        return q5_k_x16_avx2::dot16_cols_vnni(n, group, activations, out)
+                    }
+                    (Layout::Q5K, false) => {
+                        return q5_k_x16_avx2::dot16_cols(n, group, activations, out)
                     }
                     (Layout::Q6K, true) => {
                         return q6_k_x16_avx2::dot16_cols_vnni(n, group, activations, out)
@@ -212,10 +225,64 @@ impl Layout {
         }
     }
 
+    /// Bytes of one group of rows of `row_len` values expanded to a byte per value for the
+    /// prompt product ([`super::k_x16_bytes`]), for the layouts that have that form (Q4_K, Q5_K)
+    /// on a CPU with its kernels (AVX2 or AVX-512 VNNI).
+    pub fn expanded_group_bytes(self, row_len: usize) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if matches!(self, Layout::Q4K | Layout::Q5K)
+            && (super::avx512_util::available() || avx2_util::available())
+        {
+            return super::k_x16_bytes::group_bytes(row_len);
+        }
+        let _ = row_len;
+        None
+    }
+
+    /// Expands one group (`n` values per row) into `dst` ([`Layout::expanded_group_bytes`]).
+    pub fn expand(self, n: usize, group: &[u8], dst: &mut [u8]) {
+        super::k_x16_bytes::expand(self == Layout::Q5K, n, group, dst)
+    }
+
+    /// [`Layout::dot16_cols`] over a group expanded by [`Layout::expand`]: same bits per row.
+    #[inline]
+    pub fn dot16_cols_expanded<const C: usize>(
+        self,
+        n: usize,
+        expanded: &[u8],
+        activations: [&[u8]; C],
+        out: &mut [[f32; ROWS]; C],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if super::avx512_util::available() {
+            // SAFETY: AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI were detected at run time.
+            return unsafe { k_x16_bytes_avx512::dot16_cols(n, expanded, activations, out) };
+        }
+        #[cfg(target_arch = "x86_64")]
+        if avx2_util::available() {
+            // SAFETY: AVX2, FMA and F16C (and AVX-VNNI for the `_vnni` kernel) were detected at
+            // run time.
+            return unsafe {
+                if avx2_util::has_avx_vnni() {
+                    k_x16_bytes_avx2::dot16_cols_vnni(n, expanded, activations, out)
+                } else {
+                    k_x16_bytes_avx2::dot16_cols(n, expanded, activations, out)
+                }
+            };
+        }
+        // Only reached when `expanded_group_bytes` said there is no expanded form here: NaN
+        // rather than a plausible wrong number.
+        let _ = (n, expanded, activations);
+        for o in out {
+            o.fill(f32::NAN);
+        }
+    }
+
     /// The scalar reference for [`Layout::dot16`].
     pub fn dot16_scalar(self, n: usize, group: &[u8], activations: &[u8], out: &mut [f32; ROWS]) {
         match self {
             Layout::Q4K => q4_k_x16::dot16_scalar(n, group, activations, out),
+            Layout::Q5K => q5_k_x16::dot16_scalar(n, group, activations, out),
             Layout::Q6K => q6_k_x16::dot16_scalar(n, group, activations, out),
             Layout::IQ4XS => iq4_xs_x16::dot16_scalar(n, group, activations, out),
         }
@@ -225,6 +292,7 @@ impl Layout {
     pub fn ggml_type(self) -> GgmlType {
         match self {
             Layout::Q4K => GgmlType::Q4_K,
+            Layout::Q5K => GgmlType::Q5_K,
             Layout::Q6K => GgmlType::Q6_K,
             Layout::IQ4XS => GgmlType::IQ4_XS,
         }
@@ -236,6 +304,7 @@ impl Layout {
     pub fn row_dot_scalar(self) -> fn(usize, &[u8], &[u8]) -> f32 {
         match self {
             Layout::Q4K => q4_k::vec_dot_scalar,
+            Layout::Q5K => q5_k::vec_dot_scalar,
             Layout::Q6K => q6_k::vec_dot_scalar,
             Layout::IQ4XS => iq4_xs_x16::row_dot,
         }
@@ -277,6 +346,7 @@ pub(super) mod tests {
     pub fn dispatched(layout: Layout) -> Dot16 {
         match layout {
             Layout::Q4K => |n, g, a, o| Layout::Q4K.dot16(n, g, a, o),
+            Layout::Q5K => |n, g, a, o| Layout::Q5K.dot16(n, g, a, o),
             Layout::Q6K => |n, g, a, o| Layout::Q6K.dot16(n, g, a, o),
             Layout::IQ4XS => |n, g, a, o| Layout::IQ4XS.dot16(n, g, a, o),
         }
@@ -286,6 +356,7 @@ pub(super) mod tests {
     fn scalar(layout: Layout) -> Dot16 {
         match layout {
             Layout::Q4K => |n, g, a, o| Layout::Q4K.dot16_scalar(n, g, a, o),
+            Layout::Q5K => |n, g, a, o| Layout::Q5K.dot16_scalar(n, g, a, o),
             Layout::Q6K => |n, g, a, o| Layout::Q6K.dot16_scalar(n, g, a, o),
             Layout::IQ4XS => |n, g, a, o| Layout::IQ4XS.dot16_scalar(n, g, a, o),
         }
@@ -319,7 +390,14 @@ pub(super) mod tests {
 
     /// Every row of `w` (`rows` rows of `n` values), repacked, through `dot`, against the
     /// format's scalar row kernel, bit for bit.
-    pub fn check_repacked(layout: Layout, n: usize, rows: usize, w: &[u8], a: &[u8], dot: Dot16) {
+    pub fn check_repacked(
+        layout: Layout,
+        n: usize,
+        rows: usize,
+        w: &[u8],
+        a: &[u8],
+        dot: impl Fn(usize, &[u8], &[u8], &mut [f32; ROWS]),
+    ) {
         let mut packed = vec![0u8; layout.repacked_len(n, rows).unwrap()];
         assert!(layout.repack(w, n, rows, &mut packed));
         let row_bytes = w.len() / rows;
@@ -394,10 +472,15 @@ pub(super) mod tests {
     }
 
     /// [`check_repacked`] on pseudo-random rows, three seeds.
-    pub fn check_random_rows(layout: Layout, n: usize, rows: usize, dot: Dot16) {
+    pub fn check_random_rows(
+        layout: Layout,
+        n: usize,
+        rows: usize,
+        dot: impl Fn(usize, &[u8], &[u8], &mut [f32; ROWS]),
+    ) {
         for seed in 0..3 {
             let (w, a) = rows_and_activations(layout, n, rows, seed);
-            check_repacked(layout, n, rows, &w, &a, dot);
+            check_repacked(layout, n, rows, &w, &a, &dot);
         }
     }
 
@@ -442,6 +525,6 @@ pub(super) mod tests {
             let mut dst = vec![0u8; 10];
             assert!(!layout.repack(&vec![0u8; 16 * row_bytes], 256, 16, &mut dst));
         }
-        assert_eq!(Layout::of(GgmlType::Q5_K), None);
+        assert_eq!(Layout::of(GgmlType::Q5_0), None);
     }
 }

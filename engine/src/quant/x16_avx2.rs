@@ -72,3 +72,31 @@ macro_rules! avx_vnni_column_entry_point {
 }
 
 pub(super) use {avx2_column_entry_points, avx_vnni_column_entry_point};
+
+/// A group dot entry point (`dot16`, `dot16_vnni`) as a function pointer.
+#[cfg(test)]
+pub(super) type Dot16Kernel = unsafe fn(usize, &[u8], &[u8], &mut [f32; super::x16::ROWS]);
+
+/// A column entry point (`dot16_cols::<C>`, `dot16_cols_vnni::<C>`) as a function pointer.
+#[cfg(test)]
+pub(super) type ColsKernel<const C: usize> =
+    unsafe fn(usize, &[u8], [&[u8]; C], &mut [[f32; super::x16::ROWS]; C]);
+
+/// A format's AVX2-level kernels (decode, and the prompt product with four and with three
+/// columns: pairs and a single one) against its scalar row kernel, bit for bit.
+///
+/// # Safety
+/// The CPU must have the features the kernels were compiled for.
+#[cfg(test)]
+pub(super) unsafe fn check_kernels(
+    layout: super::x16::Layout,
+    dot16: Dot16Kernel,
+    cols4: ColsKernel<{ super::x16::COLS }>,
+    cols3: ColsKernel<3>,
+) {
+    use super::x16::tests::{check_columns_with, check_random_rows};
+    // SAFETY (every closure): the caller's.
+    check_random_rows(layout, 768, 48, |n, g, a, o| unsafe { dot16(n, g, a, o) });
+    check_columns_with(layout, 512, |n, g, a, o| unsafe { cols4(n, g, a, o) });
+    check_columns_with(layout, 256, |n, g, a, o| unsafe { cols3(n, g, a, o) });
+}
