@@ -1,8 +1,9 @@
 //! The prompt product for weights repacked sixteen rows at a time ([`crate::packed`]): each task
 //! takes a few groups, and each group (a few KiB, L1-resident) meets every activation column in
 //! turn through the same kernel decode uses, so a repacked tensor is read only in its repacked form.
-//! Q4_K and Q5_K groups meeting enough columns are first expanded to a byte per value
-//! ([`crate::quant::k_x16_bytes`]), so that the calls after the first only load.
+//! Q4_K, Q5_K and IQ4_XS groups meeting enough columns are first expanded to a byte per value
+//! ([`crate::quant::k_x16_bytes`], [`crate::quant::iq4_xs_x16::expand_scalar`]), so that the
+//! kernel calls only load.
 
 use super::gemm::OutPtr;
 use super::matmul::MatmulError;

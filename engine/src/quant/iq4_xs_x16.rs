@@ -55,6 +55,58 @@ pub(super) fn qs_at(k: usize, j: usize, r: usize) -> usize {
     QS + ((k * 8 + j) * ROWS + r) * 4
 }
 
+/// Bytes of one super-block of a group expanded for the prompt product (after the same d area):
+/// the scales, then a byte per value, its level + 128, at [`expanded_at`]. The prompt product
+/// expands each group it meets with enough columns once, so that its kernel calls only load.
+pub const EXPANDED_BLOCK_BYTES: usize = QS + 16 * QK_K;
+
+/// Where sub-block `j`, step `k`, half `h` (0: elements `4k..4k+4`, 1: `16+4k..`) of the sixteen
+/// rows (`[16][4]` bytes) start in an expanded super-block.
+#[inline(always)]
+pub(super) const fn expanded_at(j: usize, k: usize, h: usize) -> usize {
+    QS + ((j * 4 + k) * 2 + h) * 64
+}
+
+/// Bytes of a group of rows of `row_len` values once expanded.
+pub fn expanded_group_bytes(row_len: usize) -> Option<usize> {
+    group_bytes_after_d_area(row_len, EXPANDED_BLOCK_BYTES)
+}
+
+/// What every expansion does first: copies the d area and each super-block's scales into `out`,
+/// then hands out the (repacked, expanded) super-block pairs for their values.
+#[inline(always)]
+pub(super) fn expanded_blocks<'a>(
+    n: usize,
+    group: &'a [u8],
+    out: &'a mut [u8],
+) -> impl Iterator<Item = (&'a [u8], &'a mut [u8])> {
+    let nb = n / QK_K;
+    let (ds, blocks) = group.split_at(d_area(nb));
+    let (out_ds, out_blocks) = out.split_at_mut(d_area(nb));
+    out_ds.copy_from_slice(ds);
+    blocks
+        .chunks_exact(BLOCK_BYTES)
+        .zip(out_blocks.chunks_exact_mut(EXPANDED_BLOCK_BYTES))
+        .take(nb)
+        .map(|(x, o)| {
+            o[..QS].copy_from_slice(&x[..QS]);
+            (x, o)
+        })
+}
+
+/// Expands the first `n / 256` super-blocks of a repacked group into `out`: the tested
+/// reference for the SIMD expansions.
+pub fn expand_scalar(n: usize, group: &[u8], out: &mut [u8]) {
+    for (x, o) in expanded_blocks(n, group, out) {
+        for (j, k, r, i) in (0..8 * 4 * ROWS * 4).map(|v| (v / 256, v / 64 % 4, v / 4 % 16, v % 4))
+        {
+            let byte = x[qs_at(k, j, r) + i];
+            o[expanded_at(j, k, 0) + 4 * r + i] = LEVELS_PLUS_128[(byte & 0xF) as usize];
+            o[expanded_at(j, k, 1) + 4 * r + i] = LEVELS_PLUS_128[(byte >> 4) as usize];
+        }
+    }
+}
+
 /// Repacks one group: `src` is its sixteen rows of `row_len` values, `dst` its
 /// [`group_bytes`] (both checked by [`super::x16::Layout::repack`]).
 pub(super) fn repack_group(src: &[u8], row_len: usize, dst: &mut [u8]) {
@@ -189,6 +241,36 @@ mod tests {
         q8_k::quantize(&act, &mut a);
         for dot in [dot16_scalar, dispatched(Layout::IQ4XS)] {
             check_repacked(Layout::IQ4XS, n, rows, &w, &a, dot);
+        }
+    }
+
+    #[test]
+    fn expansion_gives_each_rows_levels_on_every_isa() {
+        let (n, rows) = (768, 16);
+        let w: Vec<u8> = (0..rows * n / QK_K * TYPE_SIZE)
+            .map(|i| ((i as u64 * 2654435761) >> 9) as u8)
+            .collect();
+        let mut packed = vec![0u8; group_bytes(n).unwrap()];
+        assert!(Layout::IQ4XS.repack(&w, n, rows, &mut packed));
+        let mut want = vec![0u8; expanded_group_bytes(n).unwrap()];
+        expand_scalar(n, &packed, &mut want);
+        let mut got = vec![0u8; want.len()];
+        Layout::IQ4XS.expand(n, &packed, &mut got);
+        assert_eq!(got, want);
+        // Element 16h + 4k + i of sub-block j of row r is nibble h of byte 16j + 4k + i of its qs.
+        let blocks = &want[d_area(n / QK_K)..];
+        for (b, x) in blocks.chunks_exact(EXPANDED_BLOCK_BYTES).enumerate() {
+            for (j, k, h, r, i) in (0..8 * 4 * 2 * ROWS * 4)
+                .map(|v| (v / 512, v / 128 % 4, v / 64 % 2, v / 4 % 16, v % 4))
+            {
+                let src = &w[(r * n / QK_K + b) * TYPE_SIZE..][..TYPE_SIZE];
+                let nibble = (src[SRC_QS + 16 * j + 4 * k + i] >> (4 * h)) & 0xF;
+                assert_eq!(
+                    x[expanded_at(j, k, h) + 4 * r + i],
+                    LEVELS_PLUS_128[nibble as usize],
+                    "block {b} row {r} sub-block {j}"
+                );
+            }
         }
     }
 }

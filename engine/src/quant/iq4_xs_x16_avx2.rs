@@ -13,7 +13,9 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::{ByteDot, VnniDot};
-use super::iq4_xs_x16::{qs_at, BLOCK_BYTES, LEVELS_PLUS_128, SCALES};
+use super::iq4_xs_x16::{
+    expanded_at, expanded_blocks, qs_at, BLOCK_BYTES, EXPANDED_BLOCK_BYTES, LEVELS_PLUS_128, SCALES,
+};
 use super::q8_k;
 use super::x16::{d_area, ROWS};
 use std::arch::x86_64::*;
@@ -81,8 +83,7 @@ unsafe fn dot16_with<B: ByteDot>(
     out: &mut [f32; ROWS],
 ) {
     let nb = n / q8_k::BLOCK;
-    let table =
-        _mm256_broadcastsi128_si256(_mm_loadu_si128(LEVELS_PLUS_128.as_ptr() as *const __m128i));
+    let table = table();
     let (ds, blocks) = group.split_at(d_area(nb));
     let mut sumf = [_mm256_setzero_ps(); 2];
     for (b, (x, y)) in blocks
@@ -114,21 +115,55 @@ unsafe fn dot16_with<B: ByteDot>(
     _mm256_storeu_ps(out.as_mut_ptr().add(HALF), sumf[1]);
 }
 
-/// Prompt: `C` activation rows (one or two: more would spill), each load's levels looked up once
-/// for all of them, sub-block by sub-block (two accumulators per row).
+/// The lookup table of levels + 128 in both 128-bit lanes.
 #[inline(always)]
-unsafe fn cols_with<B: ByteDot, const C: usize>(
+unsafe fn table() -> __m256i {
+    _mm256_broadcastsi128_si256(_mm_loadu_si128(LEVELS_PLUS_128.as_ptr() as *const __m128i))
+}
+
+/// Expands the first `n / 256` super-blocks of a repacked group into `out`
+/// ([`super::iq4_xs_x16::expand_scalar`]'s bytes).
+///
+/// # Safety
+/// The CPU must support AVX2; `out` holds [`super::iq4_xs_x16::expanded_group_bytes`]`(n)` bytes.
+#[target_feature(enable = "avx2")]
+pub unsafe fn expand(n: usize, group: &[u8], out: &mut [u8]) {
+    let table = table();
+    for (x, o) in expanded_blocks(n, group, out) {
+        let op = o.as_mut_ptr();
+        for j in 0..8 {
+            for k in 0..4 {
+                for rh in 0..2 {
+                    let (lo, hi) = levels(x.as_ptr(), k, j, rh, table);
+                    let at = |h: usize| op.add(expanded_at(j, k, h) + 32 * rh) as *mut __m256i;
+                    _mm256_storeu_si256(at(0), lo);
+                    _mm256_storeu_si256(at(1), hi);
+                }
+            }
+        }
+    }
+}
+
+/// Prompt: `C` activation rows (one or two: more would spill), each load's levels looked up once
+/// for all of them, sub-block by sub-block (two accumulators per row); over repacked or
+/// (`EXPANDED`) expanded super-blocks.
+#[inline(always)]
+unsafe fn cols_k<B: ByteDot, const EXPANDED: bool, const C: usize>(
     n: usize,
     group: &[u8],
     activations: [&[u8]; C],
     out: &mut [[f32; ROWS]; C],
 ) {
     let nb = n / q8_k::BLOCK;
-    let table =
-        _mm256_broadcastsi128_si256(_mm_loadu_si128(LEVELS_PLUS_128.as_ptr() as *const __m128i));
+    let table = table();
     let (ds, blocks) = group.split_at(d_area(nb));
     let mut sumf = [[_mm256_setzero_ps(); 2]; C];
-    for (b, x) in blocks.chunks_exact(BLOCK_BYTES).take(nb).enumerate() {
+    let block_bytes = if EXPANDED {
+        EXPANDED_BLOCK_BYTES
+    } else {
+        BLOCK_BYTES
+    };
+    for (b, x) in blocks.chunks_exact(block_bytes).take(nb).enumerate() {
         let xp = x.as_ptr();
         let ys = activations.map(|a| &a[b * q8_k::TYPE_SIZE..(b + 1) * q8_k::TYPE_SIZE]);
         // Whole Q8_K blocks: every activation offset below lies inside them.
@@ -145,7 +180,12 @@ unsafe fn cols_with<B: ByteDot, const C: usize>(
                     acc[0] = _mm256_set1_epi32(offs[j]);
                 }
                 for k in 0..4 {
-                    let (lo, hi) = levels(xp, k, j, rh, table);
+                    let (lo, hi) = if EXPANDED {
+                        let at = |h: usize| xp.add(expanded_at(j, k, h) + 32 * rh) as *const _;
+                        (_mm256_loadu_si256(at(0)), _mm256_loadu_si256(at(1)))
+                    } else {
+                        levels(xp, k, j, rh, table)
+                    };
                     for (acc, &a) in acc.iter_mut().zip(&acts) {
                         acc[0] = B::dot(acc[0], lo, act(a, 32 * j + 4 * k));
                         acc[1] = B::dot(acc[1], hi, act(a, 32 * j + 16 + 4 * k));
@@ -176,7 +216,34 @@ pub unsafe fn dot16_vnni(n: usize, group: &[u8], activations: &[u8], out: &mut [
     dot16_with::<VnniDot>(n, group, activations, out)
 }
 
+/// The repacked-group prompt body ([`cols_k`]).
+#[inline(always)]
+unsafe fn cols_with<B: ByteDot, const C: usize>(
+    n: usize,
+    group: &[u8],
+    activations: [&[u8]; C],
+    out: &mut [[f32; ROWS]; C],
+) {
+    cols_k::<B, false, C>(n, group, activations, out)
+}
+
+/// The expanded-group prompt body ([`cols_k`]).
+#[inline(always)]
+unsafe fn cols_expanded_with<B: ByteDot, const C: usize>(
+    n: usize,
+    expanded: &[u8],
+    activations: [&[u8]; C],
+    out: &mut [[f32; ROWS]; C],
+) {
+    cols_k::<B, true, C>(n, expanded, activations, out)
+}
+
 super::x16_avx2::avx_vnni_column_entry_point!(cols_with);
+super::x16_avx2::avx_vnni_column_entry_point!(
+    cols_expanded_with,
+    expanded_cols_in_pairs,
+    dot16_cols_expanded_vnni
+);
 
 #[cfg(test)]
 mod tests {

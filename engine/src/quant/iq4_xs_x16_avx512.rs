@@ -11,7 +11,9 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx512_util::prefetch_ahead;
-use super::iq4_xs_x16::{qs_at, BLOCK_BYTES, LEVELS_PLUS_128, SCALES};
+use super::iq4_xs_x16::{
+    expanded_at, expanded_blocks, qs_at, BLOCK_BYTES, EXPANDED_BLOCK_BYTES, LEVELS_PLUS_128, SCALES,
+};
 // The sub-blocks' −128·Σa starting values: 256-bit work, the same on both.
 use super::iq4_xs_x16_avx2::offsets;
 use super::q8_k;
@@ -101,11 +103,61 @@ pub unsafe fn dot16_cols<const C: usize>(
     activations: [&[u8]; C],
     out: &mut [[f32; ROWS]; C],
 ) {
+    cols_k::<false, C>(n, group, activations, out)
+}
+
+/// [`dot16_cols`] over a group expanded by [`expand`].
+///
+/// # Safety
+/// As [`dot16`].
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub unsafe fn dot16_cols_expanded<const C: usize>(
+    n: usize,
+    expanded: &[u8],
+    activations: [&[u8]; C],
+    out: &mut [[f32; ROWS]; C],
+) {
+    cols_k::<true, C>(n, expanded, activations, out)
+}
+
+/// Expands the first `n / 256` super-blocks of a repacked group into `out`
+/// ([`super::iq4_xs_x16::expand_scalar`]'s bytes).
+///
+/// # Safety
+/// As [`dot16`]; `out` holds [`super::iq4_xs_x16::expanded_group_bytes`]`(n)` bytes.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub unsafe fn expand(n: usize, group: &[u8], out: &mut [u8]) {
+    let table = table();
+    for (x, o) in expanded_blocks(n, group, out) {
+        let op = o.as_mut_ptr();
+        for j in 0..8 {
+            for k in 0..4 {
+                let (lo, hi) = levels(x.as_ptr(), qs_at(k, j, 0), table);
+                _mm512_storeu_si512(op.add(expanded_at(j, k, 0)) as *mut _, lo);
+                _mm512_storeu_si512(op.add(expanded_at(j, k, 1)) as *mut _, hi);
+            }
+        }
+    }
+}
+
+/// The prompt body, over repacked or (`EXPANDED`) expanded super-blocks.
+#[inline(always)]
+unsafe fn cols_k<const EXPANDED: bool, const C: usize>(
+    n: usize,
+    group: &[u8],
+    activations: [&[u8]; C],
+    out: &mut [[f32; ROWS]; C],
+) {
     let nb = n / q8_k::BLOCK;
     let table = table();
     let (ds, blocks) = group.split_at(d_area(nb));
     let mut sumf = [_mm512_setzero_ps(); C];
-    for (b, x) in blocks.chunks_exact(BLOCK_BYTES).take(nb).enumerate() {
+    let block_bytes = if EXPANDED {
+        EXPANDED_BLOCK_BYTES
+    } else {
+        BLOCK_BYTES
+    };
+    for (b, x) in blocks.chunks_exact(block_bytes).take(nb).enumerate() {
         let xp = x.as_ptr();
         let ys = activations.map(|a| &a[b * q8_k::TYPE_SIZE..(b + 1) * q8_k::TYPE_SIZE]);
         // Whole Q8_K blocks: every activation offset below lies inside them.
@@ -118,7 +170,12 @@ pub unsafe fn dot16_cols<const C: usize>(
             let mut acc: [[__m512i; 2]; C] =
                 std::array::from_fn(|c| [_mm512_set1_epi32(offs[c][j]), _mm512_setzero_si512()]);
             for k in 0..4 {
-                let (lo, hi) = levels(xp, qs_at(k, j, 0), table);
+                let (lo, hi) = if EXPANDED {
+                    let at = |h: usize| xp.add(expanded_at(j, k, h)) as *const __m512i;
+                    (_mm512_loadu_si512(at(0)), _mm512_loadu_si512(at(1)))
+                } else {
+                    levels(xp, qs_at(k, j, 0), table)
+                };
                 for (acc, &a) in acc.iter_mut().zip(&acts) {
                     acc[0] = _mm512_dpbusd_epi32(acc[0], lo, act(a, 32 * j + 4 * k));
                     acc[1] = _mm512_dpbusd_epi32(acc[1], hi, act(a, 32 * j + 16 + 4 * k));

@@ -110,34 +110,8 @@ fn expand_with(q5: bool, n: usize, group: &[u8], out: &mut [u8]) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::x16::{tests::check_columns_with, Layout, COLS, ROWS};
+    use super::super::x16::{Layout, ROWS};
     use super::*;
-
-    /// The expanded form through `layout`'s expanded column product, against the row kernels.
-    fn check(layout: Layout, n: usize) {
-        check_columns_with::<COLS>(layout, n, |n, g, a, o| {
-            let mut e = vec![0u8; layout.expanded_group_bytes(n).unwrap()];
-            layout.expand(n, g, &mut e);
-            layout.dot16_cols_expanded(n, &e, a, o)
-        });
-        check_columns_with::<3>(layout, n, |n, g, a, o| {
-            let mut e = vec![0u8; layout.expanded_group_bytes(n).unwrap()];
-            layout.expand(n, g, &mut e);
-            layout.dot16_cols_expanded(n, &e, a, o)
-        });
-    }
-
-    #[test]
-    fn expanded_columns_give_the_row_kernels_bits() {
-        for layout in [Layout::Q4K, Layout::Q5K] {
-            if layout.expanded_group_bytes(256).is_none() {
-                println!("skipped: no kernel for the expanded form on this CPU");
-                return;
-            }
-            check(layout, 256);
-            check(layout, 1280);
-        }
-    }
 
     #[test]
     fn every_isa_expands_to_the_same_bytes() {

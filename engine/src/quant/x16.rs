@@ -226,14 +226,22 @@ impl Layout {
     }
 
     /// Bytes of one group of rows of `row_len` values expanded to a byte per value for the
-    /// prompt product ([`super::k_x16_bytes`]), for the layouts that have that form (Q4_K, Q5_K)
-    /// on a CPU with its kernels (AVX2 or AVX-512 VNNI).
+    /// prompt product, where this CPU has the kernels for that form: Q4_K and Q5_K
+    /// ([`super::k_x16_bytes`]) with AVX2 or AVX-512 VNNI, IQ4_XS ([`iq4_xs_x16::expand_scalar`])
+    /// with AVX-VNNI or AVX-512 VNNI.
     pub fn expanded_group_bytes(self, row_len: usize) -> Option<usize> {
         #[cfg(target_arch = "x86_64")]
-        if matches!(self, Layout::Q4K | Layout::Q5K)
-            && (super::avx512_util::available() || avx2_util::available())
         {
-            return super::k_x16_bytes::group_bytes(row_len);
+            let avx512 = super::avx512_util::available();
+            match self {
+                Layout::Q4K | Layout::Q5K if avx512 || avx2_util::available() => {
+                    return super::k_x16_bytes::group_bytes(row_len)
+                }
+                Layout::IQ4XS if avx512 || avx2_util::has_avx_vnni() => {
+                    return iq4_xs_x16::expanded_group_bytes(row_len)
+                }
+                _ => {}
+            }
         }
         let _ = row_len;
         None
@@ -241,7 +249,26 @@ impl Layout {
 
     /// Expands one group (`n` values per row) into `dst` ([`Layout::expanded_group_bytes`]).
     pub fn expand(self, n: usize, group: &[u8], dst: &mut [u8]) {
-        super::k_x16_bytes::expand(self == Layout::Q5K, n, group, dst)
+        match self {
+            Layout::Q4K | Layout::Q5K => {
+                super::k_x16_bytes::expand(self == Layout::Q5K, n, group, dst)
+            }
+            Layout::IQ4XS => {
+                #[cfg(target_arch = "x86_64")]
+                if super::avx512_util::available() {
+                    // SAFETY: AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI were detected at run time.
+                    return unsafe { iq4_xs_x16_avx512::expand(n, group, dst) };
+                }
+                #[cfg(target_arch = "x86_64")]
+                if avx2_util::available() {
+                    // SAFETY: AVX2 was detected at run time.
+                    return unsafe { iq4_xs_x16_avx2::expand(n, group, dst) };
+                }
+                iq4_xs_x16::expand_scalar(n, group, dst)
+            }
+            // No expanded form: `expanded_group_bytes` says so first.
+            Layout::Q6K => {}
+        }
     }
 
     /// [`Layout::dot16_cols`] over a group expanded by [`Layout::expand`]: same bits per row.
@@ -256,19 +283,47 @@ impl Layout {
         #[cfg(target_arch = "x86_64")]
         if super::avx512_util::available() {
             // SAFETY: AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI were detected at run time.
-            return unsafe { k_x16_bytes_avx512::dot16_cols(n, expanded, activations, out) };
+            unsafe {
+                match self {
+                    Layout::Q4K | Layout::Q5K => {
+                        return k_x16_bytes_avx512::dot16_cols(n, expanded, activations, out)
+                    }
+                    Layout::IQ4XS => {
+                        return iq4_xs_x16_avx512::dot16_cols_expanded(
+                            n,
+                            expanded,
+                            activations,
+                            out,
+                        )
+                    }
+                    Layout::Q6K => {}
+                }
+            }
         }
         #[cfg(target_arch = "x86_64")]
         if avx2_util::available() {
-            // SAFETY: AVX2, FMA and F16C (and AVX-VNNI for the `_vnni` kernel) were detected at
+            let vnni = avx2_util::has_avx_vnni();
+            // SAFETY: AVX2, FMA and F16C (and AVX-VNNI for the `_vnni` kernels) were detected at
             // run time.
-            return unsafe {
-                if avx2_util::has_avx_vnni() {
-                    k_x16_bytes_avx2::dot16_cols_vnni(n, expanded, activations, out)
-                } else {
-                    k_x16_bytes_avx2::dot16_cols(n, expanded, activations, out)
+            unsafe {
+                match (self, vnni) {
+                    (Layout::Q4K | Layout::Q5K, true) => {
+                        return k_x16_bytes_avx2::dot16_cols_vnni(n, expanded, activations, out)
+                    }
+                    (Layout::Q4K | Layout::Q5K, false) => {
+                        return k_x16_bytes_avx2::dot16_cols(n, expanded, activations, out)
+                    }
+                    (Layout::IQ4XS, true) => {
+                        return iq4_xs_x16_avx2::dot16_cols_expanded_vnni(
+                            n,
+                            expanded,
+                            activations,
+                            out,
+                        )
+                    }
+                    _ => {}
                 }
-            };
+            }
         }
         // Only reached when `expanded_group_bytes` said there is no expanded form here: NaN
         // rather than a plausible wrong number.
@@ -468,6 +523,29 @@ pub(super) mod tests {
             check_columns::<COLS>(layout, 1280);
             check_columns::<3>(layout, 512);
             check_columns::<2>(layout, 512);
+        }
+    }
+
+    /// The expanded form ([`Layout::expand`]) through [`Layout::dot16_cols_expanded`], against
+    /// the row kernels, bit for bit.
+    fn check_expanded<const C: usize>(layout: Layout, n: usize) {
+        check_columns_with::<C>(layout, n, |n, g, a, o| {
+            let mut e = vec![0u8; layout.expanded_group_bytes(n).unwrap()];
+            layout.expand(n, g, &mut e);
+            layout.dot16_cols_expanded(n, &e, a, o)
+        });
+    }
+
+    #[test]
+    fn expanded_columns_give_the_row_kernels_bits() {
+        for layout in Layout::ALL {
+            if layout.expanded_group_bytes(256).is_none() {
+                println!("skipped: {layout:?} has no expanded form on this CPU");
+                continue;
+            }
+            check_expanded::<COLS>(layout, 256);
+            check_expanded::<COLS>(layout, 1280);
+            check_expanded::<3>(layout, 768);
         }
     }
 

@@ -33,9 +33,17 @@ macro_rules! avx2_column_entry_points {
 /// for formats whose AVX2 kernel needs `vpdpbusd` (see [`avx2_column_entry_points`]).
 macro_rules! avx_vnni_column_entry_point {
     ($cols_with:ident) => {
+        $crate::quant::x16_avx2::avx_vnni_column_entry_point!(
+            $cols_with,
+            cols_in_pairs,
+            dot16_cols_vnni
+        );
+    };
+    // The same under other names, for a second body in one file (an expanded form).
+    ($cols_with:ident, $cols_in_pairs:ident, $dot16_cols_vnni:ident) => {
         /// `$cols_with` over any number of rows, two at a time.
         #[inline(always)]
-        unsafe fn cols_in_pairs<B: $crate::quant::avx2_util::ByteDot, const C: usize>(
+        unsafe fn $cols_in_pairs<B: $crate::quant::avx2_util::ByteDot, const C: usize>(
             n: usize,
             group: &[u8],
             activations: [&[u8]; C],
@@ -60,13 +68,13 @@ macro_rules! avx_vnni_column_entry_point {
         /// # Safety
         /// As [`dot16_vnni`].
         #[target_feature(enable = "avx2,fma,f16c,avxvnni")]
-        pub unsafe fn dot16_cols_vnni<const C: usize>(
+        pub unsafe fn $dot16_cols_vnni<const C: usize>(
             n: usize,
             group: &[u8],
             activations: [&[u8]; C],
             out: &mut [[f32; ROWS]; C],
         ) {
-            cols_in_pairs::<$crate::quant::avx2_util::VnniDot, C>(n, group, activations, out)
+            $cols_in_pairs::<$crate::quant::avx2_util::VnniDot, C>(n, group, activations, out)
         }
     };
 }
