@@ -1,9 +1,8 @@
 //! The prompt product for weights repacked sixteen rows at a time ([`crate::packed`]): each task
 //! takes a few groups, and each group (a few KiB, L1-resident) meets every activation column in
 //! turn through the same kernel decode uses, so a repacked tensor is read only in its repacked form.
-//! Q4_K, Q5_K and IQ4_XS groups meeting enough columns are first expanded to a byte per value
-//! ([`crate::quant::k_x16_bytes`], [`crate::quant::iq4_xs_x16::expand_scalar`]), so that the
-//! kernel calls only load.
+//! Groups meeting enough columns ([`Layout::expand_from_cols`]) are first expanded to a byte per
+//! value ([`Layout::expand`]), so that the kernel calls only load.
 
 use super::gemm::OutPtr;
 use super::matmul::MatmulError;
@@ -13,8 +12,6 @@ use crate::scratch::Scratch;
 
 /// Groups per task: enough columns of work to amortize a wake-up, a few tasks per thread.
 const TASKS_PER_THREAD: usize = 4;
-/// Columns from which a group is expanded first (the expansion costs about one call's unpacking).
-const EXPAND_FROM_COLS: usize = 2 * COLS;
 
 /// `out[t * rows + r] = W[r] · x[t]` for `n` Q8_K activation rows of `arb` bytes in `qa`, `W`
 /// being `rows` rows of `k` values repacked in `packed` (`layout`).
@@ -49,7 +46,7 @@ pub fn gemm(
         .max(1);
     let expanded_bytes = layout
         .expanded_group_bytes(k)
-        .filter(|_| n >= EXPAND_FROM_COLS);
+        .filter(|_| n >= layout.expand_from_cols());
     let base = OutPtr(out.as_mut_ptr());
     parallel::for_each_index(groups.div_ceil(per_task), |task| {
         // 64 bytes over, to start the expanded group on a cache line.
@@ -146,8 +143,9 @@ mod tests {
     fn every_column_is_the_row_kernels_bits() {
         for layout in Layout::ALL {
             let (k, rows) = (768, 48);
-            // From 8 columns Q4_K and Q5_K go through the expanded form (remainders of 1-3 too).
-            for n in [5, 6, 7, 8, 9, 10, 11] {
+            // From 8 columns (Q6_K on AVX-512: 24) groups go through the expanded form
+            // (remainders of 1-3 too).
+            for n in [5, 6, 7, 8, 9, 10, 11, 24, 25, 27] {
                 let ty = layout.ggml_type();
                 let quantize = quant::kernels(ty).unwrap().quantize.unwrap();
                 let rb = ty.bytes_for(k as u64).unwrap() as usize;

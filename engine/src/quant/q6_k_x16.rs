@@ -40,6 +40,75 @@ pub fn group_bytes(row_len: usize) -> Option<usize> {
     group_bytes_after_d_area(row_len, BLOCK_BYTES)
 }
 
+/// Bytes of one step of a group expanded for the prompt product: the four quarters' 6-bit values
+/// (0..63), a byte each, `[4][16][4]`.
+pub(super) const EXPANDED_STEP: usize = 256;
+/// Bytes of one expanded super-block after the d area: the scales, then the 16 expanded steps.
+pub const EXPANDED_BLOCK_BYTES: usize = QS + 16 * EXPANDED_STEP;
+
+/// Bytes of a group of rows of `row_len` values once expanded: the prompt product expands each
+/// group it meets with enough columns once, so that its kernel calls only load.
+pub fn expanded_group_bytes(row_len: usize) -> Option<usize> {
+    group_bytes_after_d_area(row_len, EXPANDED_BLOCK_BYTES)
+}
+
+/// Expands the first `n / 256` super-blocks of a repacked group into `out`
+/// ([`expanded_group_bytes`]`(n)` bytes at least).
+pub fn expand(n: usize, group: &[u8], out: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::avx512_util::available() {
+        // SAFETY: AVX-512 F/BW were detected at run time.
+        return unsafe { expand_avx512(n, group, out) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if super::avx2_util::available() {
+        // SAFETY: AVX2 was detected at run time.
+        return unsafe { expand_avx2(n, group, out) };
+    }
+    expand_with(n, group, out)
+}
+
+/// [`expand_with`] compiled for AVX-512 BW (the byte loops become 64-byte vector operations).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512bw")]
+unsafe fn expand_avx512(n: usize, group: &[u8], out: &mut [u8]) {
+    expand_with(n, group, out)
+}
+
+/// [`expand_with`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn expand_avx2(n: usize, group: &[u8], out: &mut [u8]) {
+    expand_with(n, group, out)
+}
+
+/// The expansion, portable: each step's quarters put together as the kernels do.
+#[inline(always)]
+fn expand_with(n: usize, group: &[u8], out: &mut [u8]) {
+    let nb = n / QK_K;
+    let (ds, blocks) = group.split_at(d_area(nb));
+    let (out_ds, out_blocks) = out.split_at_mut(d_area(nb));
+    out_ds.copy_from_slice(ds);
+    for (x, o) in blocks
+        .chunks_exact(BLOCK_BYTES)
+        .zip(out_blocks.chunks_exact_mut(EXPANDED_BLOCK_BYTES))
+        .take(nb)
+    {
+        o[..QS].copy_from_slice(&x[..QS]);
+        for step in 0..16 {
+            let s: &[u8; STEP] = x[QS + step * STEP..][..STEP].try_into().unwrap();
+            let e = &mut o[QS + step * EXPANDED_STEP..][..EXPANDED_STEP];
+            for i in 0..64 {
+                let (a, b, hb) = (s[i], s[64 + i], s[128 + i]);
+                e[i] = (a & 0xF) | ((hb & 3) << 4);
+                e[64 + i] = (b & 0xF) | (((hb >> 2) & 3) << 4);
+                e[128 + i] = (a >> 4) | (((hb >> 4) & 3) << 4);
+                e[192 + i] = (b >> 4) | (((hb >> 6) & 3) << 4);
+            }
+        }
+    }
+}
+
 /// Repacks one group: `src` is its sixteen rows of `row_len` values, `dst` its
 /// [`group_bytes`] (both checked by [`super::x16::Layout::repack`]).
 pub(super) fn repack_group(src: &[u8], row_len: usize, dst: &mut [u8]) {
@@ -143,6 +212,40 @@ mod tests {
         q8_k::quantize(&act, &mut a);
         for dot in [dot16_scalar, dispatched(Layout::Q6K)] {
             check_repacked(Layout::Q6K, n, rows, &w, &a, dot);
+        }
+    }
+
+    #[test]
+    fn expansion_gives_each_rows_values_on_every_isa() {
+        let (n, rows) = (768, 16);
+        let w: Vec<u8> = (0..rows * n / QK_K * TYPE_SIZE)
+            .map(|i| ((i as u64 * 2654435761) >> 9) as u8)
+            .collect();
+        let mut packed = vec![0u8; group_bytes(n).unwrap()];
+        assert!(Layout::Q6K.repack(&w, n, rows, &mut packed));
+        let mut want = vec![0u8; expanded_group_bytes(n).unwrap()];
+        expand_with(n, &packed, &mut want);
+        let mut got = vec![0u8; want.len()];
+        Layout::Q6K.expand(n, &packed, &mut got);
+        assert_eq!(got, want);
+        // Value 128h + 32m + 4k + i of row r: its low four bits from ql, its top two from qh.
+        let blocks = &want[d_area(n / QK_K)..];
+        for (b, x) in blocks.chunks_exact(EXPANDED_BLOCK_BYTES).enumerate() {
+            for (h, k, m, r, i) in (0..2 * 8 * 4 * ROWS * 4)
+                .map(|v| (v / 2048, v / 256 % 8, v / 64 % 4, v / 4 % 16, v % 4))
+            {
+                let src = &w[(r * n / QK_K + b) * TYPE_SIZE..][..TYPE_SIZE];
+                let l = 32 * m + 4 * k + i;
+                let ql = src[SRC_QL + 64 * h + l % 64] >> (4 * (l / 64));
+                let qh = src[SRC_QH + 32 * h + l % 32] >> (2 * (l / 32));
+                let value = (ql & 0xF) | ((qh & 3) << 4);
+                assert_eq!(
+                    x[QS + (8 * h + k) * EXPANDED_STEP + 64 * m + 4 * r + i],
+                    value,
+                    "block {b} row {r} value {}",
+                    128 * h + l
+                );
+            }
         }
     }
 }

@@ -11,7 +11,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::{ByteDot, PlainDot, VnniDot};
-use super::q6_k_x16::{BLOCK_BYTES, QS, SCALES, STEP};
+use super::q6_k_x16::{BLOCK_BYTES, EXPANDED_BLOCK_BYTES, EXPANDED_STEP, QS, SCALES, STEP};
 use super::q8_k;
 use super::x16::{d_area, ROWS};
 use std::arch::x86_64::*;
@@ -24,7 +24,7 @@ const HALF: usize = ROWS / 2;
 // `p` below picks a scale pair and the matching accumulator of every column.
 #[allow(clippy::needless_range_loop)]
 #[inline(always)]
-unsafe fn block_sums<B: ByteDot, const C: usize>(
+unsafe fn block_sums<B: ByteDot, const C: usize, const EXPANDED: bool>(
     x: *const u8,
     ys: [&[u8]; C],
     rh: usize,
@@ -49,19 +49,24 @@ unsafe fn block_sums<B: ByteDot, const C: usize>(
         for kk in 0..2 {
             let mut acc = [[_mm256_setzero_si256(); 4]; C];
             for k in 4 * kk..4 * kk + 4 {
-                let s = x.add(QS + (8 * h + k) * STEP + 32 * rh);
-                let ql0 = _mm256_loadu_si256(s as *const __m256i);
-                let ql1 = _mm256_loadu_si256(s.add(64) as *const __m256i);
-                let qh = _mm256_loadu_si256(s.add(128) as *const __m256i);
-                let q = [
-                    join(ql0, _mm256_and_si256(_mm256_slli_epi16::<4>(qh), bits45)),
-                    join(ql1, _mm256_and_si256(_mm256_slli_epi16::<2>(qh), bits45)),
-                    join(_mm256_srli_epi16::<4>(ql0), _mm256_and_si256(qh, bits45)),
-                    join(
-                        _mm256_srli_epi16::<4>(ql1),
-                        _mm256_and_si256(_mm256_srli_epi16::<2>(qh), bits45),
-                    ),
-                ];
+                let q = if EXPANDED {
+                    let s = x.add(QS + (8 * h + k) * EXPANDED_STEP + 32 * rh);
+                    std::array::from_fn(|m| _mm256_loadu_si256(s.add(64 * m) as *const __m256i))
+                } else {
+                    let s = x.add(QS + (8 * h + k) * STEP + 32 * rh);
+                    let ql0 = _mm256_loadu_si256(s as *const __m256i);
+                    let ql1 = _mm256_loadu_si256(s.add(64) as *const __m256i);
+                    let qh = _mm256_loadu_si256(s.add(128) as *const __m256i);
+                    [
+                        join(ql0, _mm256_and_si256(_mm256_slli_epi16::<4>(qh), bits45)),
+                        join(ql1, _mm256_and_si256(_mm256_slli_epi16::<2>(qh), bits45)),
+                        join(_mm256_srli_epi16::<4>(ql0), _mm256_and_si256(qh, bits45)),
+                        join(
+                            _mm256_srli_epi16::<4>(ql1),
+                            _mm256_and_si256(_mm256_srli_epi16::<2>(qh), bits45),
+                        ),
+                    ]
+                };
                 for (col, acc) in acc.iter_mut().enumerate() {
                     for (m, (acc, &q)) in acc.iter_mut().zip(&q).enumerate() {
                         *acc = B::dot(*acc, q, act(col, 128 * h + 32 * m + 4 * k));
@@ -92,9 +97,31 @@ unsafe fn block_sums<B: ByteDot, const C: usize>(
     sums
 }
 
-/// `C` activation rows (one or two: more would spill) against one group.
+/// `C` activation rows (one or two: more would spill) against one repacked group.
 #[inline(always)]
 unsafe fn cols_with<B: ByteDot, const C: usize>(
+    n: usize,
+    group: &[u8],
+    activations: [&[u8]; C],
+    out: &mut [[f32; ROWS]; C],
+) {
+    cols_k::<B, C, false>(n, group, activations, out)
+}
+
+/// `C` activation rows against one group expanded by [`super::q6_k_x16::expand`].
+#[inline(always)]
+unsafe fn cols_expanded_with<B: ByteDot, const C: usize>(
+    n: usize,
+    expanded: &[u8],
+    activations: [&[u8]; C],
+    out: &mut [[f32; ROWS]; C],
+) {
+    cols_k::<B, C, true>(n, expanded, activations, out)
+}
+
+/// The body, over repacked or (`EXPANDED`) expanded super-blocks.
+#[inline(always)]
+unsafe fn cols_k<B: ByteDot, const C: usize, const EXPANDED: bool>(
     n: usize,
     group: &[u8],
     activations: [&[u8]; C],
@@ -103,11 +130,16 @@ unsafe fn cols_with<B: ByteDot, const C: usize>(
     let nb = n / q8_k::BLOCK;
     let (ds, blocks) = group.split_at(d_area(nb));
     let mut sumf = [[_mm256_setzero_ps(); 2]; C];
-    for (b, x) in blocks.chunks_exact(BLOCK_BYTES).take(nb).enumerate() {
+    let block_bytes = if EXPANDED {
+        EXPANDED_BLOCK_BYTES
+    } else {
+        BLOCK_BYTES
+    };
+    for (b, x) in blocks.chunks_exact(block_bytes).take(nb).enumerate() {
         let xp = x.as_ptr();
         let ys = activations.map(|a| &a[b * q8_k::TYPE_SIZE..(b + 1) * q8_k::TYPE_SIZE]);
         for rh in 0..2 {
-            let sums = block_sums::<B, C>(xp, ys, rh);
+            let sums = block_sums::<B, C, EXPANDED>(xp, ys, rh);
             let d = _mm256_cvtph_ps(_mm_loadu_si128(
                 ds[2 * (ROWS * b + HALF * rh)..].as_ptr() as *const __m128i
             ));
@@ -147,6 +179,12 @@ pub unsafe fn dot16_vnni(n: usize, group: &[u8], activations: &[u8], out: &mut [
 }
 
 super::x16_avx2::avx2_column_entry_points!(cols_with);
+super::x16_avx2::avx2_column_entry_points!(
+    cols_expanded_with,
+    expanded_cols_in_pairs,
+    dot16_cols_expanded,
+    dot16_cols_expanded_vnni
+);
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx512_util::prefetch_ahead;
-use super::q6_k_x16::{BLOCK_BYTES, QS, SCALES, STEP};
+use super::q6_k_x16::{BLOCK_BYTES, EXPANDED_BLOCK_BYTES, EXPANDED_STEP, QS, SCALES, STEP};
 use super::q8_k;
 use super::x16::{d_area, ROWS};
 use std::arch::x86_64::*;
@@ -23,7 +23,10 @@ use std::arch::x86_64::*;
 // `p` below picks a scale pair and the matching accumulator of every column.
 #[allow(clippy::needless_range_loop)]
 #[inline(always)]
-unsafe fn block_sums<const C: usize>(x: *const u8, ys: [&[u8]; C]) -> [(__m512i, __m512i); C] {
+unsafe fn block_sums<const C: usize, const EXPANDED: bool>(
+    x: *const u8,
+    ys: [&[u8]; C],
+) -> [(__m512i, __m512i); C] {
     let low = _mm512_set1_epi8(0x0F);
     let bits45 = _mm512_set1_epi8(0x30);
     // Whole Q8_K blocks (the caller's slices): every offset below lies inside them.
@@ -46,20 +49,25 @@ unsafe fn block_sums<const C: usize>(x: *const u8, ys: [&[u8]; C]) -> [(__m512i,
         for kk in 0..2 {
             let mut acc = [[_mm512_setzero_si512(); 4]; C];
             for k in 4 * kk..4 * kk + 4 {
-                let s = x.add(QS + (8 * h + k) * STEP);
-                prefetch_ahead(s, STEP);
-                let ql0 = _mm512_loadu_si512(s as *const _);
-                let ql1 = _mm512_loadu_si512(s.add(64) as *const _);
-                let qh = _mm512_loadu_si512(s.add(128) as *const _);
-                let q = [
-                    join(ql0, _mm512_and_si512(_mm512_slli_epi16::<4>(qh), bits45)),
-                    join(ql1, _mm512_and_si512(_mm512_slli_epi16::<2>(qh), bits45)),
-                    join(_mm512_srli_epi16::<4>(ql0), _mm512_and_si512(qh, bits45)),
-                    join(
-                        _mm512_srli_epi16::<4>(ql1),
-                        _mm512_and_si512(_mm512_srli_epi16::<2>(qh), bits45),
-                    ),
-                ];
+                let q = if EXPANDED {
+                    let s = x.add(QS + (8 * h + k) * EXPANDED_STEP);
+                    std::array::from_fn(|m| _mm512_loadu_si512(s.add(64 * m) as *const _))
+                } else {
+                    let s = x.add(QS + (8 * h + k) * STEP);
+                    prefetch_ahead(s, STEP);
+                    let ql0 = _mm512_loadu_si512(s as *const _);
+                    let ql1 = _mm512_loadu_si512(s.add(64) as *const _);
+                    let qh = _mm512_loadu_si512(s.add(128) as *const _);
+                    [
+                        join(ql0, _mm512_and_si512(_mm512_slli_epi16::<4>(qh), bits45)),
+                        join(ql1, _mm512_and_si512(_mm512_slli_epi16::<2>(qh), bits45)),
+                        join(_mm512_srli_epi16::<4>(ql0), _mm512_and_si512(qh, bits45)),
+                        join(
+                            _mm512_srli_epi16::<4>(ql1),
+                            _mm512_and_si512(_mm512_srli_epi16::<2>(qh), bits45),
+                        ),
+                    ]
+                };
                 for (col, acc) in acc.iter_mut().enumerate() {
                     for (m, (acc, &q)) in acc.iter_mut().zip(&q).enumerate() {
                         *acc = _mm512_dpbusd_epi32(*acc, q, act(col, 128 * h + 32 * m + 4 * k));
@@ -109,15 +117,47 @@ pub unsafe fn dot16_cols<const C: usize>(
     activations: [&[u8]; C],
     out: &mut [[f32; ROWS]; C],
 ) {
+    cols_k::<C, false>(n, group, activations, out)
+}
+
+/// [`dot16_cols`] over a group expanded by [`super::q6_k_x16::expand`].
+///
+/// # Safety
+/// As [`dot16`].
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub unsafe fn dot16_cols_expanded<const C: usize>(
+    n: usize,
+    expanded: &[u8],
+    activations: [&[u8]; C],
+    out: &mut [[f32; ROWS]; C],
+) {
+    cols_k::<C, true>(n, expanded, activations, out)
+}
+
+/// The body, over repacked or (`EXPANDED`) expanded super-blocks.
+#[inline(always)]
+unsafe fn cols_k<const C: usize, const EXPANDED: bool>(
+    n: usize,
+    group: &[u8],
+    activations: [&[u8]; C],
+    out: &mut [[f32; ROWS]; C],
+) {
     let nb = n / q8_k::BLOCK;
     let (ds, blocks) = group.split_at(d_area(nb));
     prefetch_ahead(ds.as_ptr(), ds.len());
     let mut sumf = [_mm512_setzero_ps(); C];
-    for (b, x) in blocks.chunks_exact(BLOCK_BYTES).take(nb).enumerate() {
+    let block_bytes = if EXPANDED {
+        EXPANDED_BLOCK_BYTES
+    } else {
+        BLOCK_BYTES
+    };
+    for (b, x) in blocks.chunks_exact(block_bytes).take(nb).enumerate() {
         let xp = x.as_ptr();
-        prefetch_ahead(xp, QS);
+        if !EXPANDED {
+            prefetch_ahead(xp, QS);
+        }
         let ys = activations.map(|a| &a[b * q8_k::TYPE_SIZE..(b + 1) * q8_k::TYPE_SIZE]);
-        let sums = block_sums(xp, ys);
+        let sums = block_sums::<C, EXPANDED>(xp, ys);
         let d = _mm512_cvtph_ps(_mm256_loadu_si256(
             ds[2 * ROWS * b..].as_ptr() as *const __m256i
         ));

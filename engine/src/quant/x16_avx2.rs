@@ -11,20 +11,33 @@
 /// `$cols_with::<B: ByteDot, const C: usize>(n, group, activations, out)`, for one or two columns.
 macro_rules! avx2_column_entry_points {
     ($cols_with:ident) => {
-        $crate::quant::x16_avx2::avx_vnni_column_entry_point!($cols_with);
+        $crate::quant::x16_avx2::avx2_column_entry_points!(
+            $cols_with,
+            cols_in_pairs,
+            dot16_cols,
+            dot16_cols_vnni
+        );
+    };
+    // The same under other names, for a second body in one file (an expanded form).
+    ($cols_with:ident, $cols_in_pairs:ident, $dot16_cols:ident, $dot16_cols_vnni:ident) => {
+        $crate::quant::x16_avx2::avx_vnni_column_entry_point!(
+            $cols_with,
+            $cols_in_pairs,
+            $dot16_cols_vnni
+        );
 
         /// [`dot16`] against `C` activation rows, two at a time.
         ///
         /// # Safety
         /// As [`dot16`].
         #[target_feature(enable = "avx2,fma,f16c")]
-        pub unsafe fn dot16_cols<const C: usize>(
+        pub unsafe fn $dot16_cols<const C: usize>(
             n: usize,
             group: &[u8],
             activations: [&[u8]; C],
             out: &mut [[f32; ROWS]; C],
         ) {
-            cols_in_pairs::<$crate::quant::avx2_util::PlainDot, C>(n, group, activations, out)
+            $cols_in_pairs::<$crate::quant::avx2_util::PlainDot, C>(n, group, activations, out)
         }
     };
 }
