@@ -72,8 +72,8 @@ pub fn expanded_group_bytes(row_len: usize) -> Option<usize> {
     group_bytes_after_d_area(row_len, EXPANDED_BLOCK_BYTES)
 }
 
-/// What every expansion does first: copies the d area and each super-block's scales into `out`,
-/// then hands out the (repacked, expanded) super-block pairs for their values.
+/// The (repacked, expanded) super-block pairs of a group, d area and scales already copied
+/// ([`super::x16::expanded_blocks`]).
 #[inline(always)]
 pub(super) fn expanded_blocks<'a>(
     n: usize,
@@ -81,17 +81,8 @@ pub(super) fn expanded_blocks<'a>(
     out: &'a mut [u8],
 ) -> impl Iterator<Item = (&'a [u8], &'a mut [u8])> {
     let nb = n / QK_K;
-    let (ds, blocks) = group.split_at(d_area(nb));
-    let (out_ds, out_blocks) = out.split_at_mut(d_area(nb));
-    out_ds.copy_from_slice(ds);
-    blocks
-        .chunks_exact(BLOCK_BYTES)
-        .zip(out_blocks.chunks_exact_mut(EXPANDED_BLOCK_BYTES))
-        .take(nb)
-        .map(|(x, o)| {
-            o[..QS].copy_from_slice(&x[..QS]);
-            (x, o)
-        })
+    let sizes = [BLOCK_BYTES, EXPANDED_BLOCK_BYTES, QS];
+    super::x16::expanded_blocks(group, out, nb, d_area(nb), sizes)
 }
 
 /// Expands the first `n / 256` super-blocks of a repacked group into `out`: the tested

@@ -83,12 +83,8 @@ unsafe fn expand_avx2(q5: bool, n: usize, group: &[u8], out: &mut [u8]) {
 #[inline(always)]
 fn expand_with(q5: bool, n: usize, group: &[u8], out: &mut [u8]) {
     let from = block_bytes(if q5 { form::Q5 } else { form::Q4 });
-    for (x, o) in group
-        .chunks_exact(from)
-        .zip(out.chunks_exact_mut(BLOCK))
-        .take(n / QK_K)
-    {
-        o[..QS].copy_from_slice(&x[..QS]);
+    // No d area ahead of the super-blocks: d and dmin are in each one's first QS bytes.
+    for (x, o) in super::x16::expanded_blocks(group, out, n / QK_K, 0, [from, BLOCK, QS]) {
         for k in 0..8 {
             let qh: &[u8; 64] = if q5 {
                 x[QH + 64 * k..][..64].try_into().unwrap()

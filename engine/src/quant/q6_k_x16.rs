@@ -86,15 +86,8 @@ unsafe fn expand_avx2(n: usize, group: &[u8], out: &mut [u8]) {
 #[inline(always)]
 fn expand_with(n: usize, group: &[u8], out: &mut [u8]) {
     let nb = n / QK_K;
-    let (ds, blocks) = group.split_at(d_area(nb));
-    let (out_ds, out_blocks) = out.split_at_mut(d_area(nb));
-    out_ds.copy_from_slice(ds);
-    for (x, o) in blocks
-        .chunks_exact(BLOCK_BYTES)
-        .zip(out_blocks.chunks_exact_mut(EXPANDED_BLOCK_BYTES))
-        .take(nb)
-    {
-        o[..QS].copy_from_slice(&x[..QS]);
+    let sizes = [BLOCK_BYTES, EXPANDED_BLOCK_BYTES, QS];
+    for (x, o) in super::x16::expanded_blocks(group, out, nb, d_area(nb), sizes) {
         for step in 0..16 {
             let s: &[u8; STEP] = x[QS + step * STEP..][..STEP].try_into().unwrap();
             let e = &mut o[QS + step * EXPANDED_STEP..][..EXPANDED_STEP];

@@ -406,6 +406,31 @@ pub(super) fn group_bytes_after_d_area(row_len: usize, block_bytes: usize) -> Op
     (row_len.is_multiple_of(super::common::QK_K) && nb > 0).then(|| d_area(nb) + nb * block_bytes)
 }
 
+/// What every expansion for the prompt product does first: copies the `lead` bytes ahead of a
+/// group's super-blocks (a d area, or none) and the first `head` bytes of each super-block (its
+/// scales) into `out`, then hands out the first `nb` (repacked, expanded) super-block pairs, of
+/// `block` and `expanded_block` bytes, for their values.
+#[inline(always)]
+pub(super) fn expanded_blocks<'a>(
+    group: &'a [u8],
+    out: &'a mut [u8],
+    nb: usize,
+    lead: usize,
+    [block, expanded_block, head]: [usize; 3],
+) -> impl Iterator<Item = (&'a [u8], &'a mut [u8])> {
+    let (ahead, blocks) = group.split_at(lead);
+    let (out_ahead, out_blocks) = out.split_at_mut(lead);
+    out_ahead.copy_from_slice(ahead);
+    blocks
+        .chunks_exact(block)
+        .zip(out_blocks.chunks_exact_mut(expanded_block))
+        .take(nb)
+        .map(move |(x, o)| {
+            o[..head].copy_from_slice(&x[..head]);
+            (x, o)
+        })
+}
+
 /// A group dot kernel ([`Layout::dot16`]'s signature).
 #[cfg(target_arch = "x86_64")]
 type Dot16Fn = unsafe fn(usize, &[u8], &[u8], &mut [f32; ROWS]);
