@@ -7,8 +7,8 @@
 //! 9–35 MB: most fit in a 32 MiB L3, so a figure above RAM bandwidth means cache hits across
 //! iterations (the real decode matrices, e.g. a 178 MB output head, stream from RAM);
 //! `MATVEC_ROWS=49152` makes every matrix larger than such an L3 (a multiple of 64). On a shared
-//! machine wall time is noisy: compare formats within one run. "Q4_K repacked" and "Q6_K
-//! repacked" are those formats in the layout the engine repacks them to at load (where this CPU
+//! machine wall time is noisy: compare formats within one run. "Q4_K repacked", "Q4_0 repacked"
+//! and the others are those formats in the layout the engine repacks them to at load (where this CPU
 //! has that kernel).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -107,6 +107,7 @@ fn bench(c: &mut Criterion) {
             GgmlType::Q5_K,
             GgmlType::Q6_K,
             GgmlType::IQ4_XS,
+            GgmlType::Q4_0,
         ]
         .map(|ty| (ty, true));
         for (ty, repacked) in cases.chain(repacked_cases) {

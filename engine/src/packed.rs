@@ -1,7 +1,7 @@
 //! Weights repacked at load into a layout the CPU kernels read faster than the file's (llama.cpp's
-//! "CPU_REPACK" buffers): Q4_K, Q5_K, Q6_K and IQ4_XS, sixteen rows interleaved
+//! "CPU_REPACK" buffers): Q4_K, Q5_K, Q6_K, IQ4_XS and Q4_0, sixteen rows interleaved
 //! ([`crate::quant::x16`]), and only where this CPU has the kernels that make it pay (AVX-512
-//! VNNI; AVX2 for the K-quants, AVX-VNNI for IQ4_XS).
+//! VNNI; AVX2 for the K-quants and Q4_0, AVX-VNNI for IQ4_XS).
 //!
 //! A repacked tensor is read only through this copy by the CPU products (decode and prompt), so
 //! the file's pages of it are no longer touched after load.

@@ -13,7 +13,7 @@ use crate::scratch::Scratch;
 /// Groups per task: enough columns of work to amortize a wake-up, a few tasks per thread.
 const TASKS_PER_THREAD: usize = 4;
 
-/// `out[t * rows + r] = W[r] · x[t]` for `n` Q8_K activation rows of `arb` bytes in `qa`, `W`
+/// `out[t * rows + r] = W[r] · x[t]` for `n` activation rows (the format's dot type) of `arb` bytes in `qa`, `W`
 /// being `rows` rows of `k` values repacked in `packed` (`layout`).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
@@ -28,7 +28,8 @@ pub fn gemm(
     out: &mut [f32],
 ) -> Result<(), MatmulError> {
     let group_bytes = layout.group_bytes(k);
-    let act_bytes = crate::gguf::GgmlType::Q8_K.bytes_for(k as u64);
+    let act_bytes = crate::quant::kernels(layout.ggml_type())
+        .and_then(|kern| kern.dot_type.bytes_for(k as u64));
     let fits = group_bytes.is_some_and(|gb| packed.len() >= rows / ROWS * gb)
         && act_bytes.is_some_and(|ab| arb >= ab as usize)
         && rows.is_multiple_of(ROWS)
@@ -47,6 +48,15 @@ pub fn gemm(
     let expanded_bytes = layout
         .expanded_group_bytes(k)
         .filter(|_| n >= layout.expand_from_cols());
+    // Q4_0: each column's block sums worked out once here, not once per group.
+    let mut summed = Scratch::<u8>::empty();
+    let (qa, arb) = if layout.sums_columns() {
+        let row = Layout::sum_columns(qa, arb, n, k, &mut summed);
+        (&summed[..], row)
+    } else {
+        (qa, arb)
+    };
+    let summed = layout.sums_columns();
     let base = OutPtr(out.as_mut_ptr());
     parallel::for_each_index(groups.div_ceil(per_task), |task| {
         // 64 bytes over, to start the expanded group on a cache line.
@@ -75,7 +85,7 @@ pub fn gemm(
             while t + COLS <= n {
                 let mut lanes = [[0f32; ROWS]; COLS];
                 let acts = std::array::from_fn(|c| column(t + c));
-                columns(layout, k, group, expanded, acts, &mut lanes);
+                columns(layout, k, group, expanded, summed, acts, &mut lanes);
                 for (c, lanes) in lanes.iter().enumerate() {
                     write(t + c, g, lanes);
                 }
@@ -91,13 +101,18 @@ pub fn gemm(
                 3 => {
                     let mut lanes = [[0f32; ROWS]; 3];
                     let acts = std::array::from_fn(|c| column(t + c));
-                    columns(layout, k, group, expanded, acts, &mut lanes);
+                    columns(layout, k, group, expanded, summed, acts, &mut lanes);
                     rest(&lanes);
                 }
                 2 => {
                     let mut lanes = [[0f32; ROWS]; 2];
                     let acts = [column(t), column(t + 1)];
-                    columns(layout, k, group, expanded, acts, &mut lanes);
+                    columns(layout, k, group, expanded, summed, acts, &mut lanes);
+                    rest(&lanes);
+                }
+                1 if summed => {
+                    let mut lanes = [[0f32; ROWS]; 1];
+                    columns(layout, k, group, expanded, summed, [column(t)], &mut lanes);
                     rest(&lanes);
                 }
                 1 => {
@@ -112,17 +127,20 @@ pub fn gemm(
     Ok(())
 }
 
-/// One group against `C` columns: through its expanded form where there is one.
+/// One group against `C` columns: through its expanded form where there is one, and through the
+/// summed-column kernel where the columns were summed.
 #[inline]
 fn columns<const C: usize>(
     layout: Layout,
     k: usize,
     group: &[u8],
     expanded: Option<&[u8]>,
+    summed: bool,
     activations: [&[u8]; C],
     out: &mut [[f32; ROWS]; C],
 ) {
     match expanded {
+        _ if summed => layout.dot16_cols_summed(k, group, expanded, activations, out),
         Some(e) => layout.dot16_cols_expanded(k, e, activations, out),
         None => layout.dot16_cols(k, group, activations, out),
     }
@@ -131,7 +149,6 @@ fn columns<const C: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gguf::GgmlType;
     use crate::quant;
 
     fn floats(seed: u64, n: usize) -> Vec<f32> {
@@ -153,11 +170,11 @@ mod tests {
                 for (r, row) in w.chunks_exact_mut(rb).enumerate() {
                     quantize(&floats(r as u64 + 1, k), row);
                 }
-                let ab = GgmlType::Q8_K.bytes_for(k as u64).unwrap() as usize;
+                let dot_type = quant::kernels(ty).unwrap().dot_type;
+                let ab = dot_type.bytes_for(k as u64).unwrap() as usize;
                 let mut qa = vec![0u8; n * ab];
                 for (t, a) in qa.chunks_exact_mut(ab).enumerate() {
-                    quant::quantize_activations(GgmlType::Q8_K, &floats(100 + t as u64, k), a)
-                        .unwrap();
+                    quant::quantize_activations(dot_type, &floats(100 + t as u64, k), a).unwrap();
                 }
                 // Without the repacked kernel on this CPU, the scalar group dot serves (same bits).
                 let mut packed = vec![0u8; layout.repacked_len(k, rows).unwrap()];

@@ -56,6 +56,9 @@ mod q3_k_avx512;
 mod q3_k_neon;
 pub mod q4_0;
 mod q4_0_neon;
+pub mod q4_0_x16;
+mod q4_0_x16_avx2;
+mod q4_0_x16_avx512;
 pub mod q4_1;
 #[cfg(target_arch = "x86_64")]
 mod q4_1_avx2;

@@ -2,7 +2,8 @@
 //! the same values of sixteen rows, whose results land in the sixteen lanes of one vector, so
 //! there is no horizontal reduction and no scale unpacking in the loop. The layouts themselves
 //! live with their formats ([`super::q4_k_x16`], [`super::q5_k_x16`], [`super::q6_k_x16`],
-//! [`super::iq4_xs_x16`]); this is what the rest of the engine sees of them.
+//! [`super::iq4_xs_x16`], [`super::q4_0_x16`]); this is what the rest of the engine sees of them.
+//! Activation rows are the format's dot type (Q8_K; Q8_0 for Q4_0).
 //!
 //! A matrix repacks as groups of [`ROWS`] rows one after the other, each group its super-blocks
 //! in order, so a slice of whole groups (one expert of a stacked tensor) is a contiguous range.
@@ -10,9 +11,10 @@
 #[cfg(target_arch = "x86_64")]
 use super::{
     avx2_util, iq4_xs_x16_avx2, iq4_xs_x16_avx512, k_x16_bytes_avx2, k_x16_bytes_avx512,
-    q4_k_x16_avx2, q4_k_x16_avx512, q5_k_x16_avx2, q5_k_x16_avx512, q6_k_x16_avx2, q6_k_x16_avx512,
+    q4_0_x16_avx2, q4_0_x16_avx512, q4_k_x16_avx2, q4_k_x16_avx512, q5_k_x16_avx2, q5_k_x16_avx512,
+    q6_k_x16_avx2, q6_k_x16_avx512,
 };
-use super::{iq4_xs_x16, q4_k, q4_k_x16, q5_k, q5_k_x16, q6_k, q6_k_x16};
+use super::{iq4_xs_x16, q4_0, q4_0_x16, q4_k, q4_k_x16, q5_k, q5_k_x16, q6_k, q6_k_x16};
 use crate::gguf::GgmlType;
 use std::ops::Range;
 
@@ -28,11 +30,18 @@ pub enum Layout {
     Q5K,
     Q6K,
     IQ4XS,
+    Q40,
 }
 
 impl Layout {
     /// Every repacked layout.
-    pub const ALL: [Layout; 4] = [Layout::Q4K, Layout::Q5K, Layout::Q6K, Layout::IQ4XS];
+    pub const ALL: [Layout; 5] = [
+        Layout::Q4K,
+        Layout::Q5K,
+        Layout::Q6K,
+        Layout::IQ4XS,
+        Layout::Q40,
+    ];
 
     /// The repacked layout of weights of type `ty`, if there is one.
     pub fn of(ty: GgmlType) -> Option<Layout> {
@@ -41,6 +50,7 @@ impl Layout {
             GgmlType::Q5_K => Some(Layout::Q5K),
             GgmlType::Q6_K => Some(Layout::Q6K),
             GgmlType::IQ4_XS => Some(Layout::IQ4XS),
+            GgmlType::Q4_0 => Some(Layout::Q40),
             _ => None,
         }
     }
@@ -80,6 +90,8 @@ impl Layout {
             (Layout::Q6K, false) => Some(q6_k_x16_avx2::dot16),
             (Layout::IQ4XS, true) => Some(iq4_xs_x16_avx2::dot16_vnni),
             (Layout::IQ4XS, false) => None,
+            (Layout::Q40, true) => Some(q4_0_x16_avx2::dot16_vnni),
+            (Layout::Q40, false) => Some(q4_0_x16_avx2::dot16),
         }
     }
 
@@ -91,6 +103,7 @@ impl Layout {
             Layout::Q5K => q5_k_x16::group_bytes(row_len),
             Layout::Q6K => q6_k_x16::group_bytes(row_len),
             Layout::IQ4XS => iq4_xs_x16::group_bytes(row_len),
+            Layout::Q40 => q4_0_x16::group_bytes(row_len),
         }
     }
 
@@ -135,12 +148,13 @@ impl Layout {
                 Layout::Q5K => q5_k_x16::repack_group(rows, row_len, out),
                 Layout::Q6K => q6_k_x16::repack_group(rows, row_len, out),
                 Layout::IQ4XS => iq4_xs_x16::repack_group(rows, row_len, out),
+                Layout::Q40 => q4_0_x16::repack_group(rows, row_len, out),
             }
         }
         true
     }
 
-    /// The sixteen rows of one group (`n` values each) · one Q8_K activation row, on the fastest
+    /// The sixteen rows of one group (`n` values each) · one activation row, on the fastest
     /// kernel this CPU has; every lane is bit for bit the format's scalar row kernel.
     #[inline]
     pub fn dot16(self, n: usize, group: &[u8], activations: &[u8], out: &mut [f32; ROWS]) {
@@ -153,6 +167,7 @@ impl Layout {
                     Layout::Q5K => q5_k_x16_avx512::dot16(n, group, activations, out),
                     Layout::Q6K => q6_k_x16_avx512::dot16(n, group, activations, out),
                     Layout::IQ4XS => iq4_xs_x16_avx512::dot16(n, group, activations, out),
+                    Layout::Q40 => q4_0_x16_avx512::dot16(n, group, activations, out),
                 }
             };
         }
@@ -184,6 +199,7 @@ impl Layout {
                     Layout::Q5K => q5_k_x16_avx512::dot16_cols(n, group, activations, out),
                     Layout::Q6K => q6_k_x16_avx512::dot16_cols(n, group, activations, out),
                     Layout::IQ4XS => iq4_xs_x16_avx512::dot16_cols(n, group, activations, out),
+                    Layout::Q40 => q4_0_x16_avx512::dot16_cols(n, group, activations, out),
                 }
             };
         }
@@ -217,6 +233,12 @@ impl Layout {
                     }
                     // No AVX2-alone kernel: not repacked on such a CPU; the scalar one serves.
                     (Layout::IQ4XS, false) => {}
+                    (Layout::Q40, true) => {
+                        return q4_0_x16_avx2::dot16_cols_vnni(n, group, activations, out)
+                    }
+                    (Layout::Q40, false) => {
+                        return q4_0_x16_avx2::dot16_cols(n, group, activations, out)
+                    }
                 }
             }
         }
@@ -225,10 +247,72 @@ impl Layout {
         }
     }
 
+    /// Whether the prompt product gives this layout's column kernel summed activation rows
+    /// ([`Layout::sum_columns`], [`Layout::dot16_cols_summed`]): Q4_0, whose blocks' activation
+    /// sums are not in Q8_0.
+    pub fn sums_columns(self) -> bool {
+        self == Layout::Q40
+    }
+
+    /// `n` activation rows of `arb` bytes (`k` values each) summed for
+    /// [`Layout::dot16_cols_summed`] into `out`; returns the bytes per row.
+    pub fn sum_columns(qa: &[u8], arb: usize, n: usize, k: usize, out: &mut Vec<u8>) -> usize {
+        q4_0_x16::summed_activations(qa, arb, n, k, out)
+    }
+
+    /// [`Layout::dot16_cols`] over rows summed by [`Layout::sum_columns`], over the group or its
+    /// `expanded` form (Q4_0 only: others have no such form, and get NaN). Same bits per row.
+    #[inline]
+    pub fn dot16_cols_summed<const C: usize>(
+        self,
+        n: usize,
+        group: &[u8],
+        expanded: Option<&[u8]>,
+        activations: [&[u8]; C],
+        out: &mut [[f32; ROWS]; C],
+    ) {
+        if self != Layout::Q40 {
+            for o in out {
+                o.fill(f32::NAN);
+            }
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if super::avx512_util::available() {
+            // SAFETY: AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI were detected at run time.
+            return unsafe {
+                match expanded {
+                    Some(e) => q4_0_x16_avx512::dot16_cols_summed_expanded(n, e, activations, out),
+                    None => q4_0_x16_avx512::dot16_cols_summed(n, group, activations, out),
+                }
+            };
+        }
+        #[cfg(target_arch = "x86_64")]
+        if avx2_util::available() {
+            use q4_0_x16_avx2 as k;
+            // SAFETY: AVX2, FMA and F16C (and AVX-VNNI for the `_vnni` kernels) were detected at
+            // run time.
+            return unsafe {
+                match (expanded, avx2_util::has_avx_vnni()) {
+                    (Some(e), true) => k::dot16_cols_summed_expanded_vnni(n, e, activations, out),
+                    (Some(e), false) => k::dot16_cols_summed_expanded(n, e, activations, out),
+                    (None, true) => k::dot16_cols_summed_vnni(n, group, activations, out),
+                    (None, false) => k::dot16_cols_summed(n, group, activations, out),
+                }
+            };
+        }
+        // No expanded form without the SIMD kernels (`expanded_group_bytes`).
+        let _ = expanded;
+        for (a, o) in activations.into_iter().zip(out) {
+            q4_0_x16::dot16_summed_scalar(n, group, a, o);
+        }
+    }
+
     /// Bytes of one group of rows of `row_len` values expanded to a byte per value for the
     /// prompt product, where this CPU has the kernels for that form: Q4_K and Q5_K
-    /// ([`super::k_x16_bytes`]) and Q6_K ([`q6_k_x16::expand`]) with AVX2 or AVX-512 VNNI,
-    /// IQ4_XS ([`iq4_xs_x16::expand_scalar`]) with AVX-VNNI or AVX-512 VNNI.
+    /// ([`super::k_x16_bytes`]), Q6_K ([`q6_k_x16::expand`]) and Q4_0 ([`q4_0_x16::expand_scalar`])
+    /// with AVX2 or AVX-512 VNNI, IQ4_XS ([`iq4_xs_x16::expand_scalar`]) with AVX-VNNI or
+    /// AVX-512 VNNI.
     pub fn expanded_group_bytes(self, row_len: usize) -> Option<usize> {
         #[cfg(target_arch = "x86_64")]
         {
@@ -242,6 +326,9 @@ impl Layout {
                 }
                 Layout::IQ4XS if avx512 || avx2_util::has_avx_vnni() => {
                     return iq4_xs_x16::expanded_group_bytes(row_len)
+                }
+                Layout::Q40 if avx512 || avx2_util::available() => {
+                    return q4_0_x16::expanded_group_bytes(row_len)
                 }
                 _ => {}
             }
@@ -281,6 +368,19 @@ impl Layout {
                 iq4_xs_x16::expand_scalar(n, group, dst)
             }
             Layout::Q6K => q6_k_x16::expand(n, group, dst),
+            Layout::Q40 => {
+                #[cfg(target_arch = "x86_64")]
+                if super::avx512_util::available() {
+                    // SAFETY: AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI were detected at run time.
+                    return unsafe { q4_0_x16_avx512::expand(n, group, dst) };
+                }
+                #[cfg(target_arch = "x86_64")]
+                if avx2_util::available() {
+                    // SAFETY: AVX2 was detected at run time.
+                    return unsafe { q4_0_x16_avx2::expand(n, group, dst) };
+                }
+                q4_0_x16::expand_scalar(n, group, dst)
+            }
         }
     }
 
@@ -311,6 +411,9 @@ impl Layout {
                     }
                     Layout::Q6K => {
                         return q6_k_x16_avx512::dot16_cols_expanded(n, expanded, activations, out)
+                    }
+                    Layout::Q40 => {
+                        return q4_0_x16_avx512::dot16_cols_expanded(n, expanded, activations, out)
                     }
                 }
             }
@@ -347,6 +450,17 @@ impl Layout {
                             out,
                         )
                     }
+                    (Layout::Q40, true) => {
+                        return q4_0_x16_avx2::dot16_cols_expanded_vnni(
+                            n,
+                            expanded,
+                            activations,
+                            out,
+                        )
+                    }
+                    (Layout::Q40, false) => {
+                        return q4_0_x16_avx2::dot16_cols_expanded(n, expanded, activations, out)
+                    }
                     _ => {}
                 }
             }
@@ -366,6 +480,7 @@ impl Layout {
             Layout::Q5K => q5_k_x16::dot16_scalar(n, group, activations, out),
             Layout::Q6K => q6_k_x16::dot16_scalar(n, group, activations, out),
             Layout::IQ4XS => iq4_xs_x16::dot16_scalar(n, group, activations, out),
+            Layout::Q40 => q4_0_x16::dot16_scalar(n, group, activations, out),
         }
     }
 
@@ -376,6 +491,7 @@ impl Layout {
             Layout::Q5K => GgmlType::Q5_K,
             Layout::Q6K => GgmlType::Q6_K,
             Layout::IQ4XS => GgmlType::IQ4_XS,
+            Layout::Q40 => GgmlType::Q4_0,
         }
     }
 
@@ -388,6 +504,7 @@ impl Layout {
             Layout::Q5K => q5_k::vec_dot_scalar,
             Layout::Q6K => q6_k::vec_dot_scalar,
             Layout::IQ4XS => iq4_xs_x16::row_dot,
+            Layout::Q40 => q4_0::vec_dot_scalar,
         }
     }
 }
@@ -442,7 +559,7 @@ pub fn has_fast_kernel() -> bool {
 
 #[cfg(test)]
 pub(super) mod tests {
-    use super::super::{q8_k, test_util::Rng};
+    use super::super::test_util::Rng;
     use super::*;
 
     /// A group dot: [`Layout::dot16`], [`Layout::dot16_scalar`] or a kernel directly.
@@ -455,6 +572,7 @@ pub(super) mod tests {
             Layout::Q5K => |n, g, a, o| Layout::Q5K.dot16(n, g, a, o),
             Layout::Q6K => |n, g, a, o| Layout::Q6K.dot16(n, g, a, o),
             Layout::IQ4XS => |n, g, a, o| Layout::IQ4XS.dot16(n, g, a, o),
+            Layout::Q40 => |n, g, a, o| Layout::Q40.dot16(n, g, a, o),
         }
     }
 
@@ -465,11 +583,12 @@ pub(super) mod tests {
             Layout::Q5K => |n, g, a, o| Layout::Q5K.dot16_scalar(n, g, a, o),
             Layout::Q6K => |n, g, a, o| Layout::Q6K.dot16_scalar(n, g, a, o),
             Layout::IQ4XS => |n, g, a, o| Layout::IQ4XS.dot16_scalar(n, g, a, o),
+            Layout::Q40 => |n, g, a, o| Layout::Q40.dot16_scalar(n, g, a, o),
         }
     }
 
     /// `rows` rows of `n` values of `layout`'s format quantized from a deterministic
-    /// pseudo-random signal, and a Q8_K activation row.
+    /// pseudo-random signal, and an activation row of its dot type.
     fn rows_and_activations(
         layout: Layout,
         n: usize,
@@ -489,8 +608,9 @@ pub(super) mod tests {
             quantize(&xs, row);
         }
         let act: Vec<f32> = (0..n).map(|_| next() * 3.0).collect();
-        let mut a = vec![0u8; GgmlType::Q8_K.bytes_for(n as u64).unwrap() as usize];
-        q8_k::quantize(&act, &mut a);
+        let mut a = Vec::new();
+        let dot_type = super::super::kernels(ty).unwrap().dot_type;
+        crate::cpu::quantize_rows(dot_type, &act, n, &mut a).unwrap();
         (w, a)
     }
 
