@@ -49,14 +49,14 @@ pub fn gemm(
         .expanded_group_bytes(k)
         .filter(|_| n >= layout.expand_from_cols());
     // Q4_0: each column's block sums worked out once here, not once per group.
-    let mut summed = Scratch::<u8>::empty();
-    let (qa, arb) = if layout.sums_columns() {
-        let row = Layout::sum_columns(qa, arb, n, k, &mut summed);
-        (&summed[..], row)
+    let summed = layout.sums_columns();
+    let mut summed_bytes = Scratch::<u8>::empty();
+    let (qa, arb) = if summed {
+        let row = Layout::sum_columns(qa, arb, n, k, &mut summed_bytes);
+        (&summed_bytes[..], row)
     } else {
         (qa, arb)
     };
-    let summed = layout.sums_columns();
     let base = OutPtr(out.as_mut_ptr());
     parallel::for_each_index(groups.div_ceil(per_task), |task| {
         // 64 bytes over, to start the expanded group on a cache line.

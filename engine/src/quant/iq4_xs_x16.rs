@@ -237,17 +237,10 @@ mod tests {
 
     #[test]
     fn expansion_gives_each_rows_levels_on_every_isa() {
-        let (n, rows) = (768, 16);
-        let w: Vec<u8> = (0..rows * n / QK_K * TYPE_SIZE)
-            .map(|i| ((i as u64 * 2654435761) >> 9) as u8)
-            .collect();
-        let mut packed = vec![0u8; group_bytes(n).unwrap()];
-        assert!(Layout::IQ4XS.repack(&w, n, rows, &mut packed));
-        let mut want = vec![0u8; expanded_group_bytes(n).unwrap()];
-        expand_scalar(n, &packed, &mut want);
-        let mut got = vec![0u8; want.len()];
-        Layout::IQ4XS.expand(n, &packed, &mut got);
-        assert_eq!(got, want);
+        let n = 768;
+        let (w, packed) = noise_group(Layout::IQ4XS, n);
+        let len = expanded_group_bytes(n).unwrap();
+        let want = expanded_on_every_isa(Layout::IQ4XS, n, &packed, len, expand_scalar);
         // Element 16h + 4k + i of sub-block j of row r is nibble h of byte 16j + 4k + i of its qs.
         let blocks = &want[d_area(n / QK_K)..];
         for (b, x) in blocks.chunks_exact(EXPANDED_BLOCK_BYTES).enumerate() {

@@ -184,7 +184,8 @@ fn dot16_scalar_with<const SUMMED: bool>(
     {
         let dy = f16_at(y, 0);
         let start = if SUMMED {
-            i32::from_le_bytes([y[34], y[35], y[36], y[37]])
+            let at = q8_0::TYPE_SIZE;
+            i32::from_le_bytes([y[at], y[at + 1], y[at + 2], y[at + 3]])
         } else {
             offset(y)
         };
@@ -278,19 +279,10 @@ mod tests {
 
     #[test]
     fn expansion_gives_each_rows_nibbles_on_every_isa() {
-        let (n, rows) = (160, 16);
-        let w: Vec<u8> = (0..rows * n / BLOCK * TYPE_SIZE)
-            .map(|i| ((i as u64 * 2654435761) >> 9) as u8)
-            .collect();
-        let mut packed = vec![0u8; group_bytes(n).unwrap()];
-        assert!(Layout::Q40.repack(&w, n, rows, &mut packed));
-        let mut want = vec![0u8; expanded_group_bytes(n).unwrap()];
-        expand_scalar(n, &packed, &mut want);
-        if Layout::Q40.expanded_group_bytes(n).is_some() {
-            let mut got = vec![0u8; want.len()];
-            Layout::Q40.expand(n, &packed, &mut got);
-            assert_eq!(got, want);
-        }
+        let n = 160;
+        let (w, packed) = noise_group(Layout::Q40, n);
+        let len = expanded_group_bytes(n).unwrap();
+        let want = expanded_on_every_isa(Layout::Q40, n, &packed, len, expand_scalar);
         let nb = n / BLOCK;
         assert_eq!(want[..d_area(nb)], packed[..d_area(nb)]);
         for (b, x) in want[d_area(nb)..]
@@ -313,12 +305,8 @@ mod tests {
 
     #[test]
     fn repacked_block_holds_each_rows_bytes() {
-        let (n, rows) = (96, 16);
-        let w: Vec<u8> = (0..rows * n / BLOCK * TYPE_SIZE)
-            .map(|i| ((i as u64 * 2654435761) >> 9) as u8)
-            .collect();
-        let mut packed = vec![0u8; group_bytes(n).unwrap()];
-        assert!(Layout::Q40.repack(&w, n, rows, &mut packed));
+        let n = 96;
+        let (w, packed) = noise_group(Layout::Q40, n);
         let nb = n / BLOCK;
         let (ds, blocks) = packed.split_at(d_area(nb));
         for (b, x) in blocks.chunks_exact(BLOCK_BYTES).enumerate() {

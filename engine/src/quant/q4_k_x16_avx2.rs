@@ -231,33 +231,4 @@ unsafe fn cols_with<B: ByteDot, const C: usize>(
 
 super::x16_avx2::avx2_column_entry_points!(cols_with);
 
-#[cfg(test)]
-mod tests {
-    use super::super::avx2_util;
-    use super::super::x16::{Layout, COLS};
-    use super::super::x16_avx2::check_kernels;
-    use super::*;
-
-    #[test]
-    fn avx2_group_dot_is_the_row_kernel_bit_for_bit() {
-        if !avx2_util::available() {
-            println!("skipped: no AVX2 on this CPU");
-            return;
-        }
-        // SAFETY: AVX2, FMA and F16C were detected above.
-        unsafe { check_kernels(Layout::Q4K, dot16, dot16_cols::<COLS>, dot16_cols::<3>) };
-        if !avx2_util::has_avx_vnni() {
-            println!("skipped: no AVX-VNNI on this CPU (the AVX2 kernel ran alone)");
-            return;
-        }
-        // SAFETY: AVX-VNNI was detected above as well.
-        unsafe {
-            check_kernels(
-                Layout::Q4K,
-                dot16_vnni,
-                dot16_cols_vnni::<COLS>,
-                dot16_cols_vnni::<3>,
-            )
-        };
-    }
-}
+super::x16_avx2::avx2_kernel_tests!(Q4K);

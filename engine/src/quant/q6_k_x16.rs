@@ -210,17 +210,10 @@ mod tests {
 
     #[test]
     fn expansion_gives_each_rows_values_on_every_isa() {
-        let (n, rows) = (768, 16);
-        let w: Vec<u8> = (0..rows * n / QK_K * TYPE_SIZE)
-            .map(|i| ((i as u64 * 2654435761) >> 9) as u8)
-            .collect();
-        let mut packed = vec![0u8; group_bytes(n).unwrap()];
-        assert!(Layout::Q6K.repack(&w, n, rows, &mut packed));
-        let mut want = vec![0u8; expanded_group_bytes(n).unwrap()];
-        expand_with(n, &packed, &mut want);
-        let mut got = vec![0u8; want.len()];
-        Layout::Q6K.expand(n, &packed, &mut got);
-        assert_eq!(got, want);
+        let n = 768;
+        let (w, packed) = noise_group(Layout::Q6K, n);
+        let len = expanded_group_bytes(n).unwrap();
+        let want = expanded_on_every_isa(Layout::Q6K, n, &packed, len, expand_with);
         // Value 128h + 32m + 4k + i of row r: its low four bits from ql, its top two from qh.
         let blocks = &want[d_area(n / QK_K)..];
         for (b, x) in blocks.chunks_exact(EXPANDED_BLOCK_BYTES).enumerate() {

@@ -720,6 +720,35 @@ pub(super) mod tests {
         }
     }
 
+    /// One group of `layout` rows of `n` values made of arbitrary bytes (any bit pattern the
+    /// file allows, not only what a quantizer writes), and that group repacked.
+    pub fn noise_group(layout: Layout, n: usize) -> (Vec<u8>, Vec<u8>) {
+        let row_bytes = layout.ggml_type().bytes_for(n as u64).unwrap() as usize;
+        let w: Vec<u8> = (0..ROWS * row_bytes)
+            .map(|i| ((i as u64 * 2654435761) >> 9) as u8)
+            .collect();
+        let mut packed = vec![0u8; layout.group_bytes(n).unwrap()];
+        assert!(layout.repack(&w, n, ROWS, &mut packed));
+        (w, packed)
+    }
+
+    /// A repacked group expanded by `reference` (the format's scalar expansion, `len` bytes),
+    /// and [`Layout::expand`] (this CPU's) checked against it byte for byte; returns the bytes.
+    pub fn expanded_on_every_isa(
+        layout: Layout,
+        n: usize,
+        packed: &[u8],
+        len: usize,
+        reference: impl Fn(usize, &[u8], &mut [u8]),
+    ) -> Vec<u8> {
+        let mut want = vec![0u8; len];
+        reference(n, packed, &mut want);
+        let mut got = vec![0u8; len];
+        layout.expand(n, packed, &mut got);
+        assert_eq!(got, want, "{layout:?}");
+        want
+    }
+
     /// [`check_repacked`] on pseudo-random rows, three seeds.
     pub fn check_random_rows(
         layout: Layout,

@@ -92,7 +92,46 @@ macro_rules! avx_vnni_column_entry_point {
     };
 }
 
-pub(super) use {avx2_column_entry_points, avx_vnni_column_entry_point};
+/// The test of a format whose file defines `dot16`, `dot16_vnni`, `dot16_cols` and
+/// `dot16_cols_vnni`: both levels, each where this CPU has it, against the format's scalar row
+/// kernel, bit for bit ([`check_kernels`]). `$layout` names the [`super::x16::Layout`] variant.
+macro_rules! avx2_kernel_tests {
+    ($layout:ident) => {
+        #[cfg(test)]
+        mod avx2_kernel_tests {
+            use super::super::avx2_util;
+            use super::super::x16::{Layout, COLS};
+            use super::super::x16_avx2::check_kernels;
+            use super::*;
+
+            #[test]
+            fn avx2_group_dot_is_the_row_kernel_bit_for_bit() {
+                if !avx2_util::available() {
+                    println!("skipped: no AVX2 on this CPU");
+                    return;
+                }
+                let layout = Layout::$layout;
+                // SAFETY: AVX2, FMA and F16C were detected above.
+                unsafe { check_kernels(layout, dot16, dot16_cols::<COLS>, dot16_cols::<3>) };
+                if !avx2_util::has_avx_vnni() {
+                    println!("skipped: no AVX-VNNI on this CPU (the AVX2 kernel ran alone)");
+                    return;
+                }
+                // SAFETY: AVX-VNNI was detected above as well.
+                unsafe {
+                    check_kernels(
+                        layout,
+                        dot16_vnni,
+                        dot16_cols_vnni::<COLS>,
+                        dot16_cols_vnni::<3>,
+                    )
+                };
+            }
+        }
+    };
+}
+
+pub(super) use {avx2_column_entry_points, avx2_kernel_tests, avx_vnni_column_entry_point};
 
 /// A group dot entry point (`dot16`, `dot16_vnni`) as a function pointer.
 #[cfg(test)]
