@@ -9,8 +9,8 @@
 //! - rows are read strictly in order, one row at a time: on this EPYC a four-rows-at-once kernel
 //!   (sharing the activation loads) ran at a fifth of the bandwidth, the four interleaved streams
 //!   defeating the hardware prefetcher (11-15 GB/s with software prefetch, vs 22 GB/s in order);
-//!   within one row the AVX-512 dot kernels do ask for the bytes 6 KiB ahead
-//!   (`quant::avx512_util::PREFETCH_AHEAD`), which made a Q4_K_M MoE decode ~8% faster here;
+//!   within one row the dot kernels ask for the bytes 6 KiB ahead where that measured faster
+//!   (`quant::prefetch`: most CPUs; on Zen 4 only the kernels that read two streams);
 //! - the quantized activations and the plan live in a per-thread scratch that is reused, so a
 //!   warmed-up decode step allocates nothing here.
 

@@ -10,7 +10,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use crate::quant::prefetch_ahead;
+use crate::quant::{prefetch_ahead, prefetch_ahead_always};
 use std::arch::x86_64::*;
 
 /// A dot kernel over `nb` whole blocks; the caller checked that every slice holds them.
@@ -107,8 +107,9 @@ unsafe fn q8_0_loop<const VNNI: bool>(nb: usize, w: &[u8], a: &[u8]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     for ib in 0..nb {
         let (x, y) = (wp.add(ib * 34), ap.add(ib * 34));
-        // Blocks start every 34 bytes, so the line of each block's start covers them all.
-        prefetch_ahead(x, 34);
+        // Blocks start every 34 bytes, so the line of each block's start covers them all. On
+        // every CPU, Zen 4 included: Gemma 3's Q8_0 output head was slower without it.
+        prefetch_ahead_always(x, 34);
         let d = scale_product(x, y);
         let qx = _mm256_loadu_si256(x.add(2) as *const __m256i);
         let qy = _mm256_loadu_si256(y.add(2) as *const __m256i);

@@ -4,6 +4,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
+use super::prefetch::prefetch_ahead;
 use std::arch::x86_64::*;
 
 /// Whether the AVX-512 (F, BW, VL, VNNI) decode kernels can run here (std caches each detection).
@@ -102,30 +103,9 @@ pub unsafe fn two_f16(p: *const u8) -> (f32, f32) {
     (_mm_cvtss_f32(f), _mm_cvtss_f32(_mm_movehdup_ps(f)))
 }
 
-/// How far past the block being read the decode kernels ask for weight bytes. Left to the
-/// hardware prefetcher, a Q4_K_M Qwen3.5-MoE decode on this EPYC ran about 8% slower (expert rows
-/// are short and both threads stream at once); 6 KiB ahead measured best of 0.5–8 KiB.
-/// The lines go to L2, not L1: L1's few miss buffers capped how many lines were in flight, and on
-/// an Intel Xeon VM the same decode ran 12–20% faster with the L2 hint (84–89% of the read
-/// bound instead of 60–76%); 8–16 KiB ahead measured within noise of 6 KiB there, 3 KiB lower.
-pub const PREFETCH_AHEAD: usize = 6144;
-
-/// Prefetches the `len` bytes (whole cache lines) that start [`PREFETCH_AHEAD`] past `p`. Past
-/// the end of the weights this only asks for lines nobody reads: a prefetch never faults.
-#[inline(always)]
-pub fn prefetch_ahead(p: *const u8, len: usize) {
-    let q = p.wrapping_add(PREFETCH_AHEAD);
-    let mut off = 0;
-    while off < len {
-        // SAFETY: a prefetch reads nothing architecturally and cannot fault.
-        unsafe { _mm_prefetch::<_MM_HINT_T1>(q.wrapping_add(off) as *const i8) };
-        off += 64;
-    }
-}
-
 /// The (weight block, Q8_K activation block) pairs of a dot product over `n` elements of a
 /// 256-element format whose blocks are `type_size` bytes, each weight block's bytes
-/// [`PREFETCH_AHEAD`] on asked for as its pair is handed out.
+/// [`super::prefetch::PREFETCH_AHEAD`] on asked for as its pair is handed out ([`prefetch_ahead`]).
 #[inline(always)]
 pub fn q8_k_blocks<'a>(
     weights: &'a [u8],

@@ -10,10 +10,10 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use super::avx512_util::prefetch_ahead;
 use super::iq4_xs_x16::{
     expanded_at, expanded_blocks, qs_at, BLOCK_BYTES, EXPANDED_BLOCK_BYTES, LEVELS_PLUS_128, SCALES,
 };
+use super::prefetch::prefetch_ahead;
 // The sub-blocks' −128·Σa starting values: 256-bit work, the same on both.
 use super::iq4_xs_x16_avx2::offsets;
 use super::q8_k;

@@ -13,8 +13,21 @@ use crate::gguf::GgmlType;
 
 pub(crate) mod avx2_util;
 mod avx512_util;
+pub mod prefetch;
 #[cfg(target_arch = "x86_64")]
-pub(crate) use avx512_util::prefetch_ahead;
+pub(crate) use prefetch::{prefetch_ahead, prefetch_ahead_always};
+
+/// Who fetches the decode kernels' weight bytes ahead in this process ([`prefetch::Policy`]):
+/// `"software"` or `"hardware"`; `None` off x86-64. Bench records carry it.
+pub fn weight_prefetch() -> Option<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    return Some(match prefetch::policy() {
+        prefetch::Policy::Software => "software",
+        prefetch::Policy::Hardware => "hardware",
+    });
+    #[cfg(not(target_arch = "x86_64"))]
+    None
+}
 pub mod bf16;
 pub(crate) mod common;
 pub mod f16;

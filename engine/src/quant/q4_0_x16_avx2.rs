@@ -164,7 +164,7 @@ unsafe fn cols_k<B: ByteDot, const SUMMED: bool, const EXPANDED: bool, const C: 
     for (b, x) in blocks.chunks_exact(block_bytes).take(nb).enumerate() {
         let xp = x.as_ptr();
         if !EXPANDED {
-            super::prefetch_ahead(xp, BLOCK_BYTES);
+            super::prefetch_ahead_always(xp, BLOCK_BYTES);
         }
         // Whole activation blocks (`nb` above): every offset below lies inside them.
         let mut ys = [std::ptr::null::<u8>(); C];

@@ -8,7 +8,8 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use super::avx512_util::prefetch_ahead;
+// The scale area and the values are two streams: prefetched on every CPU ([`super::prefetch`]).
+use super::prefetch::prefetch_ahead_always as prefetch_ahead;
 use super::q4_0::BLOCK;
 use super::q4_0_x16::{
     expanded_at, expanded_blocks, qs_at, summed_offset, summed_scale, BLOCK_BYTES,

@@ -13,8 +13,8 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use super::avx512_util::prefetch_ahead;
 use super::k_x16_bytes::{block_bytes, bytes_at, form};
+use super::prefetch::{prefetch_ahead, prefetch_ahead_always};
 use super::q4_k_x16::{D, DMIN, MINS, QS, SCALES};
 use super::q5_k_x16::QH;
 use super::q8_k;
@@ -38,6 +38,17 @@ unsafe fn with_fifth_bits(lo: __m512i, hi: __m512i, qh: __m512i) -> (__m512i, __
     )
 }
 
+/// Repacked Q5_K reads each block's values and fifth bits from two places and needs the software
+/// prefetch on every CPU; Q4_K leaves it to the policy ([`super::prefetch`]).
+#[inline(always)]
+fn prefetch_for<const FORM: u8>(p: *const u8, len: usize) {
+    if FORM == form::Q5 {
+        prefetch_ahead_always(p, len);
+    } else {
+        prefetch_ahead(p, len);
+    }
+}
+
 /// The Σ scale·q·a of one super-block as sixteen exact i32 row lanes.
 #[inline(always)]
 unsafe fn block_sums<const FORM: u8>(x: *const u8, a: *const u8) -> __m512i {
@@ -46,10 +57,10 @@ unsafe fn block_sums<const FORM: u8>(x: *const u8, a: *const u8) -> __m512i {
     let mut acc = [_mm512_setzero_si512(); 8];
     for k in 0..8 {
         // The lines this step reads, a few blocks on: spread over the steps, not one burst.
-        prefetch_ahead(x.add(QS + k * 256), 256);
+        prefetch_for::<FORM>(x.add(QS + k * 256), 256);
         let mut qh = _mm512_setzero_si512();
         if FORM == form::Q5 {
-            prefetch_ahead(x.add(QH + k * 64), 64);
+            prefetch_for::<FORM>(x.add(QH + k * 64), 64);
             qh = fifth_bits(x, k);
         }
         for c in 0..4 {
@@ -131,7 +142,7 @@ pub(super) unsafe fn dot16_k<const FORM: u8>(
         .take(n / q8_k::BLOCK)
     {
         let xp = x.as_ptr();
-        prefetch_ahead(xp, QS);
+        prefetch_for::<FORM>(xp, QS);
         let sumi = block_sums::<FORM>(xp, y[q8_k::QS..].as_ptr());
         sumf = _mm512_add_ps(sumf, block_value(xp, y, sumi));
     }

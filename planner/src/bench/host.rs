@@ -105,6 +105,10 @@ pub struct ToolInfo {
     /// `avx2` or `baseline`); absent when the kernels used what the CPU has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isa_ceiling: Option<String>,
+    /// Who fetched weight bytes ahead of the decode kernels (`software` or `hardware`, by CPU or
+    /// `FITBENCH_PREFETCH`); absent off x86-64 and in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_prefetch: Option<String>,
 }
 
 impl ToolInfo {
@@ -129,6 +133,7 @@ impl ToolInfo {
                 fitbench_engine::isa_ceiling::IsaLevel::Native => None,
                 level => Some(format!("{level:?}").to_ascii_lowercase()),
             },
+            weight_prefetch: fitbench_engine::quant::weight_prefetch().map(str::to_string),
         }
     }
 }
