@@ -21,10 +21,7 @@ pub(crate) use prefetch::{prefetch_ahead, prefetch_ahead_always};
 /// `"software"` or `"hardware"`; `None` off x86-64. Bench records carry it.
 pub fn weight_prefetch() -> Option<&'static str> {
     #[cfg(target_arch = "x86_64")]
-    return Some(match prefetch::policy() {
-        prefetch::Policy::Software => "software",
-        prefetch::Policy::Hardware => "hardware",
-    });
+    return Some(prefetch::policy().name());
     #[cfg(not(target_arch = "x86_64"))]
     None
 }

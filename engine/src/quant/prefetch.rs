@@ -68,6 +68,14 @@ impl Policy {
         }
     }
 
+    /// The name records carry: `software` or `hardware`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Software => "software",
+            Policy::Hardware => "hardware",
+        }
+    }
+
     /// The measured choice for a CPU: [`Policy::Hardware`] on AMD family 19h with AVX-512 (Zen 4;
     /// Zen 3, the same family, has no AVX-512 and was not measured).
     pub fn for_cpu(vendor: &[u8; 12], family: u32, avx512: bool) -> Policy {

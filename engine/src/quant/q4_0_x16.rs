@@ -87,6 +87,64 @@ pub(super) unsafe fn summed_scale(y: *const u8) -> f32 {
     (y.add(q8_0::TYPE_SIZE + 4) as *const f32).read_unaligned()
 }
 
+/// What a SIMD kernel walks in one group: the d area, the blocks (repacked, or expanded), the
+/// stride of the activation rows' blocks (plain Q8_0, or summed), and how many blocks the group
+/// and every activation row hold whole.
+pub(super) struct Walk<'a> {
+    pub ds: &'a [u8],
+    pub blocks: &'a [u8],
+    pub block_bytes: usize,
+    pub stride: usize,
+    pub nb: usize,
+}
+
+impl<'a> Walk<'a> {
+    /// The walk of `n` values of `group` (`EXPANDED`: expanded blocks) against `activations`
+    /// (`SUMMED`: [`summed_activations`] rows).
+    #[inline(always)]
+    pub fn new<const SUMMED: bool, const EXPANDED: bool>(
+        n: usize,
+        group: &'a [u8],
+        activations: &[&[u8]],
+    ) -> Walk<'a> {
+        let stride = if SUMMED {
+            SUMMED_BLOCK
+        } else {
+            q8_0::TYPE_SIZE
+        };
+        let block_bytes = if EXPANDED {
+            EXPANDED_BLOCK_BYTES
+        } else {
+            BLOCK_BYTES
+        };
+        let whole = activations.iter().map(|a| a.len() / stride).min();
+        let nb = (n / BLOCK).min(whole.unwrap_or(0));
+        let (ds, blocks) = group.split_at(d_area(nb));
+        Walk {
+            ds,
+            blocks,
+            block_bytes,
+            stride,
+            nb,
+        }
+    }
+
+    /// Where block `b` (below `nb`) starts in each activation row: every offset a kernel reads
+    /// from there lies inside the row.
+    #[inline(always)]
+    pub fn activation_blocks<const C: usize>(
+        &self,
+        activations: &[&[u8]; C],
+        b: usize,
+    ) -> [*const u8; C] {
+        let mut ys = [std::ptr::null::<u8>(); C];
+        for (y, a) in ys.iter_mut().zip(activations) {
+            *y = a[b * self.stride..].as_ptr();
+        }
+        ys
+    }
+}
+
 /// Bytes of one block of a group expanded for the prompt product (after the same d area): a
 /// byte per value, the nibble, at [`expanded_at`]. The prompt product expands each group it
 /// meets with enough columns once, so that its kernel calls only load.

@@ -9,13 +9,10 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::avx2_util::{ByteDot, PlainDot, VnniDot};
-use super::q4_0::BLOCK;
 use super::q4_0_x16::{
-    expanded_at, expanded_blocks, qs_at, summed_offset, summed_scale, BLOCK_BYTES,
-    EXPANDED_BLOCK_BYTES, SUMMED_BLOCK,
+    expanded_at, expanded_blocks, qs_at, summed_offset, summed_scale, Walk, BLOCK_BYTES,
 };
-use super::q8_0;
-use super::x16::{d_area, ROWS};
+use super::x16::ROWS;
 use std::arch::x86_64::*;
 
 /// Rows of one pass: a 256-bit vector of four bytes each.
@@ -40,6 +37,27 @@ pub(super) unsafe fn offset(y: *const u8) -> i32 {
 #[inline(always)]
 pub(super) unsafe fn act_scale(y: *const u8) -> f32 {
     super::common::f16_bits_to_f32((y as *const u16).read_unaligned())
+}
+
+/// The starting value (`−8 · Σ a`) of the activation block at `y`: stored after a summed block,
+/// worked out from a plain one.
+#[inline(always)]
+pub(super) unsafe fn block_offset<const SUMMED: bool>(y: *const u8) -> i32 {
+    if SUMMED {
+        summed_offset(y)
+    } else {
+        offset(y)
+    }
+}
+
+/// The scale of the activation block at `y`, as [`block_offset`].
+#[inline(always)]
+pub(super) unsafe fn block_scale<const SUMMED: bool>(y: *const u8) -> f32 {
+    if SUMMED {
+        summed_scale(y)
+    } else {
+        act_scale(y)
+    }
 }
 
 /// The four activation bytes at `off` of the block at `y`, broadcast to every 32-bit lane.
@@ -147,33 +165,22 @@ unsafe fn cols_k<B: ByteDot, const SUMMED: bool, const EXPANDED: bool, const C: 
     activations: [&[u8]; C],
     out: &mut [[f32; ROWS]; C],
 ) {
-    let stride = if SUMMED {
-        SUMMED_BLOCK
-    } else {
-        q8_0::TYPE_SIZE
-    };
-    let block_bytes = if EXPANDED {
-        EXPANDED_BLOCK_BYTES
-    } else {
-        BLOCK_BYTES
-    };
-    let whole = activations.iter().map(|a| a.len() / stride).min();
-    let nb = (n / BLOCK).min(whole.unwrap_or(0));
-    let (ds, blocks) = group.split_at(d_area(nb));
+    let walk = Walk::new::<SUMMED, EXPANDED>(n, group, &activations);
     let mut sumf = [[_mm256_setzero_ps(); 2]; C];
-    for (b, x) in blocks.chunks_exact(block_bytes).take(nb).enumerate() {
+    for (b, x) in walk
+        .blocks
+        .chunks_exact(walk.block_bytes)
+        .take(walk.nb)
+        .enumerate()
+    {
         let xp = x.as_ptr();
         if !EXPANDED {
             super::prefetch_ahead_always(xp, BLOCK_BYTES);
         }
-        // Whole activation blocks (`nb` above): every offset below lies inside them.
-        let mut ys = [std::ptr::null::<u8>(); C];
-        for (y, a) in ys.iter_mut().zip(&activations) {
-            *y = a[b * stride..].as_ptr();
-        }
+        let ys = walk.activation_blocks(&activations, b);
         let mut offs = [0i32; C];
         for (o, &y) in offs.iter_mut().zip(&ys) {
-            *o = if SUMMED { summed_offset(y) } else { offset(y) };
+            *o = block_offset::<SUMMED>(y);
         }
         for rh in 0..2 {
             // (A loop, not `array::from_fn`, whose closure may be left uninlined.)
@@ -193,14 +200,9 @@ unsafe fn cols_k<B: ByteDot, const SUMMED: bool, const EXPANDED: bool, const C: 
                     acc[1] = B::dot(acc[1], hi, act(y, 16 + 4 * k));
                 }
             }
-            let d = block_d(ds.as_ptr(), b, rh);
+            let d = block_d(walk.ds.as_ptr(), b, rh);
             for ((sumf, acc), &y) in sumf.iter_mut().zip(acc).zip(&ys) {
-                let dy = if SUMMED {
-                    summed_scale(y)
-                } else {
-                    act_scale(y)
-                };
-                sumf[rh] = step(sumf[rh], acc, d, dy);
+                sumf[rh] = step(sumf[rh], acc, d, block_scale::<SUMMED>(y));
             }
         }
     }
@@ -252,7 +254,7 @@ super::x16_avx2::avx2_kernel_tests!(Q40);
 
 #[cfg(test)]
 mod tests {
-    use super::super::avx2_util;
+    use super::super::{avx2_util, q8_0};
     use super::*;
 
     #[test]

@@ -10,15 +10,10 @@
 
 // The scale area and the values are two streams: prefetched on every CPU ([`super::prefetch`]).
 use super::prefetch::prefetch_ahead_always as prefetch_ahead;
-use super::q4_0::BLOCK;
-use super::q4_0_x16::{
-    expanded_at, expanded_blocks, qs_at, summed_offset, summed_scale, BLOCK_BYTES,
-    EXPANDED_BLOCK_BYTES, SUMMED_BLOCK,
-};
+use super::q4_0_x16::{expanded_at, expanded_blocks, qs_at, Walk, BLOCK_BYTES};
 // The block's −8·Σa and the activation scale: scalar-width work, the same on both.
-use super::q4_0_x16_avx2::{act_scale, offset};
-use super::q8_0;
-use super::x16::{d_area, ROWS};
+use super::q4_0_x16_avx2::{block_offset, block_scale};
+use super::x16::ROWS;
 use std::arch::x86_64::*;
 
 /// The four activation bytes at `off` of the block at `y`, broadcast to every 32-bit lane.
@@ -129,42 +124,24 @@ unsafe fn cols<const SUMMED: bool, const EXPANDED: bool, const C: usize>(
     activations: [&[u8]; C],
     out: &mut [[f32; ROWS]; C],
 ) {
-    let stride = if SUMMED {
-        SUMMED_BLOCK
-    } else {
-        q8_0::TYPE_SIZE
-    };
-    let block_bytes = if EXPANDED {
-        EXPANDED_BLOCK_BYTES
-    } else {
-        BLOCK_BYTES
-    };
-    let whole = activations.iter().map(|a| a.len() / stride).min();
-    let nb = (n / BLOCK).min(whole.unwrap_or(0));
-    let (ds, blocks) = group.split_at(d_area(nb));
+    let walk = Walk::new::<SUMMED, EXPANDED>(n, group, &activations);
     let mut sumf = [_mm512_setzero_ps(); C];
-    for (b, x) in blocks.chunks_exact(block_bytes).take(nb).enumerate() {
+    for (b, x) in walk
+        .blocks
+        .chunks_exact(walk.block_bytes)
+        .take(walk.nb)
+        .enumerate()
+    {
         let xp = x.as_ptr();
         if !EXPANDED {
             prefetch_ahead(xp, BLOCK_BYTES);
         }
-        // Whole activation blocks (`nb` above): every offset below lies inside them.
-        let mut ys = [std::ptr::null::<u8>(); C];
-        for (y, a) in ys.iter_mut().zip(&activations) {
-            *y = a[b * stride..].as_ptr();
-        }
-        let start = |y: *const u8| {
-            if SUMMED {
-                summed_offset(y)
-            } else {
-                offset(y)
-            }
-        };
+        let ys = walk.activation_blocks(&activations, b);
         // Two chains per row (low and high nibbles), so that 2·C multiply-adds are in flight.
         // (A loop, not `array::from_fn`: its closure was left uninlined, a call per block.)
         let mut acc = [[_mm512_setzero_si512(); 2]; C];
         for (acc, &y) in acc.iter_mut().zip(&ys) {
-            acc[0] = _mm512_set1_epi32(start(y));
+            acc[0] = _mm512_set1_epi32(block_offset::<SUMMED>(y));
         }
         for k in 0..4 {
             let (lo, hi) = if EXPANDED {
@@ -179,16 +156,11 @@ unsafe fn cols<const SUMMED: bool, const EXPANDED: bool, const C: usize>(
             }
         }
         let d = _mm512_cvtph_ps(_mm256_loadu_si256(
-            ds.as_ptr().add(2 * ROWS * b) as *const __m256i
+            walk.ds.as_ptr().add(2 * ROWS * b) as *const __m256i
         ));
         for ((sumf, acc), &y) in sumf.iter_mut().zip(acc).zip(&ys) {
             let sumi = _mm512_add_epi32(acc[0], acc[1]);
-            let dy = if SUMMED {
-                summed_scale(y)
-            } else {
-                act_scale(y)
-            };
-            let d = _mm512_mul_ps(d, _mm512_set1_ps(dy));
+            let d = _mm512_mul_ps(d, _mm512_set1_ps(block_scale::<SUMMED>(y)));
             *sumf = _mm512_add_ps(*sumf, _mm512_mul_ps(_mm512_cvtepi32_ps(sumi), d));
         }
     }
